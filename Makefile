@@ -1,0 +1,44 @@
+# campaignctl: every task a developer or CI needs, from a fresh clone with only Python.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test check lint typecheck bench faults clean schemas
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+## run: the controller on the example campaigns.d/ with the outbox provider (no account, no network)
+run: $(STAMP)
+	$(BIN)/campaignctl --dir campaigns.d --state .campaignctl/state.db validate
+	$(BIN)/campaignctl --dir campaigns.d --state .campaignctl/state.db plan
+	$(BIN)/campaignctl --dir campaigns.d --state .campaignctl/state.db apply
+
+## test: the whole suite
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## check: lint, types and tests
+check: lint typecheck test
+
+schemas: $(STAMP)
+	$(BIN)/campaignctl schema export schemas
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .campaignctl .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from campaignctl.cli.main import main
+
+main()

@@ -1,0 +1,116 @@
+"""What every command shares: the global options (accepted before or after the command name),
+the application context built from them, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from campaignctl.clock import Clock, FrozenClock, SystemClock, parse_instant
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("text", "json")
+
+
+@dataclass
+class AppContext:
+    dir: Path | None = None
+    state: Path | None = None
+    now: datetime | None = None
+    format: str = "text"
+
+    @property
+    def config_dir(self) -> Path:
+        if self.dir is not None:
+            return self.dir
+        return Path(os.environ.get("CAMPAIGNCTL_DIR", "campaigns.d"))
+
+    @property
+    def state_path(self) -> Path:
+        if self.state is not None:
+            return self.state
+        env = os.environ.get("CAMPAIGNCTL_STATE")
+        if env:
+            return Path(env)
+        return self.config_dir.resolve().parent / ".campaignctl" / "state.db"
+
+    @property
+    def clock(self) -> Clock:
+        return FrozenClock(self.now) if self.now is not None else SystemClock()
+
+
+def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time ({exc})") from exc
+
+
+def _store(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if param.name == "now":
+            value = _parse_now(ctx, param, value)
+        if value is not None:
+            app = ctx.find_object(AppContext)
+            if app is None:
+                app = ctx.ensure_object(AppContext)
+            setattr(app, field, value)
+        return value
+
+    return callback
+
+
+def global_options(formats: tuple[str, ...] = FORMATS) -> Callable[[F], F]:
+    """Add --dir, --state, --now and --format to a group or a command."""
+
+    def decorate(func: F) -> F:
+        options = [
+            click.option(
+                "--dir",
+                "dir_",
+                type=click.Path(path_type=Path, file_okay=False),
+                expose_value=False,
+                callback=_store("dir"),
+                help="Config directory (default campaigns.d, env CAMPAIGNCTL_DIR).",
+            ),
+            click.option(
+                "--state",
+                type=click.Path(path_type=Path, dir_okay=False),
+                expose_value=False,
+                callback=_store("state"),
+                help="State database (default .campaignctl/state.db beside the config "
+                "directory, env CAMPAIGNCTL_STATE).",
+            ),
+            click.option(
+                "--now",
+                metavar="ISO8601",
+                expose_value=False,
+                callback=_store("now"),
+                help="Act as if it were this time (UTC unless an offset is given).",
+            ),
+            click.option(
+                "--format",
+                "format_",
+                type=click.Choice(formats),
+                expose_value=False,
+                callback=_store("format"),
+                help="Output format.",
+            ),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+pass_app = click.make_pass_decorator(AppContext, ensure=True)

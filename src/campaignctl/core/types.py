@@ -1,0 +1,256 @@
+"""The values the pure core works on: the desired state, a snapshot of the observed state, and
+the plan that joins them. Frozen dataclasses only; no I/O, no clock.
+
+    config/  --builds-->  Desired  --+
+                                     +--> planner.plan(desired, snapshot, now) --> Plan
+    store/   --builds-->  Snapshot --+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Literal
+
+from campaignctl.errors import Location
+
+CampaignStatus = Literal["draft", "active", "paused", "completed"]
+TemplateStatus = Literal["draft", "published"]
+
+ActionType = Literal[
+    "campaign_status", "enroll", "send", "defer", "skip", "pause", "resume", "complete", "end"
+]
+ACTION_TYPES: tuple[ActionType, ...] = (
+    "campaign_status",
+    "enroll",
+    "send",
+    "defer",
+    "skip",
+    "pause",
+    "resume",
+    "complete",
+    "end",
+)
+
+Reason = Literal[
+    "quiet_hours",
+    "recent_outreach",
+    "rate_limit",
+    "dnc",
+    "opted_out",
+    "already_enrolled",
+    "invalid_phone",
+    "missing_field",
+    "unknown_timezone",
+    "insufficient_credits",
+    "removed",
+    "replied",
+    "campaign_paused",
+    "suspended",
+    "provider_rejected",
+]
+
+MIN_GAP = timedelta(days=30)  # at most one message to a number in any 30 days
+
+
+# --------------------------------------------------------------------------- desired state
+
+
+@dataclass(frozen=True)
+class Step:
+    body: str
+    wait_days: int = 0  # days after the previous message was actually sent; 0 for step 1
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    name: str
+    status: TemplateStatus
+    steps: tuple[Step, ...]
+    source: Location
+    # dotted field path ("spec.steps[1].body") -> where it is written, for error messages
+    locations: Mapping[str, Location] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time = time(8, 0)
+    end: time = time(21, 0)  # exclusive
+
+
+@dataclass(frozen=True)
+class Sender:
+    from_number: str | None = None  # E.164
+    messaging_service_sid: str | None = None
+    messages_per_second: float = 1.0
+    daily_limit: int | None = None
+
+    @property
+    def key(self) -> str:
+        """The identity that pace limits are counted against."""
+        return self.from_number or self.messaging_service_sid or ""
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    name: str
+    template: str
+    prospect_group: str
+    status: CampaignStatus
+    sender: Sender
+    quiet_hours: QuietHours
+    stop_on_reply: bool
+    source: Location
+    labels: Mapping[str, str] = field(default_factory=dict)
+    description: str | None = None
+    locations: Mapping[str, Location] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One enrollable number of a group (a contact with two phones gives two Contacts)."""
+
+    phone: str  # E.164
+    fields: Mapping[str, str]
+    zones: tuple[str, ...]  # IANA zones: the contact's own timezone, else the number's zones
+    us_state: str | None  # two-letter US state of the number's area code, if any
+    source: Location  # CSV line or YAML line
+
+
+@dataclass(frozen=True)
+class InvalidContact:
+    raw: str
+    reason: str
+    source: Location
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    name: str
+    source: Location
+    # digest of everything the contacts come from (inline list, CSV bytes, defaultRegion):
+    # when it equals the digest recorded at the last apply, nothing can have changed.
+    digest: str
+    contacts: tuple[Contact, ...] = ()
+    invalid: tuple[InvalidContact, ...] = ()
+    field_names: frozenset[str] = frozenset()  # every field name some contact of it has
+
+
+@dataclass(frozen=True)
+class Settings:
+    credits_per_segment: int = 1
+    reconcile_interval: timedelta = timedelta(minutes=15)
+    state_quiet_hours: bool = True
+    timezone_fallback: str | None = None
+
+
+@dataclass(frozen=True)
+class Desired:
+    campaigns: Mapping[str, CampaignSpec]
+    templates: Mapping[str, TemplateSpec]
+    groups: Mapping[str, GroupSpec]
+    dnc: frozenset[str]  # E.164 numbers on any DoNotCallList
+    settings: Settings
+    config_digest: str  # "sha256:..." over every file read
+
+
+# --------------------------------------------------------------------------- observed state
+
+
+@dataclass(frozen=True)
+class LaunchRecord:
+    """What a campaign was launched with (draft -> active); later edits are refused."""
+
+    template: str
+    prospect_group: str
+    steps: tuple[Step, ...]
+    sender: Sender
+    quiet_hours: QuietHours
+    stop_on_reply: bool
+
+
+@dataclass(frozen=True)
+class CampaignState:
+    name: str
+    status: CampaignStatus  # observed
+    reason: str | None  # e.g. "insufficient_credits" when paused by the controller
+    launch: LaunchRecord | None  # None while draft
+    group_digest: str | None  # GroupSpec.digest at the last sync applied
+    live_enrollments: int  # enrollments not ended
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    campaign: str
+    phone: str
+    steps_sent: int  # how many steps were sent (0: none yet); the next step is steps_sent+1
+    last_sent_at: datetime | None
+    next_due_at: datetime  # when the next step may go out (wait from the previous send)
+    enrolled_at: datetime
+    fields: Mapping[str, str]
+    zones: tuple[str, ...]
+    us_state: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    serial: int
+    campaigns: Mapping[str, CampaignState]
+    # live enrollments whose next step is due (next_due_at <= now) and that have no attempt
+    # in flight, of every campaign; oldest due first
+    due: tuple[Enrollment, ...]
+    # for each campaign whose group digest changed: the phones of all its enrollments (live or
+    # ended) and which of them are live, so the planner can enroll new ones and end removed ones
+    enrolled: Mapping[str, frozenset[str]]
+    live: Mapping[str, frozenset[str]]
+    # phone -> campaign holding a live enrollment, for the phones the planner may enroll
+    live_owner: Mapping[str, str]
+    # phone -> the last time any message was sent to it (any campaign), for the phones above
+    last_sent: Mapping[str, datetime]
+    opted_out: frozenset[str]
+    balance: int
+    suspended: str | None  # the reason, when all sending is suspended
+    sent_today: Mapping[str, int]  # sender key -> messages handed to the provider this UTC day
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class Action:
+    type: ActionType
+    campaign: str
+    phone: str | None = None
+    step: int | None = None  # counts from 1
+    reason: Reason | None = None
+    until: datetime | None = None
+    body: str | None = None
+    segments: int | None = None
+    credits: int | None = None
+    from_status: CampaignStatus | None = None  # campaign_status only ("from" in JSON)
+    to_status: CampaignStatus | None = None  # campaign_status only ("to" in JSON)
+    detail: str | None = None  # human explanation, shown by `explain` and --verbose
+
+
+@dataclass(frozen=True)
+class Plan:
+    now: datetime
+    expires_at: datetime
+    config_digest: str
+    state_serial: int
+    actions: tuple[Action, ...]
+    # group digests to record once the enrollments of this plan are applied
+    group_digests: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # things a reviewer should see that are not actions
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for action in self.actions:
+            counts[action.type] = counts.get(action.type, 0) + 1
+        counts["credits"] = sum(a.credits or 0 for a in self.actions if a.type == "send")
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return any(a.type != "defer" for a in self.actions)

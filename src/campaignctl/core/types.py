@@ -135,6 +135,9 @@ class GroupSpec:
     contacts: tuple[Contact, ...] = ()
     invalid: tuple[InvalidContact, ...] = ()
     field_names: frozenset[str] = frozenset()  # every field name some contact of it has
+    # False when the loader was told to skip parsing the contacts (digest unchanged since the
+    # last sync): contacts and invalid are then empty and mean nothing
+    loaded: bool = True
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ class Snapshot:
 # --------------------------------------------------------------------------- the plan
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     type: ActionType
     campaign: str
@@ -231,6 +234,7 @@ class Action:
     from_status: CampaignStatus | None = None  # campaign_status only ("from" in JSON)
     to_status: CampaignStatus | None = None  # campaign_status only ("to" in JSON)
     detail: str | None = None  # human explanation, shown by `explain` and --verbose
+    valid_until: datetime | None = None  # send only: when the recipient's window closes
 
 
 @dataclass(frozen=True)

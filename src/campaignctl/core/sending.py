@@ -1,0 +1,200 @@
+"""Which due messages go out now, and for the rest, why not and until when. Pure.
+
+Every rule of SPEC section 2 that concerns one message is decided here, in this order:
+skips that end an enrollment (do-not-call, opt-out, no time zone, a blank field), then
+reasons that hold every message (suspended, campaign paused), then the contact's own timing
+(30 days since any message, quiet hours), then the account (pace, credits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from campaignctl.core.segments import count_segments
+from campaignctl.core.templates import MissingField, TemplateProblem, render
+from campaignctl.core.types import (
+    MIN_GAP,
+    Action,
+    CampaignStatus,
+    Enrollment,
+    QuietHours,
+    Reason,
+    Sender,
+    Settings,
+    Snapshot,
+    Step,
+)
+from campaignctl.core.windows import next_allowed, window_closes
+
+
+@dataclass(frozen=True)
+class CampaignRun:
+    """What the send rules need to know about one campaign for this plan."""
+
+    name: str
+    status: CampaignStatus  # after this plan's status changes
+    steps: tuple[Step, ...]
+    sender: Sender
+    quiet_hours: QuietHours
+    credit_paused: bool = False  # paused for credits; resumes when the balance covers it
+    members: frozenset[str] | None = None  # the group's numbers, when the group was loaded
+
+
+@dataclass
+class Budget:
+    """What this plan may still spend: credits, and each sender's pace."""
+
+    balance: int
+    interval: timedelta
+    sent_today: Mapping[str, int]
+    planned: dict[str, int] = field(default_factory=dict)  # sender key -> sends in this plan
+
+    def pace_refusal(self, sender: Sender, now: datetime) -> datetime | None:
+        """None when the sender may take one more message now; else when it may."""
+        used = self.planned.get(sender.key, 0)
+        per_tick = max(1, int(sender.messages_per_second * self.interval.total_seconds()))
+        if used >= per_tick:
+            return now + self.interval
+        today = self.sent_today.get(sender.key, 0)
+        if sender.daily_limit is not None and today + used >= sender.daily_limit:
+            midnight = datetime(now.year, now.month, now.day, tzinfo=UTC)
+            return midnight + timedelta(days=1)
+        return None
+
+
+@dataclass
+class SendPlanner:
+    snapshot: Snapshot
+    settings: Settings
+    dnc: frozenset[str]
+    now: datetime
+    budget: Budget
+    last_sent: dict[str, datetime] = field(default_factory=dict)  # sends in this plan
+    paused: set[str] = field(default_factory=set)  # campaigns paused for credits by this plan
+    resumed: set[str] = field(default_factory=set)
+    actions: list[Action] = field(default_factory=list)
+
+    def _defer(
+        self,
+        e: Enrollment,
+        step: int,
+        reason: Reason,
+        until: datetime | None,
+        detail: str | None = None,
+    ) -> None:
+        self.actions.append(
+            Action(
+                type="defer",
+                campaign=e.campaign,
+                phone=e.phone,
+                step=step,
+                reason=reason,
+                until=until,
+                detail=detail,
+            )
+        )
+
+    def _skip(self, e: Enrollment, step: int, reason: Reason, detail: str) -> None:
+        self.actions.append(
+            Action(
+                type="skip",
+                campaign=e.campaign,
+                phone=e.phone,
+                step=step,
+                reason=reason,
+                detail=detail,
+            )
+        )
+
+    def consider(self, e: Enrollment, run: CampaignRun) -> None:
+        step = e.steps_sent + 1
+        if step > len(run.steps):
+            return
+        if run.members is not None and e.phone not in run.members:
+            return  # removed from the group: the sync ends it
+        if e.phone in self.dnc:
+            return self._skip(e, step, "dnc", "on a do-not-call list")
+        if e.phone in self.snapshot.opted_out:
+            return self._skip(e, step, "opted_out", "opted out")
+        if not e.zones:
+            return self._skip(e, step, "unknown_timezone", "no usable time zone")
+        try:
+            body = render(run.steps[step - 1].body, e.fields)
+        except MissingField as exc:
+            return self._skip(e, step, "missing_field", f"field {exc.name!r} is empty")
+        except TemplateProblem as exc:
+            return self._skip(e, step, "missing_field", f"template cannot render: {exc}")
+        if self.snapshot.suspended is not None:
+            return self._defer(e, step, "suspended", None, self.snapshot.suspended)
+        if run.status != "active" and not run.credit_paused:
+            return self._defer(e, step, "campaign_paused", None, f"campaign is {run.status}")
+        last = self.last_sent.get(e.phone) or self.snapshot.last_sent.get(e.phone)
+        if last is not None and self.now < last + MIN_GAP:
+            return self._defer(
+                e,
+                step,
+                "recent_outreach",
+                last + MIN_GAP,
+                "a message went to this number less than 30 days ago",
+            )
+        strict = self.settings.state_quiet_hours
+        opens = next_allowed(self.now, e.zones, run.quiet_hours, e.us_state, strict)
+        if opens != self.now:
+            return self._defer(
+                e,
+                step,
+                "quiet_hours",
+                opens,
+                None if opens else "no allowed hour in the next 14 days",
+            )
+        later = self.budget.pace_refusal(run.sender, self.now)
+        if later is not None:
+            return self._defer(e, step, "rate_limit", later)
+        segments = count_segments(body).segments
+        cost = segments * self.settings.credits_per_segment
+        if run.name in self.paused or cost > self.budget.balance:
+            return self._out_of_credits(e, step, run, cost)
+        if run.credit_paused and run.name not in self.resumed:
+            self.resumed.add(run.name)
+            self.actions.append(
+                Action(
+                    type="resume",
+                    campaign=run.name,
+                    reason="insufficient_credits",
+                    detail="the balance covers the next message",
+                )
+            )
+        self.budget.balance -= cost
+        self.budget.planned[run.sender.key] = self.budget.planned.get(run.sender.key, 0) + 1
+        self.last_sent[e.phone] = self.now
+        closes = window_closes(self.now, e.zones, run.quiet_hours, e.us_state, strict)
+        self.actions.append(
+            Action(
+                type="send",
+                campaign=e.campaign,
+                phone=e.phone,
+                step=step,
+                body=body,
+                segments=segments,
+                credits=cost,
+                valid_until=closes,
+            )
+        )
+
+    def _out_of_credits(self, e: Enrollment, step: int, run: CampaignRun, cost: int) -> None:
+        if run.name not in self.paused and not (run.credit_paused and run.name not in self.resumed):
+            self.paused.add(run.name)
+            self.actions.append(
+                Action(
+                    type="pause",
+                    campaign=run.name,
+                    reason="insufficient_credits",
+                    detail=f"next message costs {cost}, balance is {self.budget.balance}",
+                )
+            )
+        self.paused.add(run.name)
+        self._defer(
+            e, step, "insufficient_credits", None, f"costs {cost}, balance is {self.budget.balance}"
+        )

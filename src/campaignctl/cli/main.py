@@ -4,6 +4,7 @@ where expected errors become a clean message and exit 1 (click's usage errors in
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -12,7 +13,32 @@ from campaignctl.cli.common import AppContext, global_options
 from campaignctl.errors import CampaignctlError
 
 
+class CampaignctlGroup(click.Group):
+    """Maps every expected error to one line on stderr and exit 1 (usage errors included:
+    click's own exit 2 would read as "changes present" to a CI script)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(1)
+        except CampaignctlError as exc:
+            click.echo(str(exc) if "\n" in str(exc) else f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        sys.exit(0)
+
+
 @click.group(
+    cls=CampaignctlGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="campaignctl")
@@ -49,19 +75,4 @@ def _register() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     _register()
-    try:
-        cli.main(args=argv, prog_name="campaignctl", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:  # usage errors: exit 1, never 2
-        exc.show()
-        sys.exit(1)
-    except CampaignctlError as exc:
-        click.echo(f"error: {exc}" if "\n" not in str(exc) else str(exc), err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    sys.exit(0)
+    cli.main(args=argv, prog_name="campaignctl")

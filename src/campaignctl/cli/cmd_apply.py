@@ -1,0 +1,89 @@
+"""`campaignctl apply [PLANFILE]`: carry out a fresh plan, or a saved one that is still current."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from campaignctl.cli.common import AppContext, global_options, pass_app
+from campaignctl.cli.main import cli
+from campaignctl.core.planjson import plan_from_json, plan_to_json
+from campaignctl.core.types import Plan
+from campaignctl.engine import apply_now
+from campaignctl.errors import PlanError
+from campaignctl.providers.select import provider_from_env
+from campaignctl.render.plan import render_plan
+from campaignctl.store import Store
+
+
+def read_plan_file(path: Path) -> Plan:
+    try:
+        return plan_from_json(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read the plan: {exc.strerror}") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path}: not a campaignctl plan: {exc}") from exc
+
+
+@cli.command()
+@click.argument("planfile", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Apply even when the configuration has no campaigns but the state has live ones.",
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for another apply or controller to finish.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="List every action carried out.")
+@global_options()
+@pass_app
+def apply(
+    app: AppContext, planfile: Path | None, allow_empty: bool, wait_seconds: float, verbose: bool
+) -> None:
+    """Carry out the plan: record each send before handing it to the provider.
+
+    Without PLANFILE, plans afresh and applies at once. With PLANFILE (from `plan --out`),
+    applies it only if the configuration, the state and what is due are unchanged and it has
+    not expired; otherwise refuses and says why. Sends through Twilio when TWILIO_ACCOUNT_SID
+    and TWILIO_AUTH_TOKEN are set, else records them in the outbox (`campaignctl outbox`).
+
+    \b
+    Examples:
+      campaignctl apply
+      campaignctl plan --out plan.json && campaignctl apply plan.json
+    """
+    saved = read_plan_file(planfile) if planfile is not None else None
+    with Store.open(app.state_path) as store:
+        provider = provider_from_env(store, os.environ)
+        planned, report = apply_now(
+            app.config_dir,
+            store,
+            provider,
+            app.clock,
+            saved=saved,
+            allow_empty=allow_empty,
+            wait_seconds=wait_seconds,
+        )
+    if app.format == "json":
+        document = plan_to_json(planned.plan)
+        document["applied"] = {
+            "counts": report.counts,
+            "outcomes": report.outcomes,
+            "stopped": report.stopped,
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    click.echo(render_plan(planned.desired, planned.snapshot, planned.plan, verbose=verbose))
+    outcomes = ", ".join(f"{n} {k}" for k, n in sorted(report.outcomes.items())) or "no sends"
+    click.echo(f"Applied via {provider.name}: {outcomes}.")
+    if report.stopped:
+        click.echo(f"Sending stopped early: {report.stopped}.", err=True)

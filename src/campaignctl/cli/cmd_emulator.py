@@ -1,0 +1,77 @@
+"""`campaignctl twilio-emulator`: a local Twilio-compatible server, to try campaignctl (and
+test it) without a Twilio account."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from campaignctl.cli.common import AppContext, global_options, pass_app
+from campaignctl.cli.main import cli
+from campaignctl.errors import CampaignctlError
+
+
+@cli.command("twilio-emulator")
+@global_options()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8089,
+    show_default=True,
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option(
+    "--callback-url",
+    metavar="URL",
+    help="Base URL of `campaignctl webhooks serve`: status callbacks of messages sent without "
+    "one, and simulated inbound SMS, go to URL/twilio/status and URL/twilio/inbound.",
+)
+@click.option(
+    "--delivery-delay",
+    type=click.FloatRange(0, 60),
+    default=0.5,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time from queued to sent, and from sent to delivered.",
+)
+@pass_app
+def twilio_emulator(
+    app: AppContext, host: str, port: int, callback_url: str | None, delivery_delay: float
+) -> None:
+    """Run a local Twilio-compatible server until Ctrl-C or SIGTERM.
+
+    It speaks enough of Twilio's Messages API for campaignctl (and the twilio SDK): sends,
+    lists, fetches, and status callbacks signed like Twilio's. It accepts the account in
+    TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN, or a built-in test account it prints. With
+    --now, its clock starts at that time (use the same --now for campaignctl).
+
+    Faults can be scripted over HTTP, e.g. the next send fails with 500 after creating:
+
+    \b
+      curl -d '{"op":"create","status":500,"after_create":true}' \\
+           http://127.0.0.1:8089/_emulator/faults
+
+    \b
+    Example, in three terminals:
+      campaignctl twilio-emulator --callback-url http://127.0.0.1:8080
+      campaignctl webhooks serve --public-url http://127.0.0.1:8080
+      CAMPAIGNCTL_TWILIO_BASE_URL=http://127.0.0.1:8089 \\
+        CAMPAIGNCTL_PUBLIC_URL=http://127.0.0.1:8080 campaignctl apply
+    Then: curl http://127.0.0.1:8089/_emulator/messages
+    """
+    from campaignctl.emulator.run import serve
+
+    try:
+        serve(
+            host,
+            port,
+            env=os.environ,
+            callback_url=callback_url,
+            delivery_delay=delivery_delay,
+            now=app.now,
+            echo=lambda line: click.echo(line),
+        )
+    except OSError as exc:
+        raise CampaignctlError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc

@@ -1,0 +1,50 @@
+"""`campaignctl explain PHONE`: every decision and attempt about one number."""
+
+from __future__ import annotations
+
+import click
+
+from campaignctl.cli.common import AppContext, global_options, pass_app
+from campaignctl.cli.main import cli
+from campaignctl.core.phones import InvalidPhone, normalize
+from campaignctl.errors import CampaignctlError
+from campaignctl.render.status import explain_json, explain_text
+from campaignctl.store import Store
+
+
+def phone_argument(raw: str) -> str:
+    """A phone number as typed (any format; US without +country) -> E.164."""
+    try:
+        return normalize(raw, default_region="US").e164
+    except InvalidPhone as exc:
+        raise click.BadParameter(f"{raw!r}: {exc.reason}", param_hint="PHONE") from None
+
+
+@cli.command()
+@click.argument("phone")
+@global_options()
+@pass_app
+def explain(app: AppContext, phone: str) -> None:
+    """Explain everything campaignctl decided and did about one number.
+
+    Lists, across campaigns and in time order: its enrollments, every decision (defer,
+    skip, end... with the rule and until when), every send attempt and its outcome, and
+    opt-outs. PHONE may be written in any usual form; numbers without a country code are
+    taken as US. Exits 1 when the state has never seen the number.
+
+    \b
+    Examples:
+      campaignctl explain "(415) 555-0100"
+      campaignctl explain +14155550100 --format json
+    """
+    e164 = phone_argument(phone)
+    with Store.open_for_reading(app.state_path) as store:
+        optout = store.optout_of(e164)
+        enrollments = store.enrollments_of(e164)
+        events = store.explain(e164)
+    if not events and optout is None:
+        raise CampaignctlError(f"{e164}: unknown number (the state has no record of it)")
+    if app.format == "json":
+        click.echo(explain_json(e164, optout, enrollments, events))
+    else:
+        click.echo(explain_text(e164, optout, enrollments, events))

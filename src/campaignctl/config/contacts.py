@@ -1,0 +1,254 @@
+"""The contacts of a ProspectGroup: inline in YAML and/or a CSV file beside it.
+
+CSV: a header row; a `phone` column (numbers separated by `;`) or `phone1..phoneN` columns; an
+optional `timezone` column; every other column is a contact field. The file is streamed line by
+line, so every problem names its CSV line and a large file never sits in memory as text.
+
+The group digest covers everything the contacts come from and is computed without parsing
+the CSV, so a caller can skip parsing a group it has already synced (`parse_contacts`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from campaignctl.config.documents import Resource
+from campaignctl.config.files import FileProblem, file_sha256, text_lines
+from campaignctl.config.models import ProspectGroupDocument
+from campaignctl.config.paths import display_path, is_inside
+from campaignctl.core import phones
+from campaignctl.core.types import Contact, GroupSpec, InvalidContact
+from campaignctl.errors import Issue, Location
+
+ParseContacts = Callable[[str, str], bool]
+
+_PHONE_COLUMN = re.compile(r"phone[0-9]*", re.IGNORECASE)
+
+
+@dataclass
+class _Collector:
+    """What reading a group produces, before it becomes a GroupSpec."""
+
+    region: str
+    fallback: str | None
+    contacts: list[Contact] = field(default_factory=list)
+    invalid: list[InvalidContact] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    first_seen: dict[str, Location] = field(default_factory=dict)
+
+    def add(self, raw: str, fields: dict[str, str], zone: str | None, where: Location) -> None:
+        try:
+            info = phones.normalize(raw, self.region)
+        except phones.InvalidPhone as exc:
+            self.invalid.append(InvalidContact(raw, exc.reason, where))
+            self.issues.append(
+                _warning(
+                    where,
+                    f"invalid phone number {raw!r} ({exc.reason}): it is never sent to "
+                    "(skip: invalid_phone)",
+                    "invalid_phone",
+                )
+            )
+            return
+        first = self.first_seen.get(info.e164)
+        if first is not None:
+            self.issues.append(
+                _warning(
+                    where,
+                    f"{info.e164} is already in this group (at {first}): only the first is used",
+                    "duplicate_phone",
+                )
+            )
+            return
+        self.first_seen[info.e164] = where
+        zones = phones.contact_zones(info.zones, zone, self.fallback)
+        if not zones:
+            self.issues.append(
+                _warning(
+                    where,
+                    f"{info.e164} has no usable time zone (toll-free or non-geographic): it is "
+                    "skipped (unknown_timezone); give it a timezone or set "
+                    "Settings timezoneFallback",
+                    "unknown_timezone",
+                )
+            )
+        self.contacts.append(Contact(info.e164, fields, zones, info.us_state, where))
+
+
+@dataclass(frozen=True)
+class GroupLoad:
+    spec: GroupSpec
+    issues: tuple[Issue, ...]
+    csv_file: tuple[Path, str] | None  # the CSV read (path, sha256), if any
+
+
+def _warning(where: Location, message: str, code: str) -> Issue:
+    return Issue("warning", message, where, code)
+
+
+def _error(where: Location, message: str, code: str) -> Issue:
+    return Issue("error", message, where, code)
+
+
+def group_digest(spec_data: dict[str, Any], csv_sha256: str | None, fallback: str | None) -> str:
+    """sha256 over the inline contacts, defaultRegion, the CSV bytes and the zone fallback."""
+    material = {
+        "contacts": spec_data.get("contacts") or [],
+        "defaultRegion": spec_data.get("defaultRegion", "US"),
+        "csv": csv_sha256,
+        "timezoneFallback": fallback,
+    }
+    text = json.dumps(material, sort_keys=True, ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_group(
+    resource: Resource,
+    root: Path,
+    fallback: str | None,
+    parse_contacts: ParseContacts | None,
+) -> GroupLoad:
+    """Read a group's contacts (unless `parse_contacts` says the digest is already synced)."""
+    model = resource.model
+    assert isinstance(model, ProspectGroupDocument)
+    document = resource.document
+    spec = model.spec
+    issues: list[Issue] = []
+    csv_path: Path | None = None
+    csv_sha: str | None = None
+    if spec.csv is not None:
+        where = document.where(("spec", "csv"))
+        csv_path = Path(document.file).parent / spec.csv
+        if not is_inside(csv_path, root):
+            issues.append(_error(where, f"{spec.csv!r} is outside {display_path(root)}", "file"))
+            csv_path = None
+        elif not csv_path.is_file():
+            issues.append(_error(where, f"CSV file {spec.csv!r} not found", "file"))
+            csv_path = None
+        else:
+            csv_sha = file_sha256(csv_path)
+    digest = group_digest(document.data["spec"], csv_sha, fallback)
+    collector = _Collector(spec.default_region, fallback)
+    names: set[str] = set()
+    loaded = parse_contacts is None or parse_contacts(resource.name, digest)
+    for index, contact in enumerate(spec.contacts):
+        names.update(contact.fields)
+        if not loaded:
+            continue
+        fields = {key: value.strip() for key, value in contact.fields.items()}
+        for number, raw in enumerate(contact.phones):
+            where = document.where(("spec", "contacts", index, "phones", number))
+            collector.add(raw, fields, contact.timezone, where)
+    if csv_path is not None:
+        display = display_path(csv_path)
+        try:
+            with csv_path.open("rb") as handle:
+                if loaded:
+                    names.update(_read_csv(handle, display, collector))
+                else:
+                    names.update(_header_fields(_header(handle)))
+        except FileProblem as problem:
+            issues.append(
+                _error(Location(display, problem.line, problem.col or 1), problem.message, "csv")
+            )
+    issues.extend(collector.issues)
+    group = GroupSpec(
+        name=resource.name,
+        source=document.location,
+        digest=digest,
+        contacts=tuple(collector.contacts),
+        invalid=tuple(collector.invalid),
+        field_names=frozenset(names),
+        loaded=loaded,
+    )
+    return GroupLoad(group, tuple(issues), (csv_path, csv_sha) if csv_path and csv_sha else None)
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _header(handle: IO[bytes]) -> list[str]:
+    reader = csv.reader(text_lines(handle, "a contacts CSV"))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise FileProblem(f"unreadable CSV header: {exc}", 1) from None
+    if not header:
+        raise FileProblem("empty CSV: the first line must be a header with a 'phone' column", 1)
+    return [name.strip() for name in header]
+
+
+def _header_fields(header: list[str]) -> list[str]:
+    return [name for name in header if not _is_phone(name) and name.lower() != "timezone"]
+
+
+def _is_phone(name: str) -> bool:
+    return _PHONE_COLUMN.fullmatch(name) is not None
+
+
+def _check_header(header: list[str]) -> None:
+    for position, name in enumerate(header, 1):
+        if not name:
+            raise FileProblem(f"column {position} of the header has no name", 1)
+    seen: set[str] = set()
+    for name in header:
+        if name.lower() in seen:
+            raise FileProblem(f"column {name!r} appears twice in the header", 1)
+        seen.add(name.lower())
+    if not any(_is_phone(name) for name in header):
+        raise FileProblem(
+            "no phone column: the header needs 'phone' (numbers separated by ';') or "
+            "'phone1', 'phone2'...",
+            1,
+        )
+
+
+def _read_csv(handle: IO[bytes], display: str, collector: _Collector) -> list[str]:
+    reader = csv.reader(text_lines(handle, "a contacts CSV"))
+    try:
+        header = next(reader, None)
+        if not header:
+            raise FileProblem("empty CSV: the first line must be a header with a 'phone' column", 1)
+        header = [name.strip() for name in header]
+        _check_header(header)
+        phone_at = [i for i, name in enumerate(header) if _is_phone(name)]
+        zone_at = next((i for i, name in enumerate(header) if name.lower() == "timezone"), None)
+        field_names = set(_header_fields(header))
+        field_at = [(i, name) for i, name in enumerate(header) if name in field_names]
+        width = len(header)
+        end = reader.line_num
+        for row in reader:
+            line, end = end + 1, reader.line_num
+            if not row:
+                continue
+            where = Location(display, line, 1)
+            if len(row) != width:
+                collector.issues.append(
+                    _error(where, f"{len(row)} values, but the header has {width} columns", "csv")
+                )
+                continue
+            zone = row[zone_at].strip() if zone_at is not None else ""
+            if zone and not phones.is_valid_zone(zone):
+                collector.issues.append(
+                    _error(where, f"timezone {zone!r} is not an IANA time zone", "timezone")
+                )
+                continue
+            fields = {name: row[i].strip() for i, name in field_at}
+            numbers = [n.strip() for i in phone_at for n in row[i].split(";") if n.strip()]
+            if not numbers:
+                collector.invalid.append(InvalidContact("", "no phone number", where))
+                collector.issues.append(
+                    _warning(where, "contact has no phone number", "invalid_phone")
+                )
+            for raw in numbers:
+                collector.add(raw, fields, zone or None, where)
+    except csv.Error as exc:
+        raise FileProblem(f"malformed CSV: {exc}", reader.line_num or 1) from None
+    return [name for _, name in field_at]

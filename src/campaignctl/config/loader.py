@@ -1,0 +1,209 @@
+"""`load(directory)`: every file of a campaigns.d/ tree -> checked `Desired`, or the issues.
+
+Order of work: read every YAML file (recursively, sorted, hidden entries skipped), check each
+document (JSON Schema + model), then Settings, names, do-not-call lists, groups (CSV), and the
+checks across files. Everything found is reported; `desired` is built only when no error is.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from campaignctl.config import build, checks
+from campaignctl.config.contacts import ParseContacts, load_group
+from campaignctl.config.dnc import load_dnc
+from campaignctl.config.documents import Resource, check_document
+from campaignctl.config.models import KINDS
+from campaignctl.config.paths import display_path
+from campaignctl.config.yamlload import Document, read_yaml_file
+from campaignctl.core.types import Desired, GroupSpec
+from campaignctl.errors import ConfigError, Issue, Location
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    desired: Desired | None  # None when there are errors
+    issues: tuple[Issue, ...]  # errors and warnings, sorted by file, line
+    files: tuple[str, ...]  # every file read (YAML, CSV, DNC), as shown in messages
+
+    @property
+    def ok(self) -> bool:
+        return self.desired is not None and not self.errors
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        return tuple(issue for issue in self.issues if issue.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(issue for issue in self.issues if issue.severity == "warning")
+
+    def require(self) -> Desired:
+        """The desired state, or ConfigError carrying every issue when there is an error."""
+        if self.desired is None or self.errors:
+            raise ConfigError(list(self.issues))
+        return self.desired
+
+
+def find_yaml_files(root: Path) -> list[Path]:
+    """Every *.yaml / *.yml under `root`, sorted; hidden files and directories are skipped."""
+    found: list[Path] = []
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
+        found.extend(
+            Path(directory, name)
+            for name in sorted(names)
+            if name.endswith(YAML_SUFFIXES) and not name.startswith(".")
+        )
+    return found
+
+
+def _sort_key(issue: Issue) -> tuple[int, str, int, int]:
+    where = issue.location
+    if where is None:
+        return (0, "", 0, 0)
+    return (1, where.file, where.line or 0, where.col or 0)
+
+
+class _Run:
+    """The state of one load: files read, issues found, resources by kind."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.cwd = os.getcwd()
+        self.files: dict[str, tuple[Path, str]] = {}  # display path -> (path, sha256)
+        self.issues: list[Issue] = []
+        self.resources: dict[str, list[Resource]] = {kind: [] for kind in KINDS}
+        self.unreadable: dict[str, set[str]] = {kind: set() for kind in KINDS}
+        self.partial = False  # some YAML could not be read: references may point into it
+
+    def read(self, path: Path, sha256: str) -> None:
+        self.files.setdefault(display_path(path, self.cwd), (path, sha256))
+
+    def read_yaml(self) -> None:
+        for path in find_yaml_files(self.root):
+            display = display_path(path, self.cwd)
+            parsed = read_yaml_file(path, display)
+            self.read(path, parsed.sha256)
+            if parsed.problem is not None:
+                problem = parsed.problem
+                where = Location(display, problem.line, problem.col)
+                self.issues.append(Issue("error", problem.message, where, "yaml"))
+                self.partial = True
+            for document in parsed.documents:
+                self.check(document)
+
+    def check(self, document: Document) -> None:
+        resource, issues = check_document(document)
+        self.issues.extend(issues)
+        if resource is not None:
+            self.resources[resource.kind].append(resource)
+            return
+        data = document.data
+        if isinstance(data, dict) and data.get("kind") in self.unreadable:
+            metadata = data.get("metadata")
+            name = metadata.get("name") if isinstance(metadata, dict) else None
+            if isinstance(name, str):
+                self.unreadable[data["kind"]].add(name)
+
+    def digest(self) -> str:
+        """sha256 over every file read: its path inside the config directory and its bytes."""
+        digest = hashlib.sha256()
+        base = os.path.abspath(self.root)
+        entries = sorted(
+            (Path(os.path.relpath(os.path.abspath(path), base)).as_posix(), sha)
+            for path, sha in self.files.values()
+        )
+        for relative, sha in entries:
+            digest.update(f"{relative}\0{sha}\n".encode())
+        return "sha256:" + digest.hexdigest()
+
+
+def load(directory: Path, *, parse_contacts: ParseContacts | None = None) -> LoadResult:
+    """Read and check a campaigns.d/ tree. Never raises for bad input: it returns issues.
+
+    `parse_contacts(group_name, group_digest)` may return False to skip parsing a group whose
+    contacts are known already (the GroupSpec then has loaded=False and no contacts).
+    """
+    collecting = gc.isenabled()
+    gc.disable()  # a large load makes many objects that all live on: collecting them is waste
+    try:
+        return _load(Path(directory), parse_contacts)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
+    if not root.is_dir():
+        where = Location(display_path(root))
+        message = "config directory not found (use --dir or CAMPAIGNCTL_DIR)"
+        return LoadResult(None, (Issue("error", message, where, "file"),), ())
+    run = _Run(root)
+    run.read_yaml()
+    if not run.files:
+        message = "no *.yaml files: nothing is configured"
+        run.issues.append(Issue("warning", message, Location(display_path(root, run.cwd)), "file"))
+
+    run.issues.extend(checks.single_settings(run.resources["Settings"]))
+    settings_resources = run.resources["Settings"]
+    settings = build.settings(settings_resources[0] if settings_resources else None)
+    named: dict[str, dict[str, Resource]] = {}
+    for kind in ("Template", "Campaign", "ProspectGroup", "DoNotCallList"):
+        named[kind], duplicates = checks.unique(run.resources[kind])
+        run.issues.extend(duplicates)
+
+    dnc: set[str] = set()
+    for resource in named["DoNotCallList"].values():
+        listed = load_dnc(resource, root)
+        dnc.update(listed.numbers)
+        run.issues.extend(listed.issues)
+        for path, sha in listed.files:
+            run.read(path, sha)
+
+    groups: dict[str, GroupSpec] = {}
+    for name, resource in named["ProspectGroup"].items():
+        group = load_group(resource, root, settings.timezone_fallback, parse_contacts)
+        groups[name] = group.spec
+        run.issues.extend(group.issues)
+        if group.csv_file is not None:
+            run.read(*group.csv_file)
+
+    run.issues.extend(checks.check_templates(named["Template"]))
+    unreadable = {kind: _AnyName() for kind in KINDS} if run.partial else run.unreadable
+    run.issues.extend(
+        checks.check_campaigns(named["Campaign"], named["Template"], groups, unreadable)
+    )
+
+    issues = tuple(sorted(run.issues, key=_sort_key))
+    desired = None
+    if not any(issue.severity == "error" for issue in issues):
+        desired = Desired(
+            campaigns={n: build.campaign_spec(r) for n, r in named["Campaign"].items()},
+            templates={n: build.template_spec(r) for n, r in named["Template"].items()},
+            groups=groups,
+            dnc=frozenset(dnc),
+            settings=settings,
+            config_digest=run.digest(),
+        )
+    return LoadResult(desired, issues, tuple(sorted(run.files)))
+
+
+class _AnyName(set[str]):
+    """Every name: when a YAML file could not be read, any reference may point into it."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def iter_documents(root: Path) -> Iterator[Document]:
+    """Every readable document under `root` (files with problems are skipped)."""
+    for path in find_yaml_files(root):
+        yield from read_yaml_file(path, display_path(path)).documents

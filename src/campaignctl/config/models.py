@@ -1,0 +1,282 @@
+"""The configuration language: one pydantic model per kind of resource (SPEC section 1).
+
+Every model is frozen and forbids unknown fields, so a typo is an error, never ignored. The
+JSON Schemas under `schemas/` are generated from these models (`campaignctl schema export`);
+rules a JSON Schema can express are written so that it carries them too (patterns, ranges,
+the first-step / later-step shape), so an editor and `campaignctl validate` agree.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from campaignctl.core import phones
+
+API_VERSION = "campaignctl/v1"
+NAME_PATTERN = r"^[a-z0-9-]{1,63}$"
+NAME_MESSAGE = "a name is 1-63 characters of a-z, 0-9 and '-'"
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+SERVICE_SID_PATTERN = r"^MG[0-9a-fA-F]{32}$"
+# 08:00 .. 21:00, the federal window; a campaign may narrow it, never widen it
+QUIET_TIME_PATTERN = r"^((0[89]|1[0-9]|20):[0-5][0-9]|21:00)$"
+INTERVAL_PATTERN = r"^[1-9][0-9]*(s|m|h)$"
+MIN_WAIT_DAYS = 30
+MAX_STEPS = 20
+
+Name = Annotated[
+    str,
+    Field(pattern=NAME_PATTERN, json_schema_extra={"patternErrorMessage": NAME_MESSAGE}),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+
+def _check_zone(value: str | None) -> str | None:
+    if value is not None and not phones.is_valid_zone(value):
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/Chicago)")
+    return value
+
+
+class Metadata(_Model):
+    name: Name = Field(description="Unique per kind; " + NAME_MESSAGE + ".")
+    labels: dict[str, str] = Field(default_factory=dict, description="string -> string")
+    description: str | None = None
+
+
+# --------------------------------------------------------------------------- Template
+
+
+def _steps_schema(schema: dict[str, Any]) -> None:
+    """Steps after the first need waitDays >= 30; the first has none (or 0)."""
+    step = schema.pop("items")
+    schema["prefixItems"] = [
+        {
+            **step,
+            "properties": {
+                "waitDays": {
+                    "const": 0,
+                    "errorMessage": "the first step goes out at enrollment: leave waitDays "
+                    "out (or 0)",
+                }
+            },
+        }
+    ]
+    schema["items"] = {
+        **step,
+        "required": ["body", "waitDays"],
+        "properties": {
+            "waitDays": {
+                "minimum": MIN_WAIT_DAYS,
+                "errorMessage": f"waitDays must be at least {MIN_WAIT_DAYS}: a later step waits "
+                "that many days after the previous message was actually sent",
+            }
+        },
+    }
+
+
+class StepModel(_Model):
+    body: str = Field(min_length=1, description="The SMS text; {{ field }} placeholders.")
+    wait_days: int = Field(
+        default=0,
+        ge=0,
+        alias="waitDays",
+        description="Days after the previous message was actually sent (>= 30; none on the "
+        "first step).",
+    )
+
+
+class TemplateSpecModel(_Model):
+    status: Literal["draft", "published"] = Field(
+        default="draft", description="Only a published template can back a campaign."
+    )
+    steps: tuple[StepModel, ...] = Field(
+        min_length=1, max_length=MAX_STEPS, json_schema_extra=_steps_schema
+    )
+
+    @model_validator(mode="after")
+    def _waits(self) -> TemplateSpecModel:
+        first, *later = self.steps
+        if first.wait_days != 0:
+            raise ValueError("the first step goes out at enrollment: leave waitDays out")
+        for step in later:
+            if step.wait_days < MIN_WAIT_DAYS or "wait_days" not in step.model_fields_set:
+                raise ValueError(f"every later step needs waitDays >= {MIN_WAIT_DAYS}")
+        return self
+
+
+class TemplateDocument(_Model):
+    api_version: Literal["campaignctl/v1"] = Field(alias="apiVersion")
+    kind: Literal["Template"]
+    metadata: Metadata
+    spec: TemplateSpecModel
+
+
+# --------------------------------------------------------------------------- Campaign
+
+
+class SenderModel(_Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [{"required": ["from"]}, {"required": ["messagingServiceSid"]}],
+            "errorMessage": "a sender has exactly one of 'from' or 'messagingServiceSid'",
+        }
+    )
+
+    from_number: str | None = Field(
+        default=None,
+        alias="from",
+        pattern=E164_PATTERN,
+        description="The sending number, E.164 (e.g. +15125550100).",
+        json_schema_extra={"patternErrorMessage": "an E.164 number such as +15125550100"},
+    )
+    messaging_service_sid: str | None = Field(
+        default=None,
+        alias="messagingServiceSid",
+        pattern=SERVICE_SID_PATTERN,
+        json_schema_extra={"patternErrorMessage": "MG followed by 32 hex digits"},
+    )
+    messages_per_second: float = Field(default=1.0, gt=0, alias="messagesPerSecond")
+    daily_limit: int | None = Field(default=None, ge=1, alias="dailyLimit")
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> SenderModel:
+        if (self.from_number is None) == (self.messaging_service_sid is None):
+            raise ValueError("a sender has exactly one of 'from' or 'messagingServiceSid'")
+        return self
+
+
+QuietTime = Annotated[
+    str,
+    Field(
+        pattern=QUIET_TIME_PATTERN,
+        json_schema_extra={
+            "patternErrorMessage": "a time HH:MM between 08:00 and 21:00 (quiet hours may "
+            "narrow the federal window, never widen it)"
+        },
+    ),
+]
+
+
+class QuietHoursModel(_Model):
+    start: QuietTime = "08:00"
+    end: QuietTime = Field(default="21:00", description="Exclusive.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QuietHoursModel:
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        return self
+
+
+class CampaignSpecModel(_Model):
+    template: Name
+    prospect_group: Name = Field(alias="prospectGroup")
+    status: Literal["draft", "active", "paused", "completed"] = "draft"
+    sender: SenderModel
+    quiet_hours: QuietHoursModel = Field(default_factory=QuietHoursModel, alias="quietHours")
+    stop_on_reply: bool = Field(default=True, alias="stopOnReply")
+
+
+class CampaignDocument(_Model):
+    api_version: Literal["campaignctl/v1"] = Field(alias="apiVersion")
+    kind: Literal["Campaign"]
+    metadata: Metadata
+    spec: CampaignSpecModel
+
+
+# --------------------------------------------------------------------------- ProspectGroup
+
+
+class ContactModel(_Model):
+    phones: tuple[str, ...] = Field(min_length=1, description="One or more phone numbers.")
+    fields: dict[str, str] = Field(default_factory=dict)
+    timezone: str | None = Field(default=None, description="IANA zone, e.g. America/Chicago.")
+
+    _zone = field_validator("timezone")(_check_zone)
+
+
+class ProspectGroupSpecModel(_Model):
+    default_region: str = Field(
+        default="US",
+        alias="defaultRegion",
+        pattern=r"^[A-Z]{2}$",
+        description="Region for numbers written without +country code.",
+    )
+    csv: str | None = Field(default=None, description="CSV file, relative to this YAML file.")
+    contacts: tuple[ContactModel, ...] = ()
+
+
+class ProspectGroupDocument(_Model):
+    api_version: Literal["campaignctl/v1"] = Field(alias="apiVersion")
+    kind: Literal["ProspectGroup"]
+    metadata: Metadata
+    spec: ProspectGroupSpecModel
+
+
+# --------------------------------------------------------------------------- DoNotCallList
+
+
+class DoNotCallSpecModel(_Model):
+    numbers: tuple[str, ...] = ()
+    files: tuple[str, ...] = Field(
+        default=(),
+        description="Files relative to this YAML file: one number a line (10-digit US, "
+        "AAA,NNNNNNN or +country); blank lines and '#' comments ignored.",
+    )
+
+
+class DoNotCallListDocument(_Model):
+    api_version: Literal["campaignctl/v1"] = Field(alias="apiVersion")
+    kind: Literal["DoNotCallList"]
+    metadata: Metadata
+    spec: DoNotCallSpecModel
+
+
+# --------------------------------------------------------------------------- Settings
+
+
+class SettingsSpecModel(_Model):
+    credits_per_segment: int = Field(default=1, ge=1, alias="creditsPerSegment")
+    reconcile_interval: str = Field(
+        default="15m",
+        alias="reconcileInterval",
+        pattern=INTERVAL_PATTERN,
+        json_schema_extra={"patternErrorMessage": "a duration such as 30s, 15m or 1h"},
+    )
+    state_quiet_hours: bool = Field(default=True, alias="stateQuietHours")
+    timezone_fallback: str | None = Field(
+        default=None,
+        alias="timezoneFallback",
+        description="Zone for numbers without a usable one; null: they are skipped.",
+    )
+
+    _zone = field_validator("timezone_fallback")(_check_zone)
+
+
+class SettingsDocument(_Model):
+    api_version: Literal["campaignctl/v1"] = Field(alias="apiVersion")
+    kind: Literal["Settings"]
+    metadata: Metadata
+    spec: SettingsSpecModel = Field(default_factory=SettingsSpecModel)
+
+
+DocumentModel = (
+    TemplateDocument
+    | CampaignDocument
+    | ProspectGroupDocument
+    | DoNotCallListDocument
+    | SettingsDocument
+)
+
+MODELS: dict[str, type[DocumentModel]] = {
+    "Template": TemplateDocument,
+    "Campaign": CampaignDocument,
+    "ProspectGroup": ProspectGroupDocument,
+    "DoNotCallList": DoNotCallListDocument,
+    "Settings": SettingsDocument,
+}
+KINDS: tuple[str, ...] = tuple(MODELS)

@@ -1,0 +1,199 @@
+"""The reconcile loop: every interval and soon after any file change, load the files as they
+are now, plan and apply under the lease, log one line. A failing tick never ends the loop:
+it is logged, the state stays as the last good tick left it, and the next try backs off."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+
+from campaignctl.clock import Clock, format_instant
+from campaignctl.engine import ApplyReport, Planned, apply_now
+from campaignctl.errors import CampaignctlError
+from campaignctl.metrics import Metrics
+from campaignctl.providers.base import Provider
+from campaignctl.store import LeaseHeld, Store
+from campaignctl.watcher import ConfigWatcher
+
+log = logging.getLogger("campaignctl.controller")
+
+DEBOUNCE_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 300.0
+
+
+@dataclass
+class ControllerOptions:
+    config_dir: Path
+    state_path: Path
+    interval: timedelta | None = None  # None: Settings.reconcileInterval
+    once: bool = False
+    watch: bool = True
+    metrics_port: int | None = None
+    allow_empty: bool = False
+
+
+def summary_line(planned: Planned, report: ApplyReport) -> str:
+    by_campaign: dict[str, dict[str, int]] = {}
+    for action in planned.plan.actions:
+        counts = by_campaign.setdefault(action.campaign, {})
+        counts[action.type] = counts.get(action.type, 0) + 1
+    parts = [
+        f"{name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        for name, counts in sorted(by_campaign.items())
+    ]
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))
+    text = "; ".join(parts) if parts else "nothing due"
+    return text + (f" | outcomes: {outcomes}" if outcomes else "")
+
+
+class Controller:
+    def __init__(
+        self,
+        options: ControllerOptions,
+        clock: Clock,
+        provider_factory: Callable[[Store], Provider],
+    ) -> None:
+        self.options = options
+        self.clock = clock
+        self.provider_factory = provider_factory
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.metrics = Metrics()
+        self.failures = 0
+        self.interval = options.interval or timedelta(minutes=15)
+        self.holder = f"reconcile:{socket.gethostname()}:{os.getpid()}"
+
+    def _signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info(
+            "received %s: finishing the send in flight, then exiting", signal.Signals(signum).name
+        )
+        self.stop.set()
+        self.wake.set()
+
+    def tick(self) -> bool:
+        started = time.monotonic()
+        try:
+            with Store.open(self.options.state_path) as store:
+                provider = self.provider_factory(store)
+                planned, report = apply_now(
+                    self.options.config_dir,
+                    store,
+                    provider,
+                    self.clock,
+                    allow_empty=self.options.allow_empty,
+                    holder=self.holder,
+                    wait_seconds=0.0,
+                    should_stop=self.stop.is_set,
+                )
+                balance = store.balance()
+        except LeaseHeld as exc:
+            log.info("another process is applying; this tick waits for the next: %s", exc)
+            return True
+        except CampaignctlError as exc:
+            self.failures += 1
+            self.metrics.ticks_failed.inc()
+            log.error("tick failed (the state is unchanged): %s", exc)
+            return False
+        except Exception as exc:  # a bug or the machine: log it, never die
+            self.failures += 1
+            self.metrics.ticks_failed.inc()
+            log.exception("tick failed unexpectedly: %s", exc)
+            return False
+        seconds = time.monotonic() - started
+        self.failures = 0
+        if self.options.interval is None:
+            self.interval = planned.desired.settings.reconcile_interval
+        self.metrics.observe(planned.plan, report.outcomes, balance, seconds, time.time())
+        log.info(
+            "tick at %s: %s (%.2fs)%s",
+            format_instant(planned.plan.now),
+            summary_line(planned, report),
+            seconds,
+            f"; stopped: {report.stopped}" if report.stopped else "",
+        )
+        return True
+
+    def backoff(self) -> float:
+        """Seconds before the next try after `failures` failed ticks in a row."""
+        base = min(MAX_BACKOFF_SECONDS, 2.0 ** min(self.failures, 10))
+        ceiling = self.interval.total_seconds()
+        return min(ceiling, base * (0.5 + random.random() / 2))
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._signal)
+        signal.signal(signal.SIGINT, self._signal)
+        if self.options.metrics_port is not None:
+            self.metrics.serve(self.options.metrics_port)
+            log.info("metrics on http://127.0.0.1:%d/metrics", self.options.metrics_port)
+        watcher: ConfigWatcher | None = None
+        if self.options.watch and not self.options.once:
+            watcher = ConfigWatcher(self.options.config_dir)
+            watcher.start()
+            threading.Thread(target=self._relay, args=(watcher,), daemon=True).start()
+        log.info("reconciling %s into %s", self.options.config_dir, self.options.state_path)
+        try:
+            while not self.stop.is_set():
+                ok = self.tick()
+                if self.options.once:
+                    return 0 if ok else 1
+                delay = self.interval.total_seconds() if ok else self.backoff()
+                if not ok:
+                    log.info("next try in %.1fs", delay)
+                self.wake.wait(timeout=delay)
+                if self.wake.is_set() and not self.stop.is_set():
+                    self.stop.wait(DEBOUNCE_SECONDS)  # let a burst of writes settle
+                self.wake.clear()
+        finally:
+            if watcher is not None:
+                watcher.stop()
+        log.info("stopped")
+        return 0
+
+    def _relay(self, watcher: ConfigWatcher) -> None:
+        while not self.stop.is_set():
+            if watcher.changed.wait(timeout=1.0):
+                watcher.changed.clear()
+                log.info("change under %s: reconciling", self.options.config_dir)
+                self.wake.set()
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": format_instant_epoch(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def format_instant_epoch(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def setup_logging(fmt: str, level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+        )
+    root = logging.getLogger("campaignctl")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False

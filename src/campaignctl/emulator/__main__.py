@@ -1,0 +1,41 @@
+"""`python -m campaignctl.emulator --port 8089`: the local Twilio-compatible server."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from campaignctl.clock import parse_instant
+from campaignctl.emulator.run import serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m campaignctl.emulator",
+        description="A local Twilio-compatible server for tests and trials.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8089, help="0 picks a free port")
+    parser.add_argument("--callback-url", help="base URL of `campaignctl webhooks serve`")
+    parser.add_argument("--delivery-delay", type=float, default=0.5, metavar="SECONDS")
+    parser.add_argument("--now", type=parse_instant, help="start the emulator's clock here")
+    args = parser.parse_args(argv)
+    try:
+        serve(
+            args.host,
+            args.port,
+            env=os.environ,
+            callback_url=args.callback_url,
+            delivery_delay=args.delivery_delay,
+            now=args.now,
+            echo=lambda line: print(line, flush=True),
+        )
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Plans for people: one summary line per campaign, a launch review for each campaign going
+live, then (with --verbose) every action. The JSON form is core.planjson."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from campaignctl.clock import format_instant
+from campaignctl.core.segments import count_segments
+from campaignctl.core.templates import MissingField, TemplateProblem, render
+from campaignctl.core.types import Action, Desired, Plan, Snapshot
+
+SAMPLE = 200  # contacts sampled to estimate the segments of later steps
+
+
+def _reasons(actions: Iterable[Action]) -> str:
+    counts = Counter(a.reason or "?" for a in actions)
+    return ", ".join(f"{reason} {n}" for reason, n in counts.most_common())
+
+
+def campaign_line(name: str, status: str, actions: list[Action]) -> str:
+    by_type: dict[str, list[Action]] = {}
+    for action in actions:
+        by_type.setdefault(action.type, []).append(action)
+    parts: list[str] = []
+    for action in by_type.get("campaign_status", []):
+        launch = " (launch)" if action.from_status == "draft" else ""
+        parts.append(f"{action.from_status} -> {action.to_status}{launch}")
+    for kind in ("resume", "pause", "complete"):
+        if kind in by_type:
+            parts.append(
+                kind + (f" ({by_type[kind][0].reason})" if by_type[kind][0].reason else "")
+            )
+    if "enroll" in by_type:
+        parts.append(f"enroll {len(by_type['enroll'])}")
+    if "send" in by_type:
+        credits = sum(a.credits or 0 for a in by_type["send"])
+        parts.append(f"send {len(by_type['send'])} ({credits} credits)")
+    for kind in ("defer", "skip", "end"):
+        if kind in by_type:
+            parts.append(f"{kind} {len(by_type[kind])} ({_reasons(by_type[kind])})")
+    return f"  {name:<24} {status:<10} " + ("; ".join(parts) if parts else "nothing to do")
+
+
+def _segments_estimate(desired: Desired, plan: Plan, campaign: str) -> list[float]:
+    spec = desired.campaigns[campaign]
+    template = desired.templates.get(spec.template)
+    group = desired.groups.get(spec.prospect_group)
+    if template is None or group is None:
+        return []
+    enrolled = {a.phone for a in plan.actions if a.type == "enroll" and a.campaign == campaign}
+    sample = [c for c in group.contacts if c.phone in enrolled][:SAMPLE]
+    estimates: list[float] = []
+    for step in template.steps:
+        counts = []
+        for contact in sample:
+            try:
+                counts.append(count_segments(render(step.body, contact.fields)).segments)
+            except (MissingField, TemplateProblem):
+                continue
+        estimates.append(sum(counts) / len(counts) if counts else 0.0)
+    return estimates
+
+
+def launch_review(desired: Desired, snapshot: Snapshot, plan: Plan, campaign: str) -> list[str]:
+    spec = desired.campaigns[campaign]
+    template = desired.templates.get(spec.template)
+    if template is None:
+        return []
+    mine = [a for a in plan.actions if a.campaign == campaign]
+    enrolls = sum(1 for a in mine if a.type == "enroll")
+    skipped = [a for a in mine if a.type == "skip"]
+    sends = [a for a in mine if a.type == "send"]
+    sender = spec.sender.from_number or spec.sender.messaging_service_sid
+    lines = [
+        f"Launching {campaign}: template {template.name} ({len(template.steps)} steps), "
+        f"group {spec.prospect_group}, from {sender}, quiet hours "
+        f"{spec.quiet_hours.start:%H:%M}-{spec.quiet_hours.end:%H:%M} local",
+    ]
+    estimates = _segments_estimate(desired, plan, campaign)
+    for index, step in enumerate(template.steps):
+        when = (
+            "on enrollment" if index == 0 else f"at least {step.wait_days} days after step {index}"
+        )
+        segs = f", ~{estimates[index]:.1f} segments" if index < len(estimates) else ""
+        preview = step.body if len(step.body) <= 60 else step.body[:57] + "..."
+        lines.append(f"  step {index + 1}: {when}{segs}: {preview!r}")
+    lines.append(
+        f"  audience: {enrolls} enrollable" + (f"; skipped: {_reasons(skipped)}" if skipped else "")
+    )
+    first = sum(a.credits or 0 for a in sends)
+    lines.append(f"  first tick: {len(sends)} messages, {first} credits")
+    whole = sum(estimates) * enrolls * desired.settings.credits_per_segment
+    verdict = "covered" if whole <= snapshot.balance else "NOT covered: add credits"
+    lines.append(
+        f"  whole sequence: about {whole:.0f} credits against a balance of "
+        f"{snapshot.balance} ({verdict})"
+    )
+    return lines
+
+
+def action_line(action: Action) -> str:
+    head = f"  {action.type:<15} {action.campaign:<20} {action.phone or '':<16}"
+    if action.type == "campaign_status":
+        return f"{head} {action.from_status} -> {action.to_status}"
+    bits: list[str] = []
+    if action.step is not None:
+        bits.append(f"step {action.step}")
+    if action.reason:
+        bits.append(action.reason)
+    if action.until is not None:
+        bits.append(f"until {format_instant(action.until)}")
+    if action.type == "send":
+        bits.append(f"{action.segments} seg, {action.credits} cr: {action.body!r}")
+    if action.detail and action.type != "send":
+        bits.append(f"({action.detail})")
+    return f"{head} {' '.join(bits)}".rstrip()
+
+
+def render_plan(desired: Desired, snapshot: Snapshot, plan: Plan, *, verbose: bool = False) -> str:
+    lines = [
+        f"Plan at {format_instant(plan.now)} (state serial {plan.state_serial}, "
+        f"valid until {format_instant(plan.expires_at)})",
+        "",
+    ]
+    by_campaign: dict[str, list[Action]] = {}
+    for action in plan.actions:
+        by_campaign.setdefault(action.campaign, []).append(action)
+    names = sorted(set(desired.campaigns) | set(by_campaign))
+    for name in names:
+        state = snapshot.campaigns.get(name)
+        status = state.status if state else "new"
+        if name in desired.campaigns or by_campaign.get(name):
+            lines.append(campaign_line(name, status, by_campaign.get(name, [])))
+    launches = [
+        a.campaign
+        for a in plan.actions
+        if a.type == "campaign_status" and a.from_status == "draft" and a.to_status == "active"
+    ]
+    for name in launches:
+        lines += ["", *launch_review(desired, snapshot, plan, name)]
+    if plan.notes:
+        lines += ["", "Notes:", *(f"  - {note}" for note in plan.notes)]
+    if snapshot.suspended is not None:
+        lines += ["", f"All sending is SUSPENDED: {snapshot.suspended} (`campaignctl resume`)"]
+    summary = plan.summary()
+    counted = ", ".join(f"{n} {k}" for k, n in summary.items() if k != "credits")
+    after = snapshot.balance - summary.get("credits", 0)
+    lines += [
+        "",
+        f"Summary: {counted or 'no actions'}; credits {summary.get('credits', 0)} "
+        f"(balance {snapshot.balance} -> {after}).",
+    ]
+    if verbose and plan.actions:
+        lines += ["", "Actions:", *(action_line(a) for a in plan.actions)]
+    elif plan.actions:
+        lines.append("Run with --verbose to list every action.")
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+"""JSON forms of the values the state keeps as documents (launch records, fields, zones)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import time
+from typing import Any
+
+from campaignctl.core.types import LaunchRecord, QuietHours, Sender, Step
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def fields_to_json(fields: Mapping[str, str]) -> str:
+    return dumps(dict(fields))
+
+
+def zones_to_json(zones: Sequence[str]) -> str:
+    return dumps(list(zones))
+
+
+def fields_from_json(text: str) -> dict[str, str]:
+    value = json.loads(text)
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def zones_from_json(text: str) -> tuple[str, ...]:
+    return tuple(str(z) for z in json.loads(text))
+
+
+def launch_to_json(launch: LaunchRecord) -> str:
+    sender = launch.sender
+    return dumps(
+        {
+            "template": launch.template,
+            "prospect_group": launch.prospect_group,
+            "steps": [{"body": s.body, "wait_days": s.wait_days} for s in launch.steps],
+            "sender": {
+                "from_number": sender.from_number,
+                "messaging_service_sid": sender.messaging_service_sid,
+                "messages_per_second": sender.messages_per_second,
+                "daily_limit": sender.daily_limit,
+            },
+            "quiet_hours": {
+                "start": launch.quiet_hours.start.isoformat(),
+                "end": launch.quiet_hours.end.isoformat(),
+            },
+            "stop_on_reply": launch.stop_on_reply,
+        }
+    )
+
+
+def launch_from_json(text: str) -> LaunchRecord:
+    data = json.loads(text)
+    sender = data["sender"]
+    quiet = data["quiet_hours"]
+    return LaunchRecord(
+        template=data["template"],
+        prospect_group=data["prospect_group"],
+        steps=tuple(Step(body=s["body"], wait_days=int(s["wait_days"])) for s in data["steps"]),
+        sender=Sender(
+            from_number=sender["from_number"],
+            messaging_service_sid=sender["messaging_service_sid"],
+            messages_per_second=float(sender["messages_per_second"]),
+            daily_limit=sender["daily_limit"],
+        ),
+        quiet_hours=QuietHours(
+            start=time.fromisoformat(quiet["start"]), end=time.fromisoformat(quiet["end"])
+        ),
+        stop_on_reply=bool(data["stop_on_reply"]),
+    )

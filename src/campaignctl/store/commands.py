@@ -1,0 +1,179 @@
+"""Writes from the state commands and the webhooks: credits, opt-outs, suspend, webhook
+idempotency, ending sequences on a reply, and the outbox provider's messages. None of
+them takes the lease: each is one short transaction of its own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from campaignctl.errors import StateError
+from campaignctl.providers.base import OutgoingMessage
+from campaignctl.store.db import StoreBase, from_text, to_text
+from campaignctl.store.records import OPTOUT_SOURCES, OutboxRecord
+from campaignctl.store.writes import end_live
+
+OUTBOX_COLUMNS = 'id, attempt_id, at, campaign, "to", sender, step, body'
+
+
+def _source(source: str) -> str:
+    if source not in OPTOUT_SOURCES:
+        raise ValueError(f"opt-out source must be one of {', '.join(OPTOUT_SOURCES)}")
+    return source
+
+
+def outbox_id(attempt_id: int) -> str:
+    """A provider-style message id, derived from the attempt (one outbox row per attempt)."""
+    return f"OB{attempt_id:032x}"
+
+
+class CommandsMixin(StoreBase):
+    # ------------------------------------------------------------------ credits
+
+    def add_credits(self, amount: int, note: str | None, now: datetime) -> int:
+        """Top up the balance; returns the new balance."""
+        if amount <= 0:
+            raise StateError(f"credits to add must be a positive whole number, not {amount}")
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO ledger (at, amount, note) VALUES (?, ?, ?)",
+                [to_text(now), amount, note or "top-up"],
+            )
+            return int(conn.execute("SELECT balance FROM meta WHERE id = 1").fetchone()[0])
+
+    # ------------------------------------------------------------------ opt-outs
+
+    def add_optout(self, phone: str, source: str, note: str | None, now: datetime) -> bool:
+        """Opt a number out of everything. Returns False when it already was."""
+        at = to_text(now)
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO optouts (phone, at, source, note) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (phone) DO NOTHING",
+                [phone, at, _source(source), note],
+            )
+            if cursor.rowcount == 0:
+                return False
+            conn.execute(
+                "INSERT INTO optout_history (phone, at, action, source, reason)"
+                " VALUES (?, ?, 'add', ?, ?)",
+                [phone, at, source, note],
+            )
+            return True
+
+    def remove_optout(self, phone: str, reason: str, source: str, now: datetime) -> bool:
+        """Lift an opt-out (the contact's START, or a manual removal with a reason).
+        Returns False when the number was not opted out."""
+        if not reason.strip():
+            raise StateError("lifting an opt-out needs a reason")
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM optouts WHERE phone = ?", [phone])
+            if cursor.rowcount == 0:
+                return False
+            conn.execute(
+                "INSERT INTO optout_history (phone, at, action, source, reason)"
+                " VALUES (?, ?, 'remove', ?, ?)",
+                [phone, to_text(now), _source(source), reason],
+            )
+            return True
+
+    # ------------------------------------------------------------------ suspend
+
+    def suspend(self, reason: str, now: datetime) -> None:
+        """Stop all sending until `resume` (kept in the state, survives restarts)."""
+        if not reason.strip():
+            raise StateError("suspending needs a reason")
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE meta SET suspended_reason = ?, suspended_at = ? WHERE id = 1",
+                [reason, to_text(now)],
+            )
+
+    def resume(self, now: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE meta SET suspended_reason = NULL, suspended_at = NULL WHERE id = 1"
+            )
+
+    def suspended(self) -> str | None:
+        """The reason all sending is suspended, or None."""
+        with self._read() as conn:
+            row = conn.execute("SELECT suspended_reason FROM meta WHERE id = 1").fetchone()
+        return None if row[0] is None else str(row[0])
+
+    def suspended_at(self) -> datetime | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT suspended_at FROM meta WHERE id = 1").fetchone()
+        return None if row[0] is None else from_text(row[0])
+
+    # ------------------------------------------------------------------ webhooks
+
+    def end_live_enrollments(
+        self, phone: str, reason: str, now: datetime, only_stop_on_reply: bool = False
+    ) -> list[str]:
+        """End the number's live enrollments (e.g. it replied); returns their campaigns.
+        only_stop_on_reply: only in campaigns launched with stopOnReply (the default)."""
+        where = "phone = ?"
+        if only_stop_on_reply:
+            where += (
+                " AND campaign IN (SELECT name FROM campaigns WHERE launch IS NULL"
+                " OR coalesce(json_extract(launch, '$.stop_on_reply'), 1))"
+            )
+        with self._write() as conn:
+            return end_live(conn, where, [phone], reason, now)
+
+    def webhook_seen(self, message_sid: str, now: datetime) -> bool:
+        """True when this webhook event was already processed; records it otherwise."""
+        with self._write(bump=False) as conn:
+            cursor = conn.execute(
+                "INSERT INTO webhook_events (message_sid, at) VALUES (?, ?)"
+                " ON CONFLICT (message_sid) DO NOTHING",
+                [message_sid, to_text(now)],
+            )
+            return cursor.rowcount == 0
+
+    # ------------------------------------------------------------------ outbox
+
+    def outbox_add(self, message: OutgoingMessage, now: datetime) -> str:
+        """Record a message the outbox provider 'sent'; idempotent per attempt."""
+        sender = message.from_number or message.messaging_service_sid
+        with self._write(bump=False) as conn:
+            conn.execute(
+                f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (attempt_id) DO NOTHING",
+                [outbox_id(message.attempt_id), message.attempt_id, to_text(now),
+                 message.campaign, message.to, sender, message.step, message.body],
+            )  # fmt: skip
+            row = conn.execute(
+                "SELECT id FROM outbox WHERE attempt_id = ?", [message.attempt_id]
+            ).fetchone()
+            return str(row[0])
+
+    def outbox_find(self, attempt_id: int) -> OutboxRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE attempt_id = ?", [attempt_id]
+            ).fetchone()
+        return None if row is None else _outbox_record(row)
+
+    def outbox(self, limit: int | None = None, campaign: str | None = None) -> list[OutboxRecord]:
+        """The outbox, oldest first: all of it, or its last `limit` messages."""
+        where, params = ("WHERE campaign = ?", [campaign]) if campaign else ("", [])
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {OUTBOX_COLUMNS} FROM outbox {where} ORDER BY at DESC, rowid DESC LIMIT ?",
+                [*params, -1 if limit is None else limit],
+            ).fetchall()
+        return [_outbox_record(r) for r in reversed(rows)]
+
+
+def _outbox_record(row: tuple[str, int, str, str, str, str | None, int, str]) -> OutboxRecord:
+    return OutboxRecord(
+        id=row[0],
+        attempt_id=row[1],
+        at=from_text(row[2]),
+        campaign=row[3],
+        to=row[4],
+        sender=row[5],
+        step=row[6],
+        body=row[7],
+    )

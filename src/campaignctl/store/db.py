@@ -1,0 +1,259 @@
+"""Opening the state database safely, and the transactions every store method runs in.
+
+The state is precious (opt-outs, the credit ledger, what was sent), so opening is careful:
+a file that is not a campaignctl database, is truncated, or was written by a newer
+campaignctl is refused with one line and never touched; an older one is migrated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from campaignctl.errors import StateError
+from campaignctl.store import schema
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+HEADER_SIZE = 100
+BUSY_TIMEOUT_SECONDS = 10.0
+
+WallClock = Callable[[], float]
+
+
+class LeaseHeld(StateError):
+    """Another process holds the apply lease."""
+
+
+def to_text(at: datetime) -> str:
+    """The one stored form of an instant: UTC, microseconds, `Z` (sorts as text)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_text(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def opt_from_text(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def wall_text(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_file(path: Path) -> None:
+    """Refuse, before SQLite sees it, a file that is not a whole SQLite database."""
+    if path.is_dir():
+        raise StateError(f"{path}: is a directory, not a state database")
+    size = path.stat().st_size
+    if size == 0:
+        return  # an empty file (e.g. touched): nothing to lose, initialised like a new one
+    with path.open("rb") as handle:
+        header = handle.read(HEADER_SIZE)
+    if len(header) < HEADER_SIZE or not header.startswith(SQLITE_MAGIC):
+        raise StateError(
+            f"{path}: not a campaignctl state database (not an SQLite file); "
+            "refusing to use or overwrite it"
+        )
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    change_counter, pages, valid_for = header[24:28], header[28:32], header[92:96]
+    wal = path.with_name(path.name + "-wal")
+    has_wal = wal.exists() and wal.stat().st_size > 0
+    if page_size < 512 or (not has_wal and size % page_size):
+        raise StateError(f"{path}: the state database is corrupt (bad size); restore a backup")
+    if not has_wal and change_counter == valid_for:
+        expected = int.from_bytes(pages, "big") * page_size
+        if expected > size:
+            raise StateError(
+                f"{path}: the state database is truncated ({size} of {expected} bytes); "
+                "restore a backup"
+            )
+
+
+def _connect(path: Path | None, read_only: bool) -> sqlite3.Connection:
+    if path is None:
+        target, uri = ":memory:", False
+    else:
+        target, uri = path.resolve().as_uri() + ("?mode=ro" if read_only else "?mode=rwc"), True
+    conn = sqlite3.connect(
+        target,
+        uri=uri,
+        isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE for writes
+        check_same_thread=False,  # the webhook server shares a store between threads
+        timeout=BUSY_TIMEOUT_SECONDS,
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # WAL + NORMAL: a commit survives a crash of the process (the intent-before-send
+    # guarantee); only a power cut can lose the last transactions.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def _describe(path: Path | None, exc: sqlite3.Error) -> str:
+    where = str(path) if path is not None else "state"
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return f"{where}: the state database is read-only; this command needs to write to it"
+    if "locked" in text or "busy" in text:
+        return f"{where}: the state database is busy (locked by another process); try again"
+    damaged = "malformed" in text or "not a database" in text or "corrupt" in text
+    if damaged and not isinstance(exc, sqlite3.OperationalError):
+        return f"{where}: the state database is corrupt ({text}); restore a backup"
+    return f"{where}: state database error: {text}"
+
+
+class StoreBase:
+    """The connection, its lock, and the read/write transactions the store methods use."""
+
+    path: Path
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path | None,
+        *,
+        read_only: bool,
+        wall_clock: WallClock,
+    ) -> None:
+        self._conn = conn
+        self._path = path
+        self.path = path if path is not None else Path(":memory:")
+        self.read_only = read_only
+        self.db = Database(conn, execute_plugins=False)
+        self._lock = threading.RLock()
+        self._wall = wall_clock
+        self._lease_token: int | None = None
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def _open_connection(
+        cls, path: Path | None, *, create: bool, read_only: bool
+    ) -> tuple[sqlite3.Connection, bool]:
+        """Connect, check identity and version, migrate if older. Returns (conn, read_only)."""
+        if path is not None:
+            if path.exists():
+                _check_file(path)
+                read_only = read_only or not os.access(path, os.W_OK)
+            elif not create:
+                raise StateError(f"{path}: no state database here (the first apply creates it)")
+            elif read_only:
+                raise StateError(f"{path}: no state database here")
+            else:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StateError(f"{path}: cannot create the state directory: {exc}") from exc
+        try:
+            conn = _connect(path, read_only)
+        except sqlite3.Error as exc:
+            raise StateError(_describe(path, exc)) from exc
+        try:
+            schema.check_and_migrate(conn, path, read_only=read_only)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StateError(_describe(path, exc)) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn, read_only
+
+    def close(self) -> None:
+        with self._lock:
+            if self._lease_token is not None:
+                # expired and taken over, or the file went read-only: nothing to free
+                with contextlib.suppress(StateError):
+                    self._release_held_lease()
+            self._conn.close()
+
+    def _release_held_lease(self) -> None:
+        raise NotImplementedError  # provided by the lease mixin
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One consistent read snapshot (a deferred transaction) over several queries."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN")
+                try:
+                    yield self._conn
+                finally:
+                    if self._conn.in_transaction:
+                        self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StateError(_describe(self._path, exc)) from exc
+
+    @contextmanager
+    def _write(self, *, fenced: bool = False, bump: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE: one writer at a time, no upgrade deadlock).
+
+        fenced: the apply's writes; checked against the lease in the same transaction.
+        bump: increase the serial, so a saved plan made before this change is refused.
+        """
+        with self._lock:
+            if self.read_only:
+                raise StateError(
+                    f"{self.path}: the state database is read-only; "
+                    "this command needs to write to it"
+                )
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if fenced:
+                        self._check_fence()
+                    yield self._conn
+                    if bump:
+                        self._conn.execute("UPDATE meta SET serial = serial + 1 WHERE id = 1")
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StateError(_describe(self._path, exc)) from exc
+
+    def _check_fence(self) -> None:
+        """Inside a write: the lease must still be ours (or, holding none, be free)."""
+        holder, token, expires_at = self._conn.execute(
+            "SELECT holder, token, expires_at FROM lease WHERE id = 1"
+        ).fetchone()
+        if self._lease_token is not None:
+            if holder is None or token != self._lease_token:
+                now_held = f"now held by {holder} (token {token})" if holder else "now free"
+                raise StateError(
+                    f"{self.path}: lost the lease (token {self._lease_token}; {now_held}): "
+                    "another process took over after it expired; stopping without writing"
+                )
+        elif holder is not None and expires_at > self._wall():
+            raise LeaseHeld(
+                f"{self.path}: {holder} holds the apply lease until "
+                f"{wall_text(expires_at)}; acquire the lease before applying"
+            )
+
+    @property
+    def serial(self) -> int:
+        with self._lock:
+            try:
+                row = self._conn.execute("SELECT serial FROM meta WHERE id = 1").fetchone()
+            except sqlite3.Error as exc:
+                raise StateError(_describe(self._path, exc)) from exc
+            return int(row[0])
+
+    @staticmethod
+    def _monotonic() -> float:
+        return time.monotonic()

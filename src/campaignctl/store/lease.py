@@ -1,0 +1,87 @@
+"""The apply lease: one applier at a time, and a crashed one blocks for one TTL at most.
+
+The lease is a single row (holder, token, expires_at). Taking it increments the token, a
+fencing token: every write of an apply checks, in its own transaction, that the row still
+holds its token, so a holder that stalled past its expiry and was taken over cannot write.
+Lease times use the wall clock (injectable), never the `--now` time of the command.
+"""
+
+from __future__ import annotations
+
+import time
+
+from campaignctl.errors import StateError
+from campaignctl.store.db import LeaseHeld, StoreBase, wall_text
+
+POLL_SECONDS = 0.05
+
+
+class LeaseMixin(StoreBase):
+    def acquire_lease(
+        self, holder: str, ttl_seconds: float = 60.0, wait_seconds: float = 0.0
+    ) -> int:
+        """Take the lease and return its fencing token (always greater than any before).
+
+        Raises LeaseHeld, naming the holder and its expiry, when another holder keeps it for
+        longer than wait_seconds. An expired lease is taken over.
+        """
+        if ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        deadline = self._monotonic() + max(wait_seconds, 0.0)
+        while True:
+            with self._write(bump=False) as conn:
+                current, token, expires_at = conn.execute(
+                    "SELECT holder, token, expires_at FROM lease WHERE id = 1"
+                ).fetchone()
+                now = self._wall()
+                ours = self._lease_token is not None and token == self._lease_token
+                if current is None or expires_at <= now or ours:
+                    new_token = token if ours else token + 1
+                    conn.execute(
+                        "UPDATE lease SET holder = ?, token = ?, expires_at = ?, acquired_at = ?"
+                        " WHERE id = 1",
+                        [holder, new_token, now + ttl_seconds, now],
+                    )
+                    self._lease_token = new_token
+                    return int(new_token)
+            if self._monotonic() >= deadline:
+                raise LeaseHeld(
+                    f"{self.path}: another apply is running ({current}, lease until "
+                    f"{wall_text(expires_at)}, {max(expires_at - now, 0):.0f}s from now); "
+                    "try again later"
+                )
+            time.sleep(min(POLL_SECONDS, max(deadline - self._monotonic(), 0.0)))
+
+    def renew_lease(self, token: int, ttl_seconds: float = 60.0) -> None:
+        """Push the expiry on; raises StateError when the lease is no longer ours."""
+        with self._write(bump=False) as conn:
+            current, held_token = conn.execute(
+                "SELECT holder, token FROM lease WHERE id = 1"
+            ).fetchone()
+            if current is None or held_token != token:
+                raise StateError(
+                    f"{self.path}: lost the lease (token {token}); "
+                    "another process took over after it expired"
+                )
+            conn.execute(
+                "UPDATE lease SET expires_at = ? WHERE id = 1", [self._wall() + ttl_seconds]
+            )
+
+    def release_lease(self, token: int) -> None:
+        """Free the lease if it still holds this token (a no-op otherwise)."""
+        with self._write(bump=False) as conn:
+            conn.execute(
+                "UPDATE lease SET holder = NULL, expires_at = 0 WHERE id = 1 AND token = ?",
+                [token],
+            )
+        if self._lease_token == token:
+            self._lease_token = None
+
+    def _release_held_lease(self) -> None:
+        if self._lease_token is not None:
+            self.release_lease(self._lease_token)
+
+    @property
+    def lease_token(self) -> int | None:
+        """The fencing token this store holds, if any."""
+        return self._lease_token

@@ -1,0 +1,271 @@
+"""The state's schema as an ordered set of migrations (sqlite-utils `Migrations`).
+
+A database carries `PRAGMA application_id` (it is ours) and `PRAGMA user_version` (how many
+migrations it has). Opening refuses a foreign or newer database and migrates an older one
+inside one write transaction, so two processes opening an old file at once cannot both
+migrate it. Migrations only ever add: history is never dropped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database, Migrations
+
+from campaignctl.errors import StateError
+
+APPLICATION_ID = 0x63616D70  # "camp"
+MIGRATION_SET = "campaignctl"
+
+migrations = Migrations(MIGRATION_SET)
+
+STATUS_CHECK = "CHECK (status IN ('draft', 'active', 'paused', 'completed'))"
+
+
+@migrations()
+def m001_state(db: Database) -> None:
+    """Campaigns, enrollments, attempts, the ledger, opt-outs, runs and the lease."""
+    db.executescript(f"""
+    CREATE TABLE meta (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        serial INTEGER NOT NULL DEFAULT 0,
+        balance INTEGER NOT NULL DEFAULT 0,      -- SUM(ledger.amount), kept by a trigger
+        suspended_reason TEXT,
+        suspended_at TEXT
+    );
+    INSERT INTO meta (id) VALUES (1);
+
+    CREATE TABLE campaigns (
+        name TEXT PRIMARY KEY,
+        status TEXT NOT NULL {STATUS_CHECK},
+        reason TEXT,
+        launch TEXT,                             -- JSON of core.types.LaunchRecord
+        group_digest TEXT,
+        live_count INTEGER NOT NULL DEFAULT 0,   -- enrollments live, kept by triggers
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        launched_at TEXT
+    );
+
+    CREATE TABLE enrollments (
+        id INTEGER PRIMARY KEY,
+        campaign TEXT NOT NULL REFERENCES campaigns (name),
+        phone TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('live', 'done', 'ended')),
+        end_reason TEXT,
+        steps_sent INTEGER NOT NULL DEFAULT 0,
+        last_sent_at TEXT,
+        next_due_at TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL,
+        ended_at TEXT,
+        fields TEXT NOT NULL,                    -- JSON object
+        zones TEXT NOT NULL,                     -- JSON list of IANA zones
+        us_state TEXT,
+        UNIQUE (campaign, phone)
+    );
+    CREATE INDEX enrollments_due ON enrollments (status, next_due_at);
+    CREATE INDEX enrollments_phone ON enrollments (phone);
+    CREATE TRIGGER enrollments_count_insert AFTER INSERT ON enrollments
+        WHEN NEW.status = 'live'
+        BEGIN UPDATE campaigns SET live_count = live_count + 1 WHERE name = NEW.campaign; END;
+    CREATE TRIGGER enrollments_count_update AFTER UPDATE OF status ON enrollments
+        WHEN OLD.status <> NEW.status
+        BEGIN
+            UPDATE campaigns
+            SET live_count = live_count + (NEW.status = 'live') - (OLD.status = 'live')
+            WHERE name = NEW.campaign;
+        END;
+    CREATE TRIGGER enrollments_count_delete AFTER DELETE ON enrollments
+        WHEN OLD.status = 'live'
+        BEGIN UPDATE campaigns SET live_count = live_count - 1 WHERE name = OLD.campaign; END;
+
+    CREATE TABLE phones (
+        phone TEXT PRIMARY KEY,
+        last_sent_at TEXT NOT NULL               -- last message to it, any campaign
+    ) WITHOUT ROWID;
+
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        campaign TEXT NOT NULL REFERENCES campaigns (name),
+        phone TEXT NOT NULL,
+        step INTEGER NOT NULL CHECK (step >= 1),
+        body TEXT NOT NULL,
+        segments INTEGER NOT NULL,
+        credits INTEGER NOT NULL CHECK (credits >= 0),
+        sender_key TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'unknown', 'sent', 'retry', 'failed')),
+        provider_id TEXT,
+        error_code INTEGER,
+        detail TEXT,
+        billed_segments INTEGER,
+        delivery_status TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    -- the same step of an enrollment can never be recorded sent (or in flight) twice
+    CREATE UNIQUE INDEX attempts_one_per_step ON attempts (campaign, phone, step)
+        WHERE status IN ('pending', 'unknown', 'sent');
+    CREATE INDEX attempts_in_flight ON attempts (campaign, phone)
+        WHERE status IN ('pending', 'unknown');
+    CREATE INDEX attempts_created ON attempts (created_at);
+    CREATE INDEX attempts_phone ON attempts (phone);
+    CREATE INDEX attempts_provider_id ON attempts (provider_id)
+        WHERE provider_id IS NOT NULL;
+
+    CREATE TABLE ledger (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        amount INTEGER NOT NULL,                 -- + top-up or refund, - debit
+        note TEXT,
+        attempt_id INTEGER REFERENCES attempts (id)
+    );
+    CREATE INDEX ledger_attempt ON ledger (attempt_id) WHERE attempt_id IS NOT NULL;
+    CREATE TRIGGER ledger_balance AFTER INSERT ON ledger
+        BEGIN UPDATE meta SET balance = balance + NEW.amount WHERE id = 1; END;
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the credit ledger is append-only'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the credit ledger is append-only'); END;
+
+    CREATE TABLE optouts (
+        phone TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('sms', 'manual', 'provider')),
+        note TEXT
+    ) WITHOUT ROWID;
+    CREATE TABLE optout_history (
+        id INTEGER PRIMARY KEY,
+        phone TEXT NOT NULL,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('add', 'remove')),
+        source TEXT NOT NULL CHECK (source IN ('sms', 'manual', 'provider')),
+        reason TEXT
+    );
+    CREATE INDEX optout_history_phone ON optout_history (phone);
+
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        plan_digest TEXT NOT NULL,
+        counts TEXT NOT NULL,                    -- JSON object: action type -> count
+        serial INTEGER NOT NULL
+    );
+
+    CREATE TABLE lease (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        holder TEXT,
+        token INTEGER NOT NULL DEFAULT 0,        -- fencing token: only ever increases
+        expires_at REAL NOT NULL DEFAULT 0,      -- wall-clock epoch seconds
+        acquired_at REAL
+    );
+    INSERT INTO lease (id) VALUES (1);
+    """)
+
+
+@migrations()
+def m002_decisions_webhooks_outbox(db: Database) -> None:
+    """Decisions for `explain`, webhook idempotency, and the outbox provider's messages."""
+    db.executescript("""
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,                        -- first time this decision was made
+        last_at TEXT NOT NULL,                   -- last time (a repeated defer updates it)
+        repeats INTEGER NOT NULL DEFAULT 1,
+        campaign TEXT NOT NULL,
+        phone TEXT,
+        type TEXT NOT NULL,
+        step INTEGER,
+        reason TEXT,
+        until TEXT,
+        detail TEXT
+    );
+    CREATE INDEX decisions_phone ON decisions (phone, campaign, id);
+
+    CREATE TABLE webhook_events (
+        message_sid TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,                     -- "OB..." like a provider message id
+        attempt_id INTEGER NOT NULL UNIQUE,
+        at TEXT NOT NULL,
+        campaign TEXT NOT NULL,
+        "to" TEXT NOT NULL,
+        sender TEXT,
+        step INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX outbox_at ON outbox (at);
+    """)
+
+
+def known_migrations() -> list[str]:
+    return [m.name for m in migrations._migrations]
+
+
+def _table_names(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _check_identity(conn: sqlite3.Connection, where: str) -> bool:
+    """True when the database is ours; False when it is empty (to initialise)."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id == APPLICATION_ID:
+        return True
+    if app_id == 0 and not _table_names(conn):
+        return False
+    raise StateError(
+        f"{where}: not a campaignctl state database (it holds other data); "
+        "refusing to use or overwrite it"
+    )
+
+
+def _check_version(conn: sqlite3.Connection, where: str) -> int:
+    """Return the schema version; refuse one newer than this code."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    known = known_migrations()
+    applied: list[str] = []
+    if "_sqlite_migrations" in _table_names(conn):
+        rows = conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
+            [MIGRATION_SET],
+        ).fetchall()
+        applied = [str(r[0]) for r in rows]
+    unknown = [name for name in applied if name not in known]
+    if version > len(known) or unknown:
+        raise StateError(
+            f"{where}: the state database has schema version {max(version, len(applied))}, "
+            f"newer than this campaignctl understands ({len(known)}); upgrade campaignctl"
+        )
+    return version
+
+
+def check_and_migrate(conn: sqlite3.Connection, path: Path | None, *, read_only: bool) -> None:
+    where = str(path) if path is not None else "state"
+    ours = _check_identity(conn, where)
+    version = _check_version(conn, where) if ours else 0
+    latest = len(known_migrations())
+    if version == latest:
+        return
+    if read_only:
+        state = "is empty" if not ours else f"has the older schema version {version}"
+        raise StateError(f"{where}: the state database {state} and is read-only")
+    if path is not None:
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN IMMEDIATE")  # re-checked under the write lock: one migrator at a time
+    try:
+        ours = _check_identity(conn, where)
+        if not ours or _check_version(conn, where) < latest:
+            migrations.apply(Database(conn, execute_plugins=False))
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {latest}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

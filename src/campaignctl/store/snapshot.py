@@ -1,0 +1,189 @@
+"""The one read the planner needs: a consistent Snapshot of the observed state.
+
+Built so a tick costs what is due, not what exists: `due` is an index range on
+(status, next_due_at); enrolled/live sets are read only for campaigns whose group digest
+changed; per-phone facts only for the phones of those groups and of `due`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+
+from campaignctl.core.types import CampaignState, Desired, Enrollment, Snapshot
+from campaignctl.store.codec import fields_from_json, launch_from_json, zones_from_json
+from campaignctl.store.db import StoreBase, from_text, opt_from_text, to_text
+
+CHUNK = 5000  # phones per IN (...) query
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _campaigns(conn: sqlite3.Connection) -> dict[str, CampaignState]:
+    rows = conn.execute(
+        "SELECT name, status, reason, launch, group_digest, live_count FROM campaigns"
+    ).fetchall()
+    return {
+        name: CampaignState(
+            name=name,
+            status=status,
+            reason=reason,
+            launch=launch_from_json(launch) if launch else None,
+            group_digest=digest,
+            live_enrollments=live_count,
+        )
+        for name, status, reason, launch, digest, live_count in rows
+    }
+
+
+def _due(conn: sqlite3.Connection, now: datetime) -> list[Enrollment]:
+    in_flight = set(
+        conn.execute(
+            "SELECT campaign, phone FROM attempts WHERE status IN ('pending', 'unknown')"
+        ).fetchall()
+    )
+    rows = conn.execute(
+        "SELECT campaign, phone, steps_sent, last_sent_at, next_due_at, enrolled_at, fields,"
+        " zones, us_state FROM enrollments"
+        " WHERE status = 'live' AND next_due_at <= ? ORDER BY next_due_at, id",
+        [to_text(now)],
+    ).fetchall()
+    return [
+        Enrollment(
+            campaign=campaign,
+            phone=phone,
+            steps_sent=steps_sent,
+            last_sent_at=opt_from_text(last_sent),
+            next_due_at=from_text(next_due),
+            enrolled_at=from_text(enrolled),
+            fields=fields_from_json(fields),
+            zones=zones_from_json(zones),
+            us_state=us_state,
+        )
+        for campaign, phone, steps_sent, last_sent, next_due, enrolled, fields, zones, us_state in (
+            rows
+        )
+        if (campaign, phone) not in in_flight
+    ]
+
+
+def _changed_groups(
+    conn: sqlite3.Connection, desired: Desired, campaigns: dict[str, CampaignState]
+) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]], set[str]]:
+    """enrolled and live phone sets of each campaign whose loaded group changed, and the
+    phones of those groups' contacts."""
+    enrolled: dict[str, frozenset[str]] = {}
+    live: dict[str, frozenset[str]] = {}
+    phones: set[str] = set()
+    for name, spec in desired.campaigns.items():
+        group = desired.groups.get(spec.prospect_group)
+        if group is None or not group.loaded:
+            continue
+        state = campaigns.get(name)
+        if state is not None and state.group_digest == group.digest:
+            continue
+        rows = conn.execute(
+            "SELECT phone, status FROM enrollments WHERE campaign = ?", [name]
+        ).fetchall()
+        enrolled[name] = frozenset(phone for phone, _ in rows)
+        live[name] = frozenset(phone for phone, status in rows if status == "live")
+        phones.update(contact.phone for contact in group.contacts)
+    return enrolled, live, phones
+
+
+def _live_owner(conn: sqlite3.Connection, phones: Iterable[str]) -> dict[str, str]:
+    owner: dict[str, str] = {}
+    for chunk in _chunks(sorted(phones)):
+        marks = ",".join("?" * len(chunk))
+        # newest first, so the first to enroll a number ends up its owner
+        for phone, campaign in conn.execute(
+            "SELECT phone, campaign FROM enrollments"
+            f" WHERE status = 'live' AND phone IN ({marks}) ORDER BY enrolled_at DESC, id DESC",
+            chunk,
+        ):
+            owner[phone] = campaign
+    return owner
+
+
+def _last_sent(conn: sqlite3.Connection, phones: Iterable[str]) -> dict[str, datetime]:
+    last: dict[str, datetime] = {}
+    for chunk in _chunks(sorted(phones)):
+        marks = ",".join("?" * len(chunk))
+        for phone, at in conn.execute(
+            f"SELECT phone, last_sent_at FROM phones WHERE phone IN ({marks})", chunk
+        ):
+            last[phone] = from_text(at)
+    return last
+
+
+def _sent_today(conn: sqlite3.Connection, now: datetime) -> dict[str, int]:
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = conn.execute(
+        "SELECT sender_key, count(*) FROM attempts"
+        " WHERE created_at >= ? AND created_at < ? AND status NOT IN ('retry', 'failed')"
+        " GROUP BY sender_key",
+        [to_text(day), to_text(day + timedelta(days=1))],
+    ).fetchall()
+    return {str(key): int(count) for key, count in rows}
+
+
+class SnapshotMixin(StoreBase):
+    def group_digests(self) -> dict[str, str]:
+        """campaign -> the group digest its enrollments were last synced with."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT name, group_digest FROM campaigns WHERE group_digest IS NOT NULL"
+            ).fetchall()
+        return {str(name): str(digest) for name, digest in rows}
+
+    def synced_groups(self) -> dict[str, str]:
+        """group name -> digest, for groups the loader need not parse again: the digest
+        every not-completed campaign launched with that group was last synced with.
+
+        A group named by campaigns with different digests is left out (parse it). The state
+        cannot know about a campaign that has not launched yet: a caller that reuses a group
+        for a new campaign must parse it anyway (compare `group_digests()` with the config).
+        """
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT json_extract(launch, '$.prospect_group'), group_digest FROM campaigns"
+                " WHERE launch IS NOT NULL AND status <> 'completed'"
+            ).fetchall()
+        digests: dict[str, set[str | None]] = {}
+        for group, digest in rows:
+            digests.setdefault(str(group), set()).add(digest)
+        synced: dict[str, str] = {}
+        for group, found in digests.items():
+            only = found.pop() if len(found) == 1 else None
+            if only is not None:
+                synced[group] = only
+        return synced
+
+    def snapshot(self, desired: Desired, now: datetime) -> Snapshot:
+        """Everything the planner reads, from one consistent read transaction."""
+        with self._read() as conn:
+            serial, balance, suspended = conn.execute(
+                "SELECT serial, balance, suspended_reason FROM meta WHERE id = 1"
+            ).fetchone()
+            campaigns = _campaigns(conn)
+            due = _due(conn, now)
+            enrolled, live, phones = _changed_groups(conn, desired, campaigns)
+            phones.update(e.phone for e in due)
+            opted_out = frozenset(r[0] for r in conn.execute("SELECT phone FROM optouts"))
+            return Snapshot(
+                serial=serial,
+                campaigns=campaigns,
+                due=tuple(due),
+                enrolled=enrolled,
+                live=live,
+                live_owner=_live_owner(conn, phones),
+                last_sent=_last_sent(conn, phones),
+                opted_out=opted_out,
+                balance=balance,
+                suspended=suspended,
+                sent_today=_sent_today(conn, now),
+            )

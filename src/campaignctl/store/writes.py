@@ -1,0 +1,160 @@
+"""The apply's writes about campaigns, enrollments, decisions and runs (all fenced)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from campaignctl.core.types import Action, CampaignStatus, Contact, LaunchRecord
+from campaignctl.errors import StateError
+from campaignctl.store.codec import dumps, fields_to_json, launch_to_json, zones_to_json
+from campaignctl.store.db import StoreBase, to_text
+
+CAMPAIGN_STATUSES = ("draft", "active", "paused", "completed")
+# decisions that describe a standing state: repeating one only updates its last time
+REPEATABLE_DECISIONS = ("defer", "skip", "pause")
+
+
+def end_live(
+    conn: sqlite3.Connection, where: str, params: Sequence[object], reason: str, now: datetime
+) -> list[str]:
+    """End the live enrollments matching `where`; returns their campaigns."""
+    rows = conn.execute(
+        f"UPDATE enrollments SET status = 'ended', end_reason = ?, ended_at = ?"
+        f" WHERE status = 'live' AND {where} RETURNING campaign",
+        [reason, to_text(now), *params],
+    ).fetchall()
+    return sorted({str(r[0]) for r in rows})
+
+
+def _require_campaign(conn: sqlite3.Connection, name: str) -> None:
+    if conn.execute("SELECT 1 FROM campaigns WHERE name = ?", [name]).fetchone() is None:
+        raise StateError(f"campaign {name!r} is not in the state (ensure_campaign first)")
+
+
+class WritesMixin(StoreBase):
+    def ensure_campaign(self, name: str, now: datetime) -> None:
+        """Record a campaign the state has not seen yet, observed 'draft'."""
+        with self._read() as conn:
+            if conn.execute("SELECT 1 FROM campaigns WHERE name = ?", [name]).fetchone():
+                return
+        at = to_text(now)
+        with self._write(fenced=True) as conn:
+            conn.execute(
+                "INSERT INTO campaigns (name, status, created_at, updated_at)"
+                " VALUES (?, 'draft', ?, ?) ON CONFLICT (name) DO NOTHING",
+                [name, at, at],
+            )
+
+    def set_campaign_status(
+        self,
+        name: str,
+        status: CampaignStatus,
+        reason: str | None,
+        now: datetime,
+        launch: LaunchRecord | None = None,
+    ) -> None:
+        """Set the observed status (and reason); `launch` records what it launched with."""
+        if status not in CAMPAIGN_STATUSES:
+            raise ValueError(f"unknown campaign status {status!r}")
+        at = to_text(now)
+        with self._write(fenced=True) as conn:
+            conn.execute(
+                "INSERT INTO campaigns (name, status, created_at, updated_at)"
+                " VALUES (?, 'draft', ?, ?) ON CONFLICT (name) DO NOTHING",
+                [name, at, at],
+            )
+            conn.execute(
+                "UPDATE campaigns SET status = ?, reason = ?, updated_at = ? WHERE name = ?",
+                [status, reason, at, name],
+            )
+            if launch is not None:
+                conn.execute(
+                    "UPDATE campaigns SET launch = ?, launched_at = coalesce(launched_at, ?)"
+                    " WHERE name = ?",
+                    [launch_to_json(launch), at, name],
+                )
+
+    def set_group_digest(self, campaign: str, digest: str) -> None:
+        """Record the group digest the campaign's enrollments are now in sync with."""
+        with self._write(fenced=True) as conn:
+            _require_campaign(conn, campaign)
+            conn.execute("UPDATE campaigns SET group_digest = ? WHERE name = ?", [digest, campaign])
+
+    def enroll_many(self, campaign: str, contacts: Sequence[Contact], now: datetime) -> int:
+        """Enroll contacts (due now) in one transaction; numbers already enrolled in this
+        campaign, live or ended, are left alone. Returns how many were enrolled."""
+        at = to_text(now)
+        rows = [
+            (
+                campaign,
+                c.phone,
+                at,
+                at,
+                fields_to_json(c.fields),
+                zones_to_json(c.zones),
+                c.us_state,
+            )
+            for c in contacts
+        ]
+        with self._write(fenced=True) as conn:
+            _require_campaign(conn, campaign)
+            cursor = conn.executemany(
+                "INSERT INTO enrollments"
+                " (campaign, phone, status, next_due_at, enrolled_at, fields, zones, us_state)"
+                " VALUES (?, ?, 'live', ?, ?, ?, ?, ?) ON CONFLICT (campaign, phone) DO NOTHING",
+                rows,
+            )
+            return max(cursor.rowcount, 0)
+
+    def end_enrollment(self, campaign: str, phone: str, reason: str, now: datetime) -> None:
+        """End a live enrollment with a reason (no-op if it is not live)."""
+        with self._write(fenced=True) as conn:
+            end_live(conn, "campaign = ? AND phone = ?", [campaign, phone], reason, now)
+
+    def record_decisions(self, actions: Sequence[Action], now: datetime) -> None:
+        """Keep the plan's decisions for `explain`. A defer, skip or pause identical (type,
+        step, reason) to the last decision about that campaign and number only updates that
+        decision's last time, until and count: a tick every 15 minutes stays bounded."""
+        at = to_text(now)
+        with self._write(fenced=True) as conn:
+            for action in actions:
+                until = to_text(action.until) if action.until else None
+                if action.type in REPEATABLE_DECISIONS:
+                    last = conn.execute(
+                        "SELECT id, type, step, reason FROM decisions"
+                        " WHERE phone IS ? AND campaign = ? ORDER BY id DESC LIMIT 1",
+                        [action.phone, action.campaign],
+                    ).fetchone()
+                    if last is not None and tuple(last[1:]) == (
+                        action.type,
+                        action.step,
+                        action.reason,
+                    ):
+                        conn.execute(
+                            "UPDATE decisions SET last_at = ?, until = ?, detail = ?,"
+                            " repeats = repeats + 1 WHERE id = ?",
+                            [at, until, action.detail, last[0]],
+                        )
+                        continue
+                reason: str | None = action.reason
+                if action.type == "campaign_status":
+                    reason = f"{action.from_status} -> {action.to_status}"
+                conn.execute(
+                    "INSERT INTO decisions"
+                    " (at, last_at, campaign, phone, type, step, reason, until, detail)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [at, at, action.campaign, action.phone, action.type, action.step, reason,
+                     until, action.detail],
+                )  # fmt: skip
+
+    def record_run(self, now: datetime, plan_digest: str, counts: Mapping[str, int]) -> int:
+        """Record one apply (time, plan digest, action counts); returns the run id."""
+        with self._write(fenced=True) as conn:
+            serial = conn.execute("SELECT serial FROM meta WHERE id = 1").fetchone()[0] + 1
+            cursor = conn.execute(
+                "INSERT INTO runs (at, plan_digest, counts, serial) VALUES (?, ?, ?, ?)",
+                [to_text(now), plan_digest, dumps(dict(counts)), serial],
+            )
+            return int(cursor.lastrowid or 0)

@@ -1,0 +1,52 @@
+"""Wake the controller when a file under the config directory changes (the only module that
+imports watchdog). Editor swap and backup files are ignored; bursts are debounced by the
+controller, which only ever sees "something changed"."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+IGNORED_SUFFIXES = (".swp", ".swx", ".swo", ".tmp", "~", ".bak", ".part")
+IGNORED_PREFIXES = (".#", "#", ".~")
+
+
+def is_relevant(path: str) -> bool:
+    name = Path(path).name
+    if not name or name.startswith(IGNORED_PREFIXES) or name.endswith(IGNORED_SUFFIXES):
+        return False
+    return not (name.startswith(".") and name.endswith(".swp"))
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, changed: threading.Event) -> None:
+        self.changed = changed
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        paths = [str(event.src_path), str(getattr(event, "dest_path", "") or "")]
+        if any(p and is_relevant(p) for p in paths):
+            self.changed.set()
+
+
+class ConfigWatcher:
+    """Sets `changed` whenever a relevant file under `directory` is created, changed or moved."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.changed = threading.Event()
+        self._observer = Observer()
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._observer.schedule(_Handler(self.changed), str(self.directory), recursive=True)
+        self._observer.daemon = True
+        self._observer.start()
+
+    def stop(self) -> None:
+        self._observer.stop()
+        self._observer.join(timeout=5)

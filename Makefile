@@ -14,11 +14,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $(STAMP)
 
-## run: the controller on the example campaigns.d/ with the outbox provider (no account, no network)
+## run: the controller on the example campaigns.d/ with the outbox provider (no account, no
+## network): it ticks every 15 minutes and on every file change; Ctrl-C stops it.
+## A new state gets 500 example credits so the first tick has something to send.
+STATE ?= .campaignctl/state.db
+CTL    = $(BIN)/campaignctl --dir campaigns.d --state $(STATE)
 run: $(STAMP)
-	$(BIN)/campaignctl --dir campaigns.d --state .campaignctl/state.db validate
-	$(BIN)/campaignctl --dir campaigns.d --state .campaignctl/state.db plan
-	$(BIN)/campaignctl --dir campaigns.d --state .campaignctl/state.db apply
+	$(CTL) validate
+	@test -f $(STATE) || $(CTL) credits add 500 --note "example credits (make run)"
+	env -u TWILIO_ACCOUNT_SID -u TWILIO_AUTH_TOKEN $(CTL) reconcile
 
 ## test: the whole suite
 test: $(STAMP)

@@ -19,10 +19,12 @@ from pathlib import Path
 from types import FrameType
 
 from campaignctl.clock import Clock, format_instant
+from campaignctl.core.types import Action
 from campaignctl.engine import ApplyReport, Planned, apply_now
 from campaignctl.errors import CampaignctlError
 from campaignctl.metrics import Metrics
 from campaignctl.providers.base import Provider
+from campaignctl.render.plan import campaign_line
 from campaignctl.store import LeaseHeld, Store
 from campaignctl.watcher import ConfigWatcher
 
@@ -40,21 +42,22 @@ class ControllerOptions:
     once: bool = False
     watch: bool = True
     metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     allow_empty: bool = False
 
 
 def summary_line(planned: Planned, report: ApplyReport) -> str:
-    by_campaign: dict[str, dict[str, int]] = {}
+    """One line a tick: per campaign, what was done and why the rest waits."""
+    by_campaign: dict[str, list[Action]] = {}
     for action in planned.plan.actions:
-        counts = by_campaign.setdefault(action.campaign, {})
-        counts[action.type] = counts.get(action.type, 0) + 1
-    parts = [
-        f"{name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        for name, counts in sorted(by_campaign.items())
+        by_campaign.setdefault(action.campaign, []).append(action)
+    named = [
+        f"{name}: " + campaign_line(name, "", actions).split(None, 1)[1].strip()
+        for name, actions in sorted(by_campaign.items())
     ]
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))
-    text = "; ".join(parts) if parts else "nothing due"
-    return text + (f" | outcomes: {outcomes}" if outcomes else "")
+    text = " | ".join(named) if named else "nothing due"
+    return text + (f" | provider: {outcomes}" if outcomes else "")
 
 
 class Controller:
@@ -134,8 +137,12 @@ class Controller:
         signal.signal(signal.SIGTERM, self._signal)
         signal.signal(signal.SIGINT, self._signal)
         if self.options.metrics_port is not None:
-            self.metrics.serve(self.options.metrics_port)
-            log.info("metrics on http://127.0.0.1:%d/metrics", self.options.metrics_port)
+            self.metrics.serve(self.options.metrics_port, self.options.metrics_host)
+            log.info(
+                "metrics on http://%s:%d/metrics",
+                self.options.metrics_host,
+                self.options.metrics_port,
+            )
         watcher: ConfigWatcher | None = None
         if self.options.watch and not self.options.once:
             watcher = ConfigWatcher(self.options.config_dir)

@@ -37,7 +37,26 @@ def load_desired(config_dir: Path, store: Store | None) -> Desired:
     """The files as they are now; groups already synced with the same digest are not parsed."""
     synced = store.synced_groups() if store is not None else {}
     result = config.load(config_dir, parse_contacts=lambda name, digest: synced.get(name) != digest)
-    return result.require()
+    desired = result.require()
+    if store is None:
+        return desired
+    # A group skipped as synced must be synced for every campaign that uses it now (e.g. a
+    # new campaign on the group of a deleted one); otherwise load again, parsing those too.
+    recorded = store.group_digests()
+    stale = {
+        spec.prospect_group
+        for name, spec in desired.campaigns.items()
+        if spec.status == "active"
+        and (group := desired.groups.get(spec.prospect_group)) is not None
+        and not group.loaded
+        and recorded.get(name) != group.digest
+    }
+    if not stale:
+        return desired
+    return config.load(
+        config_dir,
+        parse_contacts=lambda name, digest: name in stale or synced.get(name) != digest,
+    ).require()
 
 
 def make_plan(

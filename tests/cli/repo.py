@@ -74,13 +74,21 @@ class Repo:
     def template(self, name: str = "buyer-followup") -> None:
         self.write(f"templates/{name}.yaml", TEMPLATE.format(name=name))
 
-    def campaign(self, name: str = "spring-buyers", *, status: str = "active",
-                 template: str = "buyer-followup", group: str = "open-house",
-                 sender: str = "+15125550147", mps: float = 1) -> None:
+    def campaign(
+        self,
+        name: str = "spring-buyers",
+        *,
+        status: str = "active",
+        template: str = "buyer-followup",
+        group: str = "open-house",
+        sender: str = "+15125550147",
+        mps: float = 1,
+    ) -> None:
         self.write(
             f"campaigns/{name}.yaml",
-            CAMPAIGN.format(name=name, template=template, group=group, status=status,
-                            sender=sender, mps=mps),
+            CAMPAIGN.format(
+                name=name, template=template, group=group, status=status, sender=sender, mps=mps
+            ),
         )
 
     def group(self, name: str = "open-house", rows: list[tuple[str, str]] | None = None) -> None:
@@ -119,13 +127,25 @@ class Repo:
         data: dict[str, Any] = json.loads(result.output)
         return data
 
-    def process(self, *args: str, env: dict[str, str] | None = None,
-                timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def process(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """The CLI as a real process (for exit codes, stderr, concurrency)."""
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
         full_env.update(env or {})
         return subprocess.run(
-            [sys.executable, "-m", "campaignctl", "--dir", str(self.dir), "--state",
-             str(self.state), *args],
-            capture_output=True, text=True, timeout=timeout, env=full_env,
+            [
+                sys.executable,
+                "-m",
+                "campaignctl",
+                "--dir",
+                str(self.dir),
+                "--state",
+                str(self.state),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=full_env,
         )

@@ -63,7 +63,9 @@ def write(root: Path, relative: str, text: str | bytes) -> Path:
     return path
 
 
-def make_repo(root: Path, files: dict[str, str | bytes] | None = None, *, base: bool = True) -> Path:
+def make_repo(
+    root: Path, files: dict[str, str | bytes] | None = None, *, base: bool = True
+) -> Path:
     """A config directory with the BASE files (unless base=False), overridden by `files`."""
     root.mkdir(parents=True, exist_ok=True)
     merged: dict[str, str | bytes] = dict(BASE) if base else {}
@@ -91,5 +93,7 @@ def messages(result: LoadResult, code: str | None = None) -> list[str]:
     return [str(issue) for issue in result.issues if code is None or issue.code == code]
 
 
-def load_repo(root: Path, files: dict[str, str | bytes] | None = None, *, base: bool = True) -> LoadResult:
+def load_repo(
+    root: Path, files: dict[str, str | bytes] | None = None, *, base: bool = True
+) -> LoadResult:
     return load(make_repo(root, files, base=base))

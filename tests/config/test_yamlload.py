@@ -16,13 +16,14 @@ from campaignctl.config.yamlload import (
     build_document,
     compose_documents,
     plain_scalar,
-    read_yaml_file,
 )
 from tests.config.helpers import found, load_repo, messages, write
 
 
 def documents(text: str) -> list:
-    return [build_document(root, "f.yaml", n) for n, root in enumerate(compose_documents(text)) if root]
+    return [
+        build_document(root, "f.yaml", n) for n, root in enumerate(compose_documents(text)) if root
+    ]
 
 
 def test_positions_of_values_and_keys() -> None:
@@ -116,7 +117,9 @@ def test_billion_laughs(root: Path) -> None:
 
 
 def test_deep_nesting_block(root: Path) -> None:
-    text = "".join(f"{'  ' * i}k{i}:\n" for i in range(MAX_DEPTH + 5)) + f"{'  ' * (MAX_DEPTH + 5)}v\n"
+    text = (
+        "".join(f"{'  ' * i}k{i}:\n" for i in range(MAX_DEPTH + 5)) + f"{'  ' * (MAX_DEPTH + 5)}v\n"
+    )
     message = one_error(root, "deep.yaml", text)
     # the root mapping is level 0: the value at level 51 is written on line 52
     assert message.startswith(f"campaigns.d/deep.yaml:{MAX_DEPTH + 2}:{2 * (MAX_DEPTH + 1) + 1}:")
@@ -140,7 +143,9 @@ def test_duplicate_keys_reported_at_the_second(root: Path) -> None:
 
 def test_tabs_give_yamls_own_message_with_its_line(root: Path) -> None:
     message = one_error(root, "tabs.yaml", "spec:\n\tstatus: draft\n")
-    assert message.startswith("campaigns.d/tabs.yaml:2:1: error: YAML syntax error: found character")
+    assert message.startswith(
+        "campaigns.d/tabs.yaml:2:1: error: YAML syntax error: found character"
+    )
     assert "tabs" in message
 
 
@@ -161,7 +166,11 @@ def test_document_that_is_not_a_mapping(root: Path) -> None:
 
 
 def test_empty_documents_between_resources_are_ignored(root: Path) -> None:
-    write(root, "settings.yaml", "---\n---\napiVersion: campaignctl/v1\nkind: Settings\nmetadata: {name: s}\n---\n")
+    write(
+        root,
+        "settings.yaml",
+        "---\n---\napiVersion: campaignctl/v1\nkind: Settings\nmetadata: {name: s}\n---\n",
+    )
     result = load_repo(root)
     assert result.ok, messages(result)
 

@@ -47,7 +47,13 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
 @click.option(
     "--metrics-port",
     type=click.IntRange(1, 65535),
-    help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
+    help="Serve Prometheus metrics on PORT (path /metrics).",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address the metrics endpoint listens on (0.0.0.0 in a container).",
 )
 @click.option("--no-watch", is_flag=True, help="Do not tick on file changes, only on the interval.")
 @click.option(
@@ -63,6 +69,7 @@ def reconcile(
     interval: timedelta | None,
     log_format: str,
     metrics_port: int | None,
+    metrics_host: str,
     no_watch: bool,
     allow_empty: bool,
 ) -> None:
@@ -90,6 +97,7 @@ def reconcile(
         once=once,
         watch=not no_watch,
         metrics_port=metrics_port,
+        metrics_host=metrics_host,
         allow_empty=allow_empty,
     )
     controller = Controller(options, app.clock, lambda store: provider_from_env(store, os.environ))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
@@ -54,4 +55,4 @@ def validate(app: AppContext, strict: bool) -> None:
     else:
         click.echo(render_text(issues, files), nl=False)
     if not result.ok or (strict and result.warnings):
-        raise click.exceptions.Exit(1)
+        sys.exit(1)

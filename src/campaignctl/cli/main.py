@@ -3,6 +3,7 @@ where expected errors become a clean message and exit 1 (click's usage errors in
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -12,12 +13,20 @@ from campaignctl import __version__
 from campaignctl.cli.common import AppContext, global_options
 from campaignctl.errors import CampaignctlError
 
+_LOCATED = re.compile(r"^[^\s:]+:\d+(:\d+)?: ")
+
+
+def error_text(exc: CampaignctlError) -> str:
+    """`file:line:col: message` lines stand as they are; anything else reads `error: ...`."""
+    text = str(exc)
+    return text if _LOCATED.match(text) else f"error: {text}"
+
 
 class CampaignctlGroup(click.Group):
     """Maps every expected error to one line on stderr and exit 1 (usage errors included:
     click's own exit 2 would read as "changes present" to a CI script)."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             super().main(*args, **kwargs)
@@ -30,7 +39,7 @@ class CampaignctlGroup(click.Group):
             exc.show()
             sys.exit(1)
         except CampaignctlError as exc:
-            click.echo(str(exc) if "\n" in str(exc) else f"error: {exc}", err=True)
+            click.echo(error_text(exc), err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             sys.exit(130)

@@ -68,8 +68,13 @@ def check_campaigns(
     templates: Mapping[str, Resource],
     groups: Mapping[str, GroupSpec],
     unreadable: Mapping[str, set[str]],
+    unknown_fields: set[str] | frozenset[str] = frozenset(),
 ) -> list[Issue]:
-    """References, published templates, one campaign per group, placeholder fields."""
+    """References, published templates, one campaign per group, placeholder fields.
+
+    `unreadable`: names per kind of documents that failed their checks (references to them
+    are not reported again); `unknown_fields`: groups whose CSV could not be read.
+    """
     issues: list[Issue] = []
     backing: dict[str, Resource] = {}
     for name, resource in sorted(campaigns.items(), key=lambda item: _order(item[1])):
@@ -97,7 +102,7 @@ def check_campaigns(
             issues.append(Issue("error", message, at_group, "group_shared"))
         else:
             backing[spec.prospect_group] = resource
-        if template is not None and group is not None:
+        if template is not None and group is not None and group.name not in unknown_fields:
             issues.extend(_fields(name, template, group))
     return issues
 

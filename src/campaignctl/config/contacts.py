@@ -87,6 +87,7 @@ class GroupLoad:
     spec: GroupSpec
     issues: tuple[Issue, ...]
     csv_file: tuple[Path, str] | None  # the CSV read (path, sha256), if any
+    complete: bool = True  # False when the CSV could not be read: its field names are unknown
 
 
 def _warning(where: Location, message: str, code: str) -> Issue:
@@ -137,6 +138,7 @@ def load_group(
     digest = group_digest(document.data["spec"], csv_sha, fallback)
     collector = _Collector(spec.default_region, fallback)
     names: set[str] = set()
+    complete = csv_path is not None or spec.csv is None
     loaded = parse_contacts is None or parse_contacts(resource.name, digest)
     for index, contact in enumerate(spec.contacts):
         names.update(contact.fields)
@@ -155,6 +157,7 @@ def load_group(
                 else:
                     names.update(_header_fields(_header(handle)))
         except FileProblem as problem:
+            complete = False
             issues.append(
                 _error(Location(display, problem.line, problem.col or 1), problem.message, "csv")
             )
@@ -168,7 +171,8 @@ def load_group(
         field_names=frozenset(names),
         loaded=loaded,
     )
-    return GroupLoad(group, tuple(issues), (csv_path, csv_sha) if csv_path and csv_sha else None)
+    csv_file = (csv_path, csv_sha) if csv_path and csv_sha else None
+    return GroupLoad(group, tuple(issues), csv_file, complete)
 
 
 # --------------------------------------------------------------------------- CSV

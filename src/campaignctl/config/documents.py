@@ -100,7 +100,7 @@ def _schema_findings(kind: str, data: dict[str, Any]) -> list[_Finding]:
     return findings
 
 
-def _translate(error: ValidationError) -> Iterable[_Finding]:
+def _translate(error: ValidationError, parent: dict[str, Any] | None = None) -> Iterable[_Finding]:
     path: FieldPath = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     keyword = error.validator
@@ -112,22 +112,20 @@ def _translate(error: ValidationError) -> Iterable[_Finding]:
                 yield _Finding((*path, key), _unknown_field(key, path, allowed), at_key=True)
         return
     if keyword == "required" and isinstance(instance, dict):
-        where = f" in {dotted(path)}" if path else ""
         for key in error.validator_value:
             if key not in instance:
-                yield _Finding(path, f"missing required field {key!r}{where}")
+                yield _Finding(path, f"missing required field {key!r}")
         return
-    custom = schema.get("errorMessage") or (
-        schema.get("patternErrorMessage") if keyword == "pattern" else None
-    )
+    custom = _custom_message(schema, keyword) or _custom_message(parent or {}, keyword)
     if keyword in ("anyOf", "oneOf") and not custom and error.context:
-        yield from _translate(_best_branch(error))
+        yield from _translate(_best_branch(error), schema)
         return
     if custom:
-        yield _Finding(path, f"{_show(instance)} is not valid: {custom}")
+        scalar = not isinstance(instance, dict | list)
+        yield _Finding(path, f"{custom} (got {_show(instance)})" if scalar else custom)
         return
     if keyword == "const" and path == ("apiVersion",):
-        yield _Finding(path, f"apiVersion must be {API_VERSION!r}, not {_show(instance)}")
+        yield _Finding(path, f"must be {API_VERSION!r}, not {_show(instance)}")
         return
     if keyword == "type":
         expected = error.validator_value
@@ -138,6 +136,14 @@ def _translate(error: ValidationError) -> Iterable[_Finding]:
         yield _Finding(path, f"{_show(instance)} is not one of: {choices}")
         return
     yield _Finding(path, error.message)
+
+
+def _custom_message(schema: dict[str, Any], keyword: str) -> str | None:
+    """The message an editor shows too: `errorMessage`, or `patternErrorMessage` for a pattern."""
+    if keyword == "pattern" and isinstance(schema.get("patternErrorMessage"), str):
+        return "expected " + str(schema["patternErrorMessage"])
+    message = schema.get("errorMessage")
+    return message if isinstance(message, str) else None
 
 
 def _best_branch(error: ValidationError) -> ValidationError:

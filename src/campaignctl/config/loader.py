@@ -169,9 +169,12 @@ def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
             run.read(path, sha)
 
     groups: dict[str, GroupSpec] = {}
+    unknown_fields: set[str] = set()  # groups whose CSV could not be read
     for name, resource in named["ProspectGroup"].items():
         group = load_group(resource, root, settings.timezone_fallback, parse_contacts)
         groups[name] = group.spec
+        if not group.complete:
+            unknown_fields.add(name)
         run.issues.extend(group.issues)
         if group.csv_file is not None:
             run.read(*group.csv_file)
@@ -179,7 +182,9 @@ def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
     run.issues.extend(checks.check_templates(named["Template"]))
     unreadable = {kind: _AnyName() for kind in KINDS} if run.partial else run.unreadable
     run.issues.extend(
-        checks.check_campaigns(named["Campaign"], named["Template"], groups, unreadable)
+        checks.check_campaigns(
+            named["Campaign"], named["Template"], groups, unreadable, unknown_fields
+        )
     )
 
     issues = tuple(sorted(run.issues, key=_sort_key))

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from campaignctl.core import phones
 
@@ -32,7 +39,19 @@ Name = Annotated[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+    # strict: no coercion ("30" is not 30, 0 is not false), as in the JSON Schema; lists are
+    # accepted for tuple fields with `strict=False` on the field (their items stay strict)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False, strict=True)
+
+
+def _whole(value: object) -> object:
+    """JSON Schema's `integer` includes 30.0: accept a float without fraction as an int."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
 
 
 def _check_zone(value: str | None) -> str | None:
@@ -80,7 +99,7 @@ def _steps_schema(schema: dict[str, Any]) -> None:
 
 class StepModel(_Model):
     body: str = Field(min_length=1, description="The SMS text; {{ field }} placeholders.")
-    wait_days: int = Field(
+    wait_days: WholeNumber = Field(
         default=0,
         ge=0,
         alias="waitDays",
@@ -94,7 +113,7 @@ class TemplateSpecModel(_Model):
         default="draft", description="Only a published template can back a campaign."
     )
     steps: tuple[StepModel, ...] = Field(
-        min_length=1, max_length=MAX_STEPS, json_schema_extra=_steps_schema
+        min_length=1, max_length=MAX_STEPS, strict=False, json_schema_extra=_steps_schema
     )
 
     @model_validator(mode="after")
@@ -121,7 +140,13 @@ class TemplateDocument(_Model):
 class SenderModel(_Model):
     model_config = ConfigDict(
         json_schema_extra={
-            "oneOf": [{"required": ["from"]}, {"required": ["messagingServiceSid"]}],
+            "oneOf": [
+                {"required": ["from"], "properties": {"from": {"type": "string"}}},
+                {
+                    "required": ["messagingServiceSid"],
+                    "properties": {"messagingServiceSid": {"type": "string"}},
+                },
+            ],
             "errorMessage": "a sender has exactly one of 'from' or 'messagingServiceSid'",
         }
     )
@@ -140,7 +165,7 @@ class SenderModel(_Model):
         json_schema_extra={"patternErrorMessage": "MG followed by 32 hex digits"},
     )
     messages_per_second: float = Field(default=1.0, gt=0, alias="messagesPerSecond")
-    daily_limit: int | None = Field(default=None, ge=1, alias="dailyLimit")
+    daily_limit: WholeNumber | None = Field(default=None, ge=1, alias="dailyLimit")
 
     @model_validator(mode="after")
     def _one_identity(self) -> SenderModel:
@@ -192,7 +217,9 @@ class CampaignDocument(_Model):
 
 
 class ContactModel(_Model):
-    phones: tuple[str, ...] = Field(min_length=1, description="One or more phone numbers.")
+    phones: tuple[str, ...] = Field(
+        min_length=1, strict=False, description="One or more phone numbers."
+    )
     fields: dict[str, str] = Field(default_factory=dict)
     timezone: str | None = Field(default=None, description="IANA zone, e.g. America/Chicago.")
 
@@ -207,7 +234,7 @@ class ProspectGroupSpecModel(_Model):
         description="Region for numbers written without +country code.",
     )
     csv: str | None = Field(default=None, description="CSV file, relative to this YAML file.")
-    contacts: tuple[ContactModel, ...] = ()
+    contacts: tuple[ContactModel, ...] = Field(default=(), strict=False)
 
 
 class ProspectGroupDocument(_Model):
@@ -221,9 +248,10 @@ class ProspectGroupDocument(_Model):
 
 
 class DoNotCallSpecModel(_Model):
-    numbers: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = Field(default=(), strict=False)
     files: tuple[str, ...] = Field(
         default=(),
+        strict=False,
         description="Files relative to this YAML file: one number a line (10-digit US, "
         "AAA,NNNNNNN or +country); blank lines and '#' comments ignored.",
     )
@@ -240,7 +268,7 @@ class DoNotCallListDocument(_Model):
 
 
 class SettingsSpecModel(_Model):
-    credits_per_segment: int = Field(default=1, ge=1, alias="creditsPerSegment")
+    credits_per_segment: WholeNumber = Field(default=1, ge=1, alias="creditsPerSegment")
     reconcile_interval: str = Field(
         default="15m",
         alias="reconcileInterval",

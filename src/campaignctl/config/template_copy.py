@@ -22,6 +22,7 @@ from campaignctl.config.yamlload import (
     Document,
     build_document,
     compose_documents,
+    is_empty_document,
     read_yaml_file,
 )
 from campaignctl.errors import CampaignctlError
@@ -113,7 +114,7 @@ def _copied_text(path: Path, document: Document, old: str, new: str, origin: str
             indent = " " * first_key.start_mark.column
             line_start = starts[first_key.start_mark.line]
             edits.append((line_start, line_start, f"{indent}status: draft\n"))
-    if sum(1 for r in roots if r is not None) == 1:
+    if sum(1 for r in roots if r is not None and not is_empty_document(r)) == 1:
         body = text
         base = 0
     else:
@@ -129,7 +130,7 @@ def _copied_text(path: Path, document: Document, old: str, new: str, origin: str
 
 
 def _check_copy(text: str, target: Path, new: str) -> None:
-    roots = [r for r in compose_documents(text) if r is not None]
+    roots = [r for r in compose_documents(text) if r is not None and not is_empty_document(r)]
     document = build_document(roots[0], display_path(target), 0)
     resource, issues = check_document(document)
     if resource is None or resource.name != new:

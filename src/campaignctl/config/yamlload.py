@@ -125,7 +125,7 @@ def read_yaml_file(path: Path, display: str) -> YamlFile:
     try:
         text = decode_utf8(data)
         for number, root in enumerate(compose_documents(text)):
-            if root is None or _is_empty(root):
+            if root is None or is_empty_document(root):
                 continue
             documents.append(build_document(root, display, number))
         if not documents:
@@ -135,7 +135,7 @@ def read_yaml_file(path: Path, display: str) -> YamlFile:
     return YamlFile(tuple(documents), digest, None)
 
 
-def _is_empty(root: Node) -> bool:
+def is_empty_document(root: Node) -> bool:
     """A document with no content (`---` followed by nothing) is a plain null scalar."""
     return isinstance(root, ScalarNode) and root.tag == _PLAIN and root.value in ("", "~", "null")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import time
@@ -9,17 +10,24 @@ from typing import Any
 
 from campaignctl.core.types import LaunchRecord, QuietHours, Sender, Step
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # built once: fast
+
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def fields_to_json(fields: Mapping[str, str]) -> str:
-    return dumps(dict(fields))
+    return _ENCODER.encode(dict(fields))
 
 
 def zones_to_json(zones: Sequence[str]) -> str:
-    return dumps(list(zones))
+    return _zones_text(tuple(zones))
+
+
+@functools.lru_cache(maxsize=4096)
+def _zones_text(zones: tuple[str, ...]) -> str:
+    return _ENCODER.encode(list(zones))
 
 
 def fields_from_json(text: str) -> dict[str, str]:
@@ -27,6 +35,7 @@ def fields_from_json(text: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred distinct zone lists in a whole state
 def zones_from_json(text: str) -> tuple[str, ...]:
     return tuple(str(z) for z in json.loads(text))
 

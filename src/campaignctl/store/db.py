@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from campaignctl.errors import StateError
 from campaignctl.store import schema
 
@@ -99,6 +97,7 @@ def _connect(path: Path | None, read_only: bool) -> sqlite3.Connection:
     # WAL + NORMAL: a commit survives a crash of the process (the intent-before-send
     # guarantee); only a power cut can lose the last transactions.
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: a million-row state stays warm
     return conn
 
 
@@ -132,7 +131,6 @@ class StoreBase:
         self._path = path
         self.path = path if path is not None else Path(":memory:")
         self.read_only = read_only
-        self.db = Database(conn, execute_plugins=False)
         self._lock = threading.RLock()
         self._wall = wall_clock
         self._lease_token: int | None = None

@@ -203,8 +203,11 @@ def m002_decisions_webhooks_outbox(db: Database) -> None:
     """)
 
 
+MIGRATIONS = (m001_state, m002_decisions_webhooks_outbox)  # in order; append, never edit
+
+
 def known_migrations() -> list[str]:
-    return [m.name for m in migrations._migrations]
+    return [m.__name__ for m in MIGRATIONS]
 
 
 def _table_names(conn: sqlite3.Connection) -> list[str]:

@@ -96,7 +96,7 @@ class WritesMixin(StoreBase):
                 zones_to_json(c.zones),
                 c.us_state,
             )
-            for c in contacts
+            for c in sorted(contacts, key=lambda c: c.phone)  # index-ordered inserts: faster
         ]
         with self._write(fenced=True) as conn:
             _require_campaign(conn, campaign)

@@ -21,7 +21,7 @@ from campaignctl.core.planner import plan as make_core_plan
 from campaignctl.core.types import Action, Desired, Plan, Snapshot, Step
 from campaignctl.errors import PlanError, ProviderError
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
-from campaignctl.store import Store
+from campaignctl.store import SendBlocked, Store
 
 log = logging.getLogger("campaignctl.engine")
 
@@ -207,17 +207,23 @@ class Applier:
         state = self.planned.snapshot.campaigns.get(action.campaign)
         sender = state.launch.sender if state and state.launch else spec.sender
         now = self.clock.now()
-        attempt_id = self.store.record_intent(
-            campaign=action.campaign,
-            phone=action.phone,
-            step=action.step,
-            body=action.body,
-            segments=action.segments or 1,
-            credits=action.credits or 0,
-            sender_key=sender.key,
-            provider=self.provider.name,
-            now=now,
-        )
+        try:
+            attempt_id = self.store.record_intent(
+                campaign=action.campaign,
+                phone=action.phone,
+                step=action.step,
+                body=action.body,
+                segments=action.segments or 1,
+                credits=action.credits or 0,
+                sender_key=sender.key,
+                provider=self.provider.name,
+                now=now,
+            )
+        except SendBlocked as exc:
+            # the state changed between plan and send (a STOP arrived, a suspend, credits)
+            log.info("not sent to %s (step %s): %s", action.phone, action.step, exc)
+            self.report.count(self.report.outcomes, f"blocked_{exc.reason}")
+            return
         validity = None
         if action.valid_until is not None:
             validity = max(1, int((action.valid_until - now).total_seconds()))

@@ -139,7 +139,11 @@ def _translate(error: ValidationError, parent: dict[str, Any] | None = None) -> 
 
 
 def _custom_message(schema: dict[str, Any], keyword: str) -> str | None:
-    """The message an editor shows too: `errorMessage`, or `patternErrorMessage` for a pattern."""
+    """The message an editor shows too: `errorMessage`, or `patternErrorMessage` for a pattern.
+
+    A wrong type keeps its own message ("expected a mapping, got 'x'")."""
+    if keyword == "type":
+        return None
     if keyword == "pattern" and isinstance(schema.get("patternErrorMessage"), str):
         return "expected " + str(schema["patternErrorMessage"])
     message = schema.get("errorMessage")

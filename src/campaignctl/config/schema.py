@@ -24,10 +24,19 @@ COMBINED_FILE = "campaignctl.schema.json"
 
 
 class _Generator(GenerateJsonSchema):
-    """Pydantic's generator without a title on every property (noise in editor hovers)."""
+    """Pydantic's generator, with two simplifications an editor shows more clearly (and that
+    validate faster): no title on every property, and `X | None` written as
+    `"type": ["string", "null"]` rather than an `anyOf` of two schemas."""
 
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False
+
+    def nullable_schema(self, schema: Any) -> dict[str, Any]:
+        inner = self.generate_inner(schema["schema"])
+        kind = inner.get("type")
+        if isinstance(kind, str) and kind != "null" and "$ref" not in inner:
+            return {**inner, "type": [kind, "null"]}
+        return super().nullable_schema(schema)
 
 
 def schema_file_name(kind: str) -> str:

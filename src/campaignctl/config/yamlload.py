@@ -39,12 +39,19 @@ _TAG = "tag:yaml.org,2002:"
 
 
 class _PlainTagging(yaml.resolver.BaseResolver):
-    """Tags every plain scalar `_PLAIN` (resolved by this module), the rest as given."""
+    """Tags every plain scalar `_PLAIN` (resolved by this module), the rest as given. No path
+    resolvers are used, so descending and ascending cost nothing."""
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is ScalarNode and implicit and implicit[0]:
-            return _PLAIN
-        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is ScalarNode:
+            return _PLAIN if implicit[0] else _TAG + "str"
+        return _TAG + ("seq" if kind is SequenceNode else "map")
 
 
 class _PythonNodeLoader(

@@ -1,0 +1,42 @@
+"""The applier against a real state file: what changes between plan and send is honoured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from campaignctl.clock import FrozenClock, parse_instant
+from campaignctl.engine import Applier, make_plan
+from campaignctl.providers.outbox import OutboxProvider
+from campaignctl.store import Store
+from tests.cli.repo import Repo
+
+NOON = parse_instant("2026-03-02T17:00:00Z")
+
+
+def test_stop_arriving_between_plan_and_send_blocks_that_send(tmp_path: Path) -> None:
+    repo = Repo(tmp_path).standard()
+    with Store.open(repo.state) as store:
+        store.add_credits(10, None, NOON)
+        planned = make_plan(repo.dir, store, NOON)
+        assert [a.phone for a in planned.plan.actions if a.type == "send"] == [
+            "+12125550100",
+            "+13125550101",
+        ]
+        # the webhook records a STOP from Ana after the plan was made
+        store.add_optout("+12125550100", "sms", "STOP", NOON)
+        report = Applier(store, OutboxProvider(store), planned, FrozenClock(NOON)).run()
+        assert report.outcomes == {"blocked_opted_out": 1, "sent": 1}
+        assert [m.to for m in store.outbox()] == ["+13125550101"]
+        assert store.balance() == 9
+
+
+def test_suspend_between_plan_and_send_blocks_every_send(tmp_path: Path) -> None:
+    repo = Repo(tmp_path).standard()
+    with Store.open(repo.state) as store:
+        store.add_credits(10, None, NOON)
+        planned = make_plan(repo.dir, store, NOON)
+        store.suspend("carrier incident", NOON)
+        report = Applier(store, OutboxProvider(store), planned, FrozenClock(NOON)).run()
+        assert report.outcomes == {"blocked_suspended": 2}
+        assert store.outbox() == []
+        assert store.balance() == 10

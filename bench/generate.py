@@ -212,7 +212,9 @@ def write_campaign_repo(
     """
     config_dir = root / "campaigns.d"
     write_campaign_files(config_dir, messages_per_second=messages_per_second)
-    summary = write_contacts_csv(config_dir / "groups" / "contacts" / "prospects.csv", contacts, seed)
+    summary = write_contacts_csv(
+        config_dir / "groups" / "contacts" / "prospects.csv", contacts, seed
+    )
     return config_dir, summary
 
 

@@ -122,7 +122,9 @@ def write_validate_files(
                 writer.writerow(("first_name", "last_name", "phone", "city", "timezone"))
                 writer.writerows(group_rows)
             spec = f"  defaultRegion: US\n  csv: contacts/{name}.csv\n"
-        written.append(_write(config_dir / "groups" / f"{name}.yaml", _document("ProspectGroup", name, spec)))
+        written.append(
+            _write(config_dir / "groups" / f"{name}.yaml", _document("ProspectGroup", name, spec))
+        )
         status = ("draft", "active", "paused")[index % 3]
         sender = f"+1512555{index:04d}"
         campaign = _campaign_spec(f"t{index:04d}", name, status, sender, 1)

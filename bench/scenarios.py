@@ -4,25 +4,27 @@ launch of a campaign on a new group, and a steady controller tick over its enrol
 from __future__ import annotations
 
 import csv
+import shutil
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 from phonenumbers.timezone import time_zones_for_number
 
+from bench.repo import SENDER
+from campaignctl import engine
 from campaignctl.clock import FrozenClock
 from campaignctl.core import phones
-from campaignctl.core.planner import plan as make_core_plan
-from campaignctl.engine import Applier, Lease, Planned, apply_now, load_desired, resolve_in_flight
 from campaignctl.providers.outbox import OutboxProvider
 from campaignctl.store import Store
 from campaignctl.store.db import to_text
-
-from bench.repo import SENDER
 
 # a Wednesday: 03:00 in New York, 22:00 (the day before) in Honolulu: every contact is in
 # quiet hours, so a launch enrolls everyone and defers every first message to the morning
@@ -65,14 +67,61 @@ def warm_up() -> None:
 
 @dataclass
 class LaunchTimes:
-    """The stages of one launch, in seconds, as engine.apply_now runs them."""
+    """One engine.apply_now that launches the campaign, and its stages, in seconds."""
 
-    load: float = 0.0  # config.load: YAML, CSV, every phone parsed (engine.load_desired)
+    load: float = 0.0  # engine.load_desired: YAML, CSV, every number parsed
     snapshot: float = 0.0  # store.snapshot
-    plan: float = 0.0  # core planner: enroll/skip every contact, consider every first step
-    apply: float = 0.0  # Applier.run: enrollments written, decisions and the run recorded
-    total: float = 0.0
+    plan: float = 0.0  # the core planner: enroll/skip every contact, consider every step 1
+    apply: float = 0.0  # Applier.run: enrollments, sends, decisions and the run recorded
+    total: float = 0.0  # open the state + apply_now
     summary: dict[str, int] = field(default_factory=dict)
+
+
+@contextmanager
+def stage_timers(times: LaunchTimes, after_load: Callable[[], object]) -> Iterator[None]:
+    """Time the stages of engine.apply_now by wrapping the functions it calls."""
+    stages: list[tuple[object, str, str]] = [
+        (engine, "load_desired", "load"),
+        (Store, "snapshot", "snapshot"),
+        (engine, "make_core_plan", "plan"),
+        (engine.Applier, "run", "apply"),
+    ]
+    saved = [(owner, name, vars(owner).get(name)) for owner, name, _ in stages]
+
+    def timing(stage: str, work: Callable[..., Any]) -> Callable[..., Any]:
+        def timed_work(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return work(*args, **kwargs)
+            finally:
+                setattr(times, stage, getattr(times, stage) + time.perf_counter() - started)
+                if stage == "load":
+                    after_load()
+
+        return timed_work
+
+    for owner, name, stage in stages:
+        setattr(owner, name, timing(stage, getattr(owner, name)))
+    try:
+        yield
+    finally:
+        for owner, name, original in saved:
+            if original is None:
+                delattr(owner, name)  # inherited (Store.snapshot comes from a mixin)
+            else:
+                setattr(owner, name, original)
+
+
+def copy_state(source: Path, target: Path) -> None:
+    """A copy of a state database (checkpointed first, so the copy is whole)."""
+    conn = sqlite3.connect(source)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(source, target)
 
 
 def fresh_state(state_path: Path) -> None:
@@ -82,65 +131,34 @@ def fresh_state(state_path: Path) -> None:
         store.add_credits(CREDITS, "benchmark", NIGHT - timedelta(days=1))
 
 
-def launch(config_dir: Path, state_path: Path, now: datetime) -> LaunchTimes:
-    """One apply that launches the campaign: engine.apply_now, stage by stage."""
+def launch(
+    config_dir: Path,
+    state_path: Path,
+    now: datetime,
+    after_load: Callable[[], object] = lambda: None,
+) -> LaunchTimes:
+    """Open the state and run engine.apply_now (outbox provider), which launches the
+    campaign; `after_load` runs once the config is loaded (its time is counted)."""
     times = LaunchTimes()
     phones._zone_memo.clear()  # each run starts cold, as a new process would
-    started = time.perf_counter()
     clock = FrozenClock(now)
-    with Store.open(state_path) as store, Lease(store, "bench", 30.0) as lease:
-        mark = time.perf_counter()
-        desired = load_desired(config_dir, store)
-        times.load, mark = time.perf_counter() - mark, time.perf_counter()
-        snapshot = store.snapshot(desired, now)
-        provider = OutboxProvider(store, clock)
-        if resolve_in_flight(store, provider, snapshot, clock):
-            snapshot = store.snapshot(desired, now)
-        times.snapshot, mark = time.perf_counter() - mark, time.perf_counter()
-        plan = make_core_plan(desired, snapshot, now)
-        times.plan, mark = time.perf_counter() - mark, time.perf_counter()
-        planned = Planned(desired, snapshot, plan)
-        Applier(store, provider, planned, clock, heartbeat=lease.renew_if_due).run()
-        times.apply = time.perf_counter() - mark
-        times.summary = plan.summary()
-    times.total = time.perf_counter() - started
+    with stage_timers(times, after_load):
+        started = time.perf_counter()
+        with Store.open(state_path) as store:
+            planned, _ = engine.apply_now(
+                config_dir, store, OutboxProvider(store, clock), clock, holder="bench"
+            )
+        times.total = time.perf_counter() - started
+    times.summary = planned.plan.summary()
     return times
 
 
-def age_state(state_path: Path, now: datetime, due: int) -> None:
-    """Make a launched state steady at `now`: every live enrollment had step 1 sent two days
-    ago (its attempt, debit and the phone's last send recorded), so step 2 waits 28 more days;
-    then `due` of them had it sent 31 days ago, so their step 2 is due now."""
-    recent, old = now - timedelta(days=2), now - timedelta(days=31)
+def _script(state_path: Path, statements: list[tuple[str, list[object]]]) -> None:
     conn = sqlite3.connect(state_path, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "UPDATE enrollments SET steps_sent = 1, last_sent_at = ?, next_due_at = ?"
-            " WHERE status = 'live' AND steps_sent = 0",
-            [to_text(recent), to_text(recent + timedelta(days=30))],
-        )
-        conn.execute(
-            "UPDATE enrollments SET last_sent_at = ?, next_due_at = ? WHERE id IN"
-            " (SELECT id FROM enrollments WHERE status = 'live' ORDER BY phone LIMIT ?)",
-            [to_text(old), to_text(old + timedelta(days=30)), due],
-        )
-        conn.execute(
-            "INSERT INTO attempts (campaign, phone, step, body, segments, credits, sender_key,"
-            " provider, status, provider_id, created_at, updated_at)"
-            " SELECT campaign, phone, 1, 'Hi, it''s Sam at Acme Realty.', 1, 1, ?, 'outbox',"
-            " 'sent', 'OB' || id, last_sent_at, last_sent_at FROM enrollments"
-            " WHERE status = 'live' AND steps_sent = 1",
-            [SENDER],
-        )
-        conn.execute(
-            "INSERT INTO ledger (at, amount, note, attempt_id)"
-            " SELECT created_at, -credits, 'send', id FROM attempts"
-        )
-        conn.execute(
-            "INSERT OR REPLACE INTO phones (phone, last_sent_at)"
-            " SELECT phone, last_sent_at FROM enrollments WHERE steps_sent = 1"
-        )
+        for sql, params in statements:
+            conn.execute(sql, params)
         conn.execute("UPDATE meta SET serial = serial + 1")
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -148,11 +166,75 @@ def age_state(state_path: Path, now: datetime, due: int) -> None:
         conn.close()
 
 
+def age_state(state_path: Path, now: datetime) -> None:
+    """Make a launched state steady at `now`: every live enrollment had step 1 sent two days
+    ago (its attempt, its debit and the number's last send recorded), so step 2 waits 28
+    more days and nothing is due."""
+    sent = to_text(now - timedelta(days=2))
+    _script(
+        state_path,
+        [
+            (
+                "UPDATE enrollments SET steps_sent = 1, last_sent_at = ?, next_due_at = ?"
+                " WHERE status = 'live' AND steps_sent = 0",
+                [sent, to_text(now + timedelta(days=28))],
+            ),
+            (
+                "INSERT INTO attempts (campaign, phone, step, body, segments, credits,"
+                " sender_key, provider, status, provider_id, created_at, updated_at)"
+                " SELECT campaign, phone, 1, 'Hi, it''s Sam at Acme Realty.', 1, 1, ?,"
+                " 'outbox', 'sent', 'OB' || id, ?, ? FROM enrollments WHERE steps_sent = 1",
+                [SENDER, sent, sent],
+            ),
+            (
+                "INSERT INTO ledger (at, amount, note, attempt_id)"
+                " SELECT created_at, -credits, 'send', id FROM attempts WHERE created_at = ?",
+                [sent],
+            ),
+            (
+                "INSERT OR REPLACE INTO phones (phone, last_sent_at)"
+                " SELECT phone, last_sent_at FROM enrollments WHERE steps_sent = 1",
+                [],
+            ),
+        ],
+    )
+
+
+def make_due(state_path: Path, now: datetime, count: int) -> None:
+    """Make step 2 of `count` steady enrollments due at `now`: their step 1 went out 31 days
+    ago (the attempt, the enrollment and the number's last send say so)."""
+    sent = to_text(now - timedelta(days=31))
+    chosen = (
+        "SELECT phone FROM enrollments WHERE status = 'live' AND steps_sent = 1"
+        " ORDER BY phone LIMIT ?"
+    )
+    _script(
+        state_path,
+        [
+            ("CREATE TEMP TABLE chosen AS " + chosen, [count]),
+            (
+                "UPDATE enrollments SET last_sent_at = ?, next_due_at = ?"
+                " WHERE phone IN (SELECT phone FROM chosen)",
+                [sent, to_text(now - timedelta(days=1))],
+            ),
+            (
+                "UPDATE attempts SET created_at = ?, updated_at = ?"
+                " WHERE phone IN (SELECT phone FROM chosen)",
+                [sent, sent],
+            ),
+            (
+                "UPDATE phones SET last_sent_at = ? WHERE phone IN (SELECT phone FROM chosen)",
+                [sent],
+            ),
+        ],
+    )
+
+
 def tick(config_dir: Path, state_path: Path, now: datetime) -> dict[str, int]:
     """One controller tick (as `reconcile` runs it): open the state, plan and apply."""
     clock = FrozenClock(now)
     with Store.open(state_path) as store:
-        planned, report = apply_now(
+        planned, _ = engine.apply_now(
             config_dir, store, OutboxProvider(store, clock), clock, holder="bench", wait_seconds=0
         )
     return planned.plan.summary()

@@ -6,9 +6,11 @@ All reads happen before planning (config files, a snapshot of the state), all wr
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +24,35 @@ from campaignctl.core.types import Action, Desired, Plan, Snapshot, Step
 from campaignctl.errors import PlanError, ProviderError
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
 from campaignctl.store import SendBlocked, Store
+from campaignctl.store.lease import process_holder
 
 log = logging.getLogger("campaignctl.engine")
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a plan is made: a large group makes millions of
+    objects that all live until the apply ends, and each full collection would walk them all
+    again for nothing (a third of the planning time for 100,000 contacts)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@contextmanager
+def planned_objects_frozen() -> Iterator[None]:
+    """While a plan is applied, the collector skips the objects that exist already (the
+    desired state, the snapshot, the plan: millions for a large group) but still collects
+    what the sends leave behind."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @dataclass(frozen=True)
@@ -62,11 +91,12 @@ def load_desired(config_dir: Path, store: Store | None) -> Desired:
 def make_plan(
     config_dir: Path, store: Store, now: datetime, *, allow_empty: bool = False
 ) -> Planned:
-    desired = load_desired(config_dir, store)
-    snapshot = store.snapshot(desired, now)
-    return Planned(
-        desired, snapshot, make_core_plan(desired, snapshot, now, allow_empty=allow_empty)
-    )
+    with collection_paused():
+        desired = load_desired(config_dir, store)
+        snapshot = store.snapshot(desired, now)
+        return Planned(
+            desired, snapshot, make_core_plan(desired, snapshot, now, allow_empty=allow_empty)
+        )
 
 
 def check_saved_plan_current(saved: Plan, now: datetime, config_digest: str, serial: int) -> None:
@@ -324,25 +354,27 @@ def apply_now(
     *,
     saved: Plan | None = None,
     allow_empty: bool = False,
-    holder: str = "apply",
+    holder: str | None = None,
     wait_seconds: float = 30.0,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> tuple[Planned, ApplyReport]:
     """One apply: under the lease, settle what is in flight, plan afresh, and carry it out."""
-    with Lease(store, holder, wait_seconds) as lease:
-        now = clock.now()
-        desired = load_desired(config_dir, store)
-        if saved is not None:
-            check_saved_plan_current(saved, now, desired.config_digest, store.serial)
-        snapshot = store.snapshot(desired, now)
-        if resolve_in_flight(store, provider, snapshot, clock):
+    with Lease(store, holder or process_holder("apply"), wait_seconds) as lease:
+        with collection_paused():
+            now = clock.now()
+            desired = load_desired(config_dir, store)
+            if saved is not None:
+                check_saved_plan_current(saved, now, desired.config_digest, store.serial)
             snapshot = store.snapshot(desired, now)
-        planned = Planned(
-            desired, snapshot, make_core_plan(desired, snapshot, now, allow_empty=allow_empty)
-        )
+            if resolve_in_flight(store, provider, snapshot, clock):
+                snapshot = store.snapshot(desired, now)
+            planned = Planned(
+                desired, snapshot, make_core_plan(desired, snapshot, now, allow_empty=allow_empty)
+            )
         if saved is not None:
             check_saved_plan_actions(saved, planned.plan)
         applier = Applier(
             store, provider, planned, clock, should_stop=should_stop, heartbeat=lease.renew_if_due
         )
-        return planned, applier.run()
+        with planned_objects_frozen():
+            return planned, applier.run()

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import phonenumbers
 import pytest
-from phonenumbers import timezone as phone_timezone
-
 from bench.generate import (
     NumberSpace,
     area_code_table,
@@ -16,6 +14,8 @@ from bench.generate import (
     write_contacts_csv,
     write_validate_repo,
 )
+from phonenumbers import timezone as phone_timezone
+
 from campaignctl import config
 
 SEED = 11

@@ -15,9 +15,7 @@ from tests.config.helpers import TEMPLATE, found, load_repo, make_repo, messages
 EXAMPLE = Path(__file__).resolve().parents[2] / "campaigns.d"
 
 
-def test_example_repository_is_valid_with_warnings_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_example_repository_is_valid_with_warnings_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(EXAMPLE.parent)
     result = load(Path("campaigns.d"))
     assert result.ok, messages(result)

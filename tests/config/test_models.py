@@ -6,12 +6,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from campaignctl.config import load
 from campaignctl.config.models import MODELS
 from campaignctl.config.schema import validator_for
+from tests.config.helpers import make_repo
 
 VALID: dict[str, dict[str, Any]] = {
     "Template": {
@@ -169,3 +173,16 @@ def test_schema_and_model_agree(case: tuple[str, dict[str, Any]]) -> None:
         ), document
     else:
         assert by_schema == by_model, document
+
+
+@given(mutated())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_loading_any_mutation_never_raises(
+    tmp_path_factory: pytest.TempPathFactory, case: tuple[str, dict[str, Any]]
+) -> None:
+    """Whatever a document holds, load() answers with issues, never an exception."""
+    _, document = case
+    root = make_repo(tmp_path_factory.mktemp("repo"), {"mutated.yaml": yaml.safe_dump(document)})
+    result = load(root)
+    assert result.ok == (result.desired is not None)
+    assert all(issue.location is not None for issue in result.issues)

@@ -184,3 +184,38 @@ def test_missing_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.chdir(tmp_path)
     result = load(Path("nowhere"))
     assert found(result) == [("nowhere", None, "error", "file")]
+
+
+def test_numbers_too_long_to_convert_stay_text() -> None:
+    (doc,) = documents("a: " + "1" * 5000 + "\nb: 0x" + "f" * 5000 + "\n")
+    assert doc.data["a"] == "1" * 5000
+
+
+def test_kind_that_is_not_a_string(root: Path) -> None:
+    message = one_error(root, "k.yaml", "apiVersion: campaignctl/v1\nkind: [Template]\n")
+    assert message.startswith("campaigns.d/k.yaml:2:7: error: kind ['Template'] is not one of")
+
+
+def test_control_character(root: Path) -> None:
+    message = one_error(root, "c.yaml", "a: 1\nb: x\x07y\n")
+    assert message.startswith(
+        "campaigns.d/c.yaml:2:5: error: YAML syntax error: control characters"
+    )
+
+
+YAMLISH = st.lists(
+    st.sampled_from(
+        [*"abk: -[]{}&*!|>'\"#,?%@\t\n\\~01.+_xyzé\x00\x07\ufeff", "kind: ", "spec:", "  ", "<<: "]
+    ),
+    max_size=60,
+).map("".join)
+
+
+@given(text=YAMLISH, raw=st.binary(max_size=40))
+@settings(max_examples=150, deadline=None)
+def test_no_input_raises(tmp_path_factory: pytest.TempPathFactory, text: str, raw: bytes) -> None:
+    root = tmp_path_factory.mktemp("fuzz")
+    (root / "a.yaml").write_text(text, encoding="utf-8")
+    (root / "b.yaml").write_bytes(raw)
+    result = load(root)
+    assert all(issue.location is not None for issue in result.issues)

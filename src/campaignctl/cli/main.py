@@ -29,7 +29,7 @@ class CampaignctlGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
-            super().main(*args, **kwargs)
+            code = super().main(*args, **kwargs)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
@@ -43,7 +43,7 @@ class CampaignctlGroup(click.Group):
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             sys.exit(130)
-        sys.exit(0)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 @click.group(

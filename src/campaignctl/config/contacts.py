@@ -20,16 +20,32 @@ from pathlib import Path
 from typing import IO, Any
 
 from campaignctl.config.documents import Resource
-from campaignctl.config.files import FileProblem, file_sha256, text_lines
+from campaignctl.config.files import FileProblem, file_sha256, quote, text_lines
 from campaignctl.config.models import ProspectGroupDocument
 from campaignctl.config.paths import display_path, is_inside
 from campaignctl.core import phones
 from campaignctl.core.types import Contact, GroupSpec, InvalidContact
 from campaignctl.errors import Issue, Location
+from campaignctl.phone_workers import (
+    PARALLEL_MIN_BYTES,
+    BatchNormalizer,
+    Normalized,
+    OrderedRows,
+)
 
 ParseContacts = Callable[[str, str], bool]
 
 _PHONE_COLUMN = re.compile(r"phone[0-9]*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _CsvRow:
+    """A CSV row read, waiting for its numbers to be normalised."""
+
+    where: Location
+    fields: dict[str, str]
+    zone: str | None
+    numbers: list[str]
 
 
 @dataclass
@@ -45,13 +61,34 @@ class _Collector:
 
     def add(self, raw: str, fields: dict[str, str], zone: str | None, where: Location) -> None:
         try:
-            info = phones.normalize(raw, self.region)
+            normalized: Normalized = phones.normalize(raw, self.region)
         except phones.InvalidPhone as exc:
-            self.invalid.append(InvalidContact(raw, exc.reason, where))
+            normalized = exc.reason
+        self.add_normalized(raw, normalized, fields, zone, where)
+
+    def add_row(self, row: _CsvRow, results: list[Normalized]) -> None:
+        """Add a CSV row whose numbers are normalised (`results`, in the order of its numbers)."""
+        if not row.numbers:
+            self.invalid.append(InvalidContact("", "no phone number", row.where))
+            self.issues.append(_warning(row.where, "contact has no phone number", "invalid_phone"))
+        for raw, info in zip(row.numbers, results, strict=True):
+            self.add_normalized(raw, info, row.fields, row.zone, row.where)
+
+    def add_normalized(
+        self,
+        raw: str,
+        info: Normalized,
+        fields: dict[str, str],
+        zone: str | None,
+        where: Location,
+    ) -> None:
+        """Add a number already normalised (its PhoneInfo, or why it is invalid)."""
+        if isinstance(info, str):
+            self.invalid.append(InvalidContact(raw, info, where))
             self.issues.append(
                 _warning(
                     where,
-                    f"invalid phone number {raw!r} ({exc.reason}): it is never sent to "
+                    f"invalid phone number {quote(raw)} ({info}): it is never sent to "
                     "(skip: invalid_phone)",
                     "invalid_phone",
                 )
@@ -153,7 +190,9 @@ def load_group(
         try:
             with csv_path.open("rb") as handle:
                 if loaded:
-                    names.update(_read_csv(handle, display, collector))
+                    parallel = csv_path.stat().st_size >= PARALLEL_MIN_BYTES
+                    with BatchNormalizer(spec.default_region, parallel=parallel) as normalizer:
+                        names.update(_read_csv(handle, display, collector, normalizer))
                 else:
                     names.update(_header_fields(_header(handle)))
         except FileProblem as problem:
@@ -214,8 +253,11 @@ def _check_header(header: list[str]) -> None:
         )
 
 
-def _read_csv(handle: IO[bytes], display: str, collector: _Collector) -> list[str]:
+def _read_csv(
+    handle: IO[bytes], display: str, collector: _Collector, normalizer: BatchNormalizer
+) -> list[str]:
     reader = csv.reader(text_lines(handle, "a contacts CSV"))
+    rows = OrderedRows(normalizer, collector.add_row)
     try:
         header = next(reader, None)
         if not header:
@@ -246,13 +288,12 @@ def _read_csv(handle: IO[bytes], display: str, collector: _Collector) -> list[st
                 continue
             fields = {name: row[i].strip() for i, name in field_at}
             numbers = [n.strip() for i in phone_at for n in row[i].split(";") if n.strip()]
-            if not numbers:
-                collector.invalid.append(InvalidContact("", "no phone number", where))
-                collector.issues.append(
-                    _warning(where, "contact has no phone number", "invalid_phone")
-                )
-            for raw in numbers:
-                collector.add(raw, fields, zone or None, where)
+            rows.add(_CsvRow(where, fields, zone or None, numbers), numbers)
     except csv.Error as exc:
+        rows.finish()
         raise FileProblem(f"malformed CSV: {exc}", reader.line_num or 1) from None
+    except FileProblem:
+        rows.finish()  # the rows before the problem are reported as they would be without it
+        raise
+    rows.finish()
     return [name for _, name in field_at]

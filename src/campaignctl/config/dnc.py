@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from campaignctl.config.documents import Resource
-from campaignctl.config.files import FileProblem, file_sha256, text_lines
+from campaignctl.config.files import FileProblem, file_sha256, quote, text_lines
 from campaignctl.config.models import DoNotCallListDocument
 from campaignctl.config.paths import display_path, is_inside
 from campaignctl.core import phones
@@ -68,7 +68,7 @@ def load_dnc(resource: Resource, root: Path) -> DncLoad:
         if number is None:
             where = document.where(("spec", "numbers", index))
             issues.append(
-                Issue("error", f"{raw!r} is not a phone number ({_EXPECTED})", where, "dnc")
+                Issue("error", f"{quote(raw)} is not a phone number ({_EXPECTED})", where, "dnc")
             )
         else:
             numbers.add(number)
@@ -99,7 +99,7 @@ def _read_file(path: Path, numbers: set[str]) -> list[Issue]:
                     continue
                 number = parse_entry(entry)
                 if number is None:
-                    message = f"{entry!r} is not a phone number ({_EXPECTED})"
+                    message = f"{quote(entry)} is not a phone number ({_EXPECTED})"
                     issues.append(Issue("error", message, Location(display, line_number, 1), "dnc"))
                 else:
                     numbers.add(number)

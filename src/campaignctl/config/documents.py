@@ -46,7 +46,7 @@ def check_document(document: Document) -> tuple[Resource | None, list[Issue]]:
         message = "a document must be a mapping with apiVersion, kind, metadata and spec"
         return None, [Issue("error", message, document.location, "schema")]
     kind = data.get("kind")
-    if kind not in MODELS:
+    if not isinstance(kind, str) or kind not in MODELS:
         return None, [_kind_issue(document, kind)]
     findings = _schema_findings(kind, data)
     try:

@@ -85,3 +85,9 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def quote(raw: str, limit: int = 40) -> str:
+    """`raw` quoted, cut to `limit` characters, so a message stays one readable line."""
+    text = repr(raw)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"

@@ -107,11 +107,12 @@ class _Run:
             self.resources[resource.kind].append(resource)
             return
         data = document.data
-        if isinstance(data, dict) and data.get("kind") in self.unreadable:
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if isinstance(kind, str) and kind in self.unreadable:
             metadata = data.get("metadata")
             name = metadata.get("name") if isinstance(metadata, dict) else None
             if isinstance(name, str):
-                self.unreadable[data["kind"]].add(name)
+                self.unreadable[kind].add(name)
 
     def digest(self) -> str:
         """sha256 over every file read: its path inside the config directory and its bytes."""

@@ -162,7 +162,9 @@ def compose_documents(text: str) -> Iterator[Node | None]:
         raise FileProblem(f"YAML syntax error: {message}", line, col) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
-        raise FileProblem(f"YAML syntax error: {exc.reason} ({exc.character!r})", line) from None
+        col = exc.position - text.rfind("\n", 0, exc.position)
+        message = f"YAML syntax error: {exc.reason} (character {exc.character!r})"
+        raise FileProblem(message, line, col) from None
     except yaml.YAMLError as exc:
         raise FileProblem(f"YAML error: {exc}") from None
     except RecursionError:  # pragma: no cover - only the pure-Python parser recurses
@@ -217,13 +219,13 @@ def plain_scalar(text: str) -> Any:
         return _SPECIAL[text]
     if text[0] not in _NUMBER_START:
         return text
-    if _INT.match(text):
-        return int(text)
-    if text.startswith(("0x", "0o")):
-        try:
+    try:
+        if _INT.match(text):
+            return int(text)
+        if text.startswith(("0x", "0o")):
             return int(text, 0)
-        except ValueError:
-            return text
+    except ValueError:  # not a number after all, or too many digits to convert
+        return text
     if _FLOAT.match(text):
         return float(text)
     return text

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from campaignctl.core.templates import MissingField, TemplateProblem, render
+from campaignctl.core.templates import TemplateProblem, missing_fields
 from campaignctl.core.types import (
     Action,
     Contact,
@@ -39,11 +39,11 @@ def missing_field(steps: Iterable[Step], fields: Mapping[str, str]) -> str | Non
     """The first placeholder without fallback that the contact cannot fill, if any."""
     for step in steps:
         try:
-            render(step.body, fields)
-        except MissingField as exc:
-            return exc.name
+            missing = missing_fields(step.body, fields)  # what render would raise, unrendered
         except TemplateProblem:
             continue  # validate reports template syntax; nothing to say per contact
+        if missing:
+            return missing[0]
     return None
 
 

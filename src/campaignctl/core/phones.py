@@ -69,13 +69,15 @@ def normalize(raw: str, default_region: str = "US") -> PhoneInfo:
         if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE and "+" not in text:
             reason = f"no country code, and {default_region!r} is not a known default region"
         raise InvalidPhone(reason) from None
-    if not phonenumbers.is_valid_number(number):
+    # is_valid_number(n) is is_valid_number_for_region(n, region_code_for_number(n)): finding
+    # the region is the costly half (a pattern match per region sharing +1), so do it once
+    region_code: str | None = phonenumbers.region_code_for_number(number)
+    if region_code is None or not phonenumbers.is_valid_number_for_region(number, region_code):
         home = phonenumbers.region_code_for_country_code(number.country_code or 0)
         raise InvalidPhone(f"not a valid number for region {home}")
     if number.extension:
         raise InvalidPhone("has an extension, which a text message cannot reach")
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
-    region_code: str | None = phonenumbers.region_code_for_number(number)
     region = None if region_code is None or region_code in _NO_REGION else region_code
     us_state = _npa_states().get(e164[2:5]) if region == "US" else None
     return PhoneInfo(e164, _zones_of(number, e164, region), us_state, region)

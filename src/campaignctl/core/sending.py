@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from campaignctl.core.segments import count_segments
-from campaignctl.core.templates import MissingField, TemplateProblem, render
+from campaignctl.core.templates import MissingField, TemplateProblem, missing_fields, render
 from campaignctl.core.types import (
     MIN_GAP,
     Action,
@@ -120,12 +120,14 @@ class SendPlanner:
             return self._skip(e, step, "opted_out", "opted out")
         if not e.zones:
             return self._skip(e, step, "unknown_timezone", "no usable time zone")
+        template = run.steps[step - 1].body
         try:
-            body = render(run.steps[step - 1].body, e.fields)
-        except MissingField as exc:
-            return self._skip(e, step, "missing_field", f"field {exc.name!r} is empty")
+            # the fields render would find missing, without rendering: most due messages wait
+            missing = missing_fields(template, e.fields)
         except TemplateProblem as exc:
             return self._skip(e, step, "missing_field", f"template cannot render: {exc}")
+        if missing:
+            return self._skip(e, step, "missing_field", f"field {missing[0]!r} is empty")
         if self.snapshot.suspended is not None:
             return self._defer(e, step, "suspended", None, self.snapshot.suspended)
         if run.status != "active" and not run.credit_paused:
@@ -152,6 +154,10 @@ class SendPlanner:
         later = self.budget.pace_refusal(run.sender, self.now)
         if later is not None:
             return self._defer(e, step, "rate_limit", later)
+        try:
+            body = render(template, e.fields)
+        except (MissingField, TemplateProblem) as exc:  # checked above: cannot happen
+            return self._skip(e, step, "missing_field", f"template cannot render: {exc}")
         segments = count_segments(body).segments
         cost = segments * self.settings.credits_per_segment
         if run.name in self.paused or cost > self.budget.balance:

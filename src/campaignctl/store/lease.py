@@ -4,16 +4,46 @@ The lease is a single row (holder, token, expires_at). Taking it increments the 
 fencing token: every write of an apply checks, in its own transaction, that the row still
 holds its token, so a holder that stalled past its expiry and was taken over cannot write.
 Lease times use the wall clock (injectable), never the `--now` time of the command.
+
+A holder named `role:host:pid` (see `process_holder`) that ran on this host and whose process
+is gone (killed, crashed) is taken over at once rather than after its TTL: a `kill -9` of an
+apply must not make the next apply wait, or fail saying another apply is running. A live or
+unknown process, or another host, still holds the lease until it expires.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 
 from campaignctl.errors import StateError
 from campaignctl.store.db import LeaseHeld, StoreBase, wall_text
 
 POLL_SECONDS = 0.05
+
+
+def process_holder(role: str) -> str:
+    """A lease holder name that says which process holds it: `role:host:pid`."""
+    return f"{role}:{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_gone(holder: str) -> bool:
+    """True when `holder` names a process of this host that no longer exists."""
+    role, _, rest = holder.partition(":")
+    host, _, pid_text = rest.rpartition(":")
+    if not role or host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists but belongs to someone else, or cannot tell
+        return False
+    return False
 
 
 class LeaseMixin(StoreBase):
@@ -35,7 +65,7 @@ class LeaseMixin(StoreBase):
                 ).fetchone()
                 now = self._wall()
                 ours = self._lease_token is not None and token == self._lease_token
-                if current is None or expires_at <= now or ours:
+                if current is None or expires_at <= now or ours or holder_gone(current):
                     new_token = token if ours else token + 1
                     conn.execute(
                         "UPDATE lease SET holder = ?, token = ?, expires_at = ?, acquired_at = ?"

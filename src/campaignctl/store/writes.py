@@ -118,36 +118,60 @@ class WritesMixin(StoreBase):
         step, reason) to the last decision about that campaign and number only updates that
         decision's last time, until and count: a tick every 15 minutes stays bounded."""
         at = to_text(now)
+        times: dict[datetime, str] = {}
+        # the last decision about each (phone, campaign): (id, type, step, reason); looked up
+        # once, then kept here as this call writes, so a launch of a large group (an enroll
+        # then a defer per number) asks the database nothing
+        last: dict[tuple[str | None, str], tuple[int, str, int | None, str | None]] = {}
+        inserts: list[tuple[object, ...]] = []
+        updates: list[tuple[object, ...]] = []
         with self._write(fenced=True) as conn:
+            next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM decisions").fetchone()[0]
             for action in actions:
-                until = to_text(action.until) if action.until else None
+                until = None
+                if action.until:
+                    until = times.get(action.until) or times.setdefault(
+                        action.until, to_text(action.until)
+                    )
+                key = (action.phone, action.campaign)
                 if action.type in REPEATABLE_DECISIONS:
-                    last = conn.execute(
-                        "SELECT id, type, step, reason FROM decisions"
-                        " WHERE phone IS ? AND campaign = ? ORDER BY id DESC LIMIT 1",
-                        [action.phone, action.campaign],
-                    ).fetchone()
-                    if last is not None and tuple(last[1:]) == (
+                    previous = last.get(key)
+                    if previous is None:
+                        row = conn.execute(
+                            "SELECT id, type, step, reason FROM decisions"
+                            " WHERE phone IS ? AND campaign = ? ORDER BY id DESC LIMIT 1",
+                            key,
+                        ).fetchone()
+                        if row is not None:
+                            previous = last[key] = (row[0], row[1], row[2], row[3])
+                    if previous is not None and previous[1:] == (
                         action.type,
                         action.step,
                         action.reason,
                     ):
-                        conn.execute(
-                            "UPDATE decisions SET last_at = ?, until = ?, detail = ?,"
-                            " repeats = repeats + 1 WHERE id = ?",
-                            [at, until, action.detail, last[0]],
-                        )
+                        updates.append((at, until, action.detail, previous[0]))
                         continue
                 reason: str | None = action.reason
                 if action.type == "campaign_status":
                     reason = f"{action.from_status} -> {action.to_status}"
-                conn.execute(
-                    "INSERT INTO decisions"
-                    " (at, last_at, campaign, phone, type, step, reason, until, detail)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [at, at, action.campaign, action.phone, action.type, action.step, reason,
-                     until, action.detail],
+                inserts.append(
+                    (next_id, at, at, action.campaign, action.phone, action.type, action.step,
+                     reason, until, action.detail)
                 )  # fmt: skip
+                last[key] = (next_id, action.type, action.step, reason)
+                next_id += 1
+            # ids as SQLite would give them (max + 1), so updates can name rows inserted here
+            conn.executemany(
+                "INSERT INTO decisions"
+                " (id, at, last_at, campaign, phone, type, step, reason, until, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                inserts,
+            )
+            conn.executemany(
+                "UPDATE decisions SET last_at = ?, until = ?, detail = ?,"
+                " repeats = repeats + 1 WHERE id = ?",
+                updates,
+            )
 
     def record_run(self, now: datetime, plan_digest: str, counts: Mapping[str, int]) -> int:
         """Record one apply (time, plan digest, action counts); returns the run id."""

@@ -1,0 +1,240 @@
+"""`python -m bench.run [--quick]` (`make bench`): campaignctl's benchmarks, to a million contacts.
+
+Each benchmark prints the median of several runs and a ratio against a baseline measured in
+the same run (the enrollment baseline in the same process), then the figures are written into
+bench/RESULTS.md. --quick runs 10k and 100k contacts only (and writes nothing unless --write).
+
+    enroll      launch of a campaign on a new group vs bare phonenumbers on the same numbers
+    tick        a controller tick over the launched group, nothing due / 10,000 due
+    memory      peak RSS of a fresh process launching the largest group
+    apply       the engine's own cost per message, outbox provider and local Twilio server
+    validate    `campaignctl validate` on 2,000 files vs check-jsonschema on the same files
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import scenarios, throughput, validation
+from bench.generate import write_campaign_repo, write_validate_repo
+from bench.measure import Figure, Sample, Series, seconds, timed, verdict
+from bench.report import machine, markdown, write_results
+
+SEED = 7
+RUNS = {10_000: 5, 100_000: 3, 1_000_000: 2}  # enrollment runs per size (1M: minutes each)
+TICK_RUNS = 5
+DUE = {10_000: 1_000, 100_000: 10_000, 1_000_000: 10_000}
+APPLY_CONTACTS = 2_000
+APPLY_RUNS = 3
+VALIDATE_RUNS = 3
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def size_name(size: int) -> str:
+    return f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
+
+
+def progress(text: str) -> None:
+    print(f"  .. {text}", file=sys.stderr, flush=True)
+
+
+class Bench:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.figures: list[Figure] = []
+        self.baselines: dict[int, float] = {}
+
+    def add(self, figure: Figure) -> None:
+        self.figures.append(figure)
+        print(figure.line(), flush=True)
+
+    def repo(self, name: str, size: int, rate: float = 1.0) -> Path:
+        """The generated campaign repo of `size` contacts (generated once, then reused)."""
+        root = self.workdir / f"{name}-{size}-seed{SEED}"
+        config_dir = root / "campaigns.d"
+        if not (root / "ready.json").exists():
+            progress(f"generating {size:,} contacts in {root}")
+            shutil.rmtree(root, ignore_errors=True)
+            _, summary = write_campaign_repo(root, size, SEED, messages_per_second=rate)
+            (root / "ready.json").write_text(json.dumps({"rows": summary.rows}))
+        return config_dir
+
+    # ------------------------------------------------------------------ enroll
+
+    def enroll(self, size: int) -> Path:
+        config_dir = self.repo("contacts", size)
+        state = self.workdir / "states" / f"launch-{size}.db"
+        state.parent.mkdir(parents=True, exist_ok=True)
+        numbers = scenarios.raw_numbers(config_dir / "groups" / "contacts" / "prospects.csv")
+        scenarios.warm_up()
+        bare, launched, loads = Series(), Series(), Series()
+        stages: list[scenarios.LaunchTimes] = []
+        runs = RUNS[size]
+        for run in range(runs):
+            progress(f"enroll {size_name(size)}: run {run + 1} of {runs}")
+            sample, valid = timed(lambda: scenarios.bare_phonenumbers(numbers))
+            bare.add(sample)
+            scenarios.fresh_state(state)
+            sample, times = timed(lambda: scenarios.launch(config_dir, state, scenarios.NIGHT))
+            launched.add(sample)
+            loads.add(Sample(times.load, 0.0))
+            stages.append(times)
+        self.baselines[size] = bare.wall
+        name = size_name(size)
+        per = bare.wall / len(numbers) * 1e6
+        self.add(Figure("enroll", name, "bare phonenumbers: parse, is_valid_number, E.164, "
+                        "time_zones_for_number", f"{seconds(bare.wall)}",
+                        note=f"{len(numbers):,} numbers, {valid:,} valid, {per:.1f} us each; "
+                        f"CPU {seconds(bare.cpu)}; runs {bare.spread()}"))  # fmt: skip
+        ratio = launched.wall / bare.wall
+        middle = sorted(stages, key=lambda t: t.total)[len(stages) // 2]
+        self.add(Figure("enroll", name, "launch: load + snapshot + plan + apply (apply_now)",
+                        seconds(launched.wall), f"{ratio:.2f}x", "<= 1.2x", verdict(ratio <= 1.2),
+                        note=f"enrolled {middle.summary.get('enroll', 0):,}; stages: load "
+                        f"{seconds(middle.load)}, snapshot {seconds(middle.snapshot)}, plan "
+                        f"{seconds(middle.plan)}, apply {seconds(middle.apply)}; CPU of this "
+                        f"process {seconds(launched.cpu)}; runs {launched.spread()}"))  # fmt: skip
+        self.add(Figure("enroll", name, "of which load: YAML + CSV + every number parsed",
+                        seconds(loads.wall), f"{loads.wall / bare.wall:.2f}x"))  # fmt: skip
+        return state
+
+    # ------------------------------------------------------------------ tick
+
+    def ticks(self, size: int, launched: Path) -> None:
+        config_dir = self.repo("contacts", size)
+        steady = launched.with_name(f"steady-{size}.db")
+        due_state = launched.with_name(f"due-{size}.db")
+        work = launched.with_name(f"tick-{size}.db")
+        scenarios.copy_state(launched, steady)
+        scenarios.age_state(steady, scenarios.AFTERNOON)
+        scenarios.copy_state(steady, due_state)
+        scenarios.make_due(due_state, scenarios.AFTERNOON, DUE[size])
+        baseline = self.baselines[size]
+        target_applies = size >= 1_000_000
+        for label, source in (("nothing due", steady), (f"{DUE[size]:,} due", due_state)):
+            series, summary = Series(), dict[str, int]()
+            for run in range(TICK_RUNS):
+                progress(f"tick {size_name(size)} {label}: run {run + 1} of {TICK_RUNS}")
+                scenarios.copy_state(source, work)
+                sample, summary = timed(
+                    lambda: scenarios.tick(config_dir, work, scenarios.AFTERNOON)
+                )
+                series.add(sample)
+            share = series.wall / baseline
+            counts = ", ".join(f"{k} {v:,}" for k, v in summary.items() if v) or "no actions"
+            self.add(Figure("tick", size_name(size), f"steady tick, {label} (open state + "
+                            "apply_now)", seconds(series.wall), f"{share:.1%} of bare parse",
+                            "< 5%" if target_applies else "",
+                            verdict(share < 0.05) if target_applies else "",
+                            note=f"{counts}; runs {series.spread()}"))  # fmt: skip
+
+    # ------------------------------------------------------------------ memory
+
+    def memory(self, size: int) -> None:
+        config_dir = self.repo("contacts", size)
+        state = self.workdir / "states" / f"memory-{size}.db"
+        progress(f"peak memory of a process launching {size_name(size)}")
+        root = Path(__file__).resolve().parent.parent
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.rss", str(config_dir), str(state)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        peak = result["peak_mb"]
+        self.add(Figure("memory", size_name(size), "peak RSS (VmHWM) of a process launching the "
+                        "group", f"{peak:.0f} MB", "", "< 300 MB", verdict(peak < 300),
+                        note=f"after loading the config {result['after_load_mb']:.0f} MB; "
+                        f"largest phone worker {result['largest_worker_mb']:.0f} MB; "
+                        f"{result['enrolled']:,} enrolled in {seconds(result['seconds'])}"))  # fmt: skip
+
+    # ------------------------------------------------------------------ apply
+
+    def apply(self) -> None:
+        config_dir = self.repo("apply", APPLY_CONTACTS, rate=100)
+        prepared = self.workdir / "states" / "apply-prepared.db"
+        work = self.workdir / "states" / "apply.db"
+        progress("apply throughput: preparing")
+        throughput.prepare(config_dir, prepared)
+        with throughput.local_twilio_server() as url:
+            for provider, where in (("outbox", None), ("twilio", url)):
+                costs = []
+                for run in range(APPLY_RUNS):
+                    progress(f"apply {provider}: run {run + 1} of {APPLY_RUNS}")
+                    costs.append(throughput.send_all(config_dir, prepared, work, provider, where))
+                costs.sort(key=lambda c: c.engine_per_message)
+                cost = costs[len(costs) // 2]
+                engine_ms = cost.engine_per_message * 1000
+                label = "outbox provider" if provider == "outbox" else "local Twilio server"
+                self.add(Figure("apply", f"{cost.messages:,} msgs", f"engine's own cost per "
+                                f"message, {label}", f"{engine_ms:.3f} ms",
+                                f"{cost.engine_per_message / cost.per_message:.0%} of the apply",
+                                "< 0.5 ms", verdict(engine_ms < 0.5),
+                                note=f"whole apply {seconds(cost.total)}, "
+                                f"{cost.per_message * 1000:.2f} ms a message with the provider; "
+                                f"{cost.messages / cost.total:,.0f} messages/s"))  # fmt: skip
+
+    # ------------------------------------------------------------------ validate
+
+    def validate(self) -> None:
+        root = self.workdir / f"validate-seed{SEED}"
+        if not (root / "ready.json").exists():
+            progress(f"generating the validate repo in {root}")
+            shutil.rmtree(root, ignore_errors=True)
+            _, files = write_validate_repo(root, SEED)
+            (root / "ready.json").write_text(json.dumps([str(f) for f in files]))
+        files = [Path(f) for f in json.loads((root / "ready.json").read_text())]
+        ours, theirs = Series(), Series()
+        for run in range(VALIDATE_RUNS):
+            progress(f"validate: run {run + 1} of {VALIDATE_RUNS}")
+            ours.add(validation.campaignctl_validate(root / "campaigns.d"))
+            theirs.add(validation.check_jsonschema(files, root))
+        self.add(Figure("validate", f"{len(files):,} files", "campaignctl validate (schema, "
+                        "models, 100,000 contacts parsed, cross-file checks)",
+                        seconds(ours.wall), f"{ours.wall / theirs.wall:.2f}x check-jsonschema",
+                        note=f"check-jsonschema (schema only, CSVs not read) "
+                        f"{seconds(theirs.wall)}; CPU {seconds(ours.cpu)} vs "
+                        f"{seconds(theirs.cpu)}"))  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="10k and 100k contacts only")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "campaignctl-bench",
+                        help="where generated data and states go (reused between runs)")  # fmt: skip
+    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
+                        help="write bench/RESULTS.md (default: on a full run)")  # fmt: skip
+    args = parser.parse_args(argv)
+    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    started = time.perf_counter()
+    info = machine()
+    for key, value in info.items():
+        print(f"{key}: {value}")
+    bench = Bench(args.workdir)
+    for size in sizes:
+        launched = bench.enroll(size)
+        bench.ticks(size, launched)
+    bench.memory(sizes[-1])
+    bench.apply()
+    bench.validate()
+    minutes = (time.perf_counter() - started) / 60
+    print(f"done in {minutes:.1f} minutes")
+    if args.write or (args.write is None and not args.quick):
+        command = "make bench" if not args.quick else "python -m bench.run --quick"
+        write_results(RESULTS, markdown(bench.figures, info, command, minutes))
+        print(f"figures written to {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Apply throughput: the engine's own cost per message (intent, outcome, ledger, decision),
+with the outbox provider and with the local Twilio-compatible server.
+
+The group is enrolled at night (every first message deferred), then one apply in the
+afternoon sends them all. Its time minus the time spent inside the provider's `send`, divided
+by the messages, is the engine's cost per message: what the engine adds to the provider.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bench.scenarios import AFTERNOON, NIGHT, copy_state, fresh_state, launch
+from campaignctl.clock import FrozenClock
+from campaignctl.core.planner import plan as make_core_plan
+from campaignctl.emulator.server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from campaignctl.engine import Applier, Lease, Planned, load_desired
+from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
+from campaignctl.providers.outbox import OutboxProvider
+from campaignctl.store import Store
+
+
+class TimedProvider:
+    """A provider that measures the time spent inside another one."""
+
+    def __init__(self, inner: Provider) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.seconds = 0.0
+        self.sends = 0
+
+    def send(self, message: OutgoingMessage) -> Outcome:
+        started = time.perf_counter()
+        try:
+            return self.inner.send(message)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.sends += 1
+
+    def lookup(self, message: OutgoingMessage) -> Outcome | None:
+        return self.inner.lookup(message)
+
+
+@dataclass(frozen=True)
+class ApplyCost:
+    messages: int
+    total: float  # seconds of Applier.run
+    provider: float  # seconds inside provider.send
+
+    @property
+    def engine_per_message(self) -> float:
+        return (self.total - self.provider) / max(1, self.messages)
+
+    @property
+    def per_message(self) -> float:
+        return self.total / max(1, self.messages)
+
+
+def prepare(config_dir: Path, state_path: Path) -> None:
+    """A state where every contact is enrolled and its first message due."""
+    fresh_state(state_path)
+    launch(config_dir, state_path, NIGHT)
+
+
+def send_all(
+    config_dir: Path, prepared: Path, state_path: Path, make_provider: str, url: str | None
+) -> ApplyCost:
+    """Copy the prepared state, then one apply that sends every due message."""
+    copy_state(prepared, state_path)
+    now: datetime = AFTERNOON
+    clock = FrozenClock(now)
+    with Store.open(state_path) as store, Lease(store, "bench", 30.0) as lease:
+        inner: Provider
+        if make_provider == "twilio":
+            from campaignctl.providers.twilio import TwilioProvider
+
+            inner = TwilioProvider(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, base_url=url)
+        else:
+            inner = OutboxProvider(store, clock)
+        provider = TimedProvider(inner)
+        desired = load_desired(config_dir, store)
+        snapshot = store.snapshot(desired, now)
+        plan = make_core_plan(desired, snapshot, now)
+        planned = Planned(desired, snapshot, plan)
+        applier = Applier(store, provider, planned, clock, heartbeat=lease.renew_if_due)
+        started = time.perf_counter()
+        report = applier.run()
+        total = time.perf_counter() - started
+    sent = report.outcomes.get("sent", 0)
+    if sent != provider.sends:
+        raise RuntimeError(f"{provider.sends} handed to the provider but {sent} sent: {report}")
+    return ApplyCost(sent, total, provider.seconds)
+
+
+@contextmanager
+def local_twilio_server() -> Iterator[str]:
+    """The emulator (campaignctl's local Twilio-compatible server) in its own process."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "campaignctl.emulator", "--port", "0", "--delivery-delay", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": ""},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        if "listening on" not in first:
+            raise RuntimeError(f"the emulator did not start: {first!r}")
+        yield first.rsplit(" ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from campaignctl import config
 from campaignctl.clock import Clock, format_instant
-from campaignctl.core.lifecycle import launch_record
+from campaignctl.core.lifecycle import AUTO_COMPLETED, launch_record
 from campaignctl.core.planjson import action_key, plan_digest
 from campaignctl.core.planner import plan as make_core_plan
 from campaignctl.core.types import Action, Desired, Plan, Snapshot, Step
@@ -211,7 +211,7 @@ class Applier:
         elif action.type == "resume":
             store.set_campaign_status(action.campaign, "active", None, now)
         elif action.type == "complete":
-            store.set_campaign_status(action.campaign, "completed", "all enrollments ended", now)
+            store.set_campaign_status(action.campaign, "completed", AUTO_COMPLETED, now)
         elif (
             action.type in ("end", "skip")
             and action.phone

@@ -276,3 +276,16 @@ def test_explain_tells_every_decision(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "quiet_hours" in result.output and "send" in result.output
     assert repo.process("explain", "+19175550000").returncode == 1
+
+
+def test_completed_by_hand_is_final(tmp_path: Path) -> None:
+    repo = funded(tmp_path)
+    repo.run("apply", now=NOON)
+    repo.campaign(status="completed")
+    plan = repo.json("apply", now=LATER)
+    assert actions(plan, "campaign_status")[0]["to"] == "completed"
+    repo.campaign(status="active")
+    result = repo.process("plan", "--now", LATER)
+    assert result.returncode == 1
+    assert "campaigns/spring-buyers.yaml:" in result.stderr
+    assert "was completed: that is final" in result.stderr

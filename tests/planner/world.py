@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 
-from campaignctl.core.lifecycle import launch_record
+from campaignctl.core.lifecycle import AUTO_COMPLETED, launch_record
 from campaignctl.core.planner import plan as make_plan
 from campaignctl.core.types import (
     Action,
@@ -125,7 +125,7 @@ class World:
         elif a.type == "resume":
             self._status(a.campaign, "active", None)
         elif a.type == "complete":
-            self._status(a.campaign, "completed", None)
+            self._status(a.campaign, "completed", AUTO_COMPLETED)
         elif a.type == "enroll":
             group = desired.groups[desired.campaigns[a.campaign].prospect_group]
             contact = next(c for c in group.contacts if c.phone == a.phone)

@@ -21,6 +21,7 @@ from campaignctl.errors import Location
 
 LIVE_STATUSES: frozenset[str] = frozenset({"active", "paused"})
 CREDIT_PAUSE = "insufficient_credits"
+AUTO_COMPLETED = "all enrollments ended"  # the reason the controller records when it completes
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,16 @@ def edit_problems(desired: Desired, snapshot: Snapshot) -> list[EditProblem]:
                     "Set status active, paused or completed, or create a new campaign.",
                 )
             )
-        if state.status == "completed" and spec.status != "completed":
-            continue  # reported as a note: a finished campaign ignores its desired status
+        elif state.status == "completed" and spec.status != "completed":
+            if state.reason != AUTO_COMPLETED:
+                problems.append(
+                    EditProblem(
+                        _where(spec.locations, "spec.status", spec.source),
+                        f"campaign {name!r} was completed: that is final and no change to it "
+                        f"is accepted (status {spec.status!r}). Create a new campaign instead.",
+                    )
+                )
+            continue  # completed by the controller: reported as a note, not an error
         problems.extend(_campaign_edits(spec, state.launch))
         template = desired.templates.get(state.launch.template)
         if template is not None and spec.template == state.launch.template:

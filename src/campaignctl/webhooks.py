@@ -178,13 +178,14 @@ class WebhookApp:
         if not sid or not status:
             return Reply.text("400 Bad Request", "MessageSid and MessageStatus are required")
         code_text = form.first("ErrorCode")
-        error_code = int(code_text) if code_text.isdigit() else None
+        error_code = _small_int(code_text)
         now = self._clock.now()
         store = self.store()
         record = None
         attempt_text = (query.get("attempt") or [""])[0]
-        if attempt_text.isdigit():
-            record = store.attempt(int(attempt_text))
+        attempt_id = _small_int(attempt_text)
+        if attempt_id is not None:
+            record = store.attempt(attempt_id)
             if record is not None and record.provider_id not in (None, sid):
                 record = None  # the URL and the message disagree: trust the MessageSid
         if record is None:
@@ -254,15 +255,21 @@ class WebhookApp:
                     "inbound %s from %s: reply; ended %d enrollment(s)", sid, phone, len(ended)
                 )
         except Exception:
-            # already marked as seen, so Twilio's retry will be skipped: say what to do by hand
-            log.error(
-                "inbound %s from %s (%s) was NOT recorded; record it by hand (e.g. "
-                "`campaignctl optout add %s`)",
-                sid,
-                phone,
-                kind,
-                phone,
-            )
+            # answer 500 so Twilio retries, and let the retry through
+            try:
+                store.forget_webhook(sid)
+                log.error(
+                    "inbound %s from %s (%s) failed; Twilio's retry will redo it", sid, phone, kind
+                )
+            except Exception:
+                log.error(
+                    "inbound %s from %s (%s) was NOT recorded; record it by hand (e.g. "
+                    "`campaignctl optout add %s`)",
+                    sid,
+                    phone,
+                    kind,
+                    phone,
+                )
             raise
         return reply
 
@@ -277,6 +284,14 @@ def make_app(
 ) -> WSGIApplication:
     """The webhook WSGI application for `campaignctl webhooks serve` (or any WSGI server)."""
     return WebhookApp(store_path, auth_token, public_url, clock, help_text=help_text)
+
+
+def _small_int(text: str) -> int | None:
+    """An error code or an attempt id: ASCII digits that fit SQLite's INTEGER, else None
+    (str.isdigit alone accepts other scripts' digits, and int() any length)."""
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)
 
 
 def _rank(status: str | None) -> int:

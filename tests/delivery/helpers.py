@@ -159,7 +159,7 @@ def webhook_server(
         while not stopping.is_set():
             waitress.wasyncore.loop(timeout=0.05, map=server._map, count=1)
         server.task_dispatcher.shutdown()
-        server.close()
+        waitress.wasyncore.close_all(server._map)  # the listener and any open connection
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()

@@ -60,6 +60,9 @@ def twilio_emulator(
       CAMPAIGNCTL_TWILIO_BASE_URL=http://127.0.0.1:8089 \\
         CAMPAIGNCTL_PUBLIC_URL=http://127.0.0.1:8080 campaignctl apply
     Then: curl http://127.0.0.1:8089/_emulator/messages
+    And reply STOP as the contact (signed, to the webhooks):
+      curl -d '{"from":"+14155550100","to":"+15125550100","body":"STOP"}' \\
+           http://127.0.0.1:8089/_emulator/inbound
     """
     from campaignctl.emulator.run import serve
 

@@ -1,4 +1,8 @@
-"""`campaignctl webhooks serve`: Twilio's status callbacks and incoming SMS, over HTTP."""
+"""`campaignctl webhooks serve`: Twilio's status callbacks and incoming SMS, over HTTP.
+
+Served by waitress: a production WSGI server maintained by the Pylons project, pure Python
+(no C build), multi-threaded, and the same on Linux, macOS and Windows; put a TLS proxy in
+front of it."""
 
 from __future__ import annotations
 

@@ -63,14 +63,14 @@ _SMART_ENCODING = str.maketrans(
     }
 )
 
-Failure = Literal["throttled", "not_sent", "maybe_sent"]
+DoubtKind = Literal["throttled", "not_sent", "maybe_sent"]
 
 
 @dataclass(frozen=True)
 class _Doubt:
     """A create call that did not end in a final answer."""
 
-    kind: Failure
+    kind: DoubtKind
     detail: str
     error_code: int | None = None
 
@@ -94,6 +94,8 @@ class TwilioProvider:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be 0 or more")
         self._secret = auth_token
         self._status_callback_base = (
             status_callback_base.rstrip("/") if status_callback_base else None
@@ -115,6 +117,8 @@ class TwilioProvider:
     # ------------------------------------------------------------------ Provider
 
     def send(self, message: OutgoingMessage) -> Outcome:
+        """Create the message; retry what was certainly not created, at most max_retries
+        times and only inside the recipient's window; resolve every doubt by lookup()."""
         if message.validity_seconds is not None and message.validity_seconds <= 0:
             return Outcome("retry", detail="the recipient's sending window has closed")
         waited = 0.0
@@ -171,6 +175,8 @@ class TwilioProvider:
         )
 
     def lookup(self, message: OutgoingMessage) -> Outcome | None:
+        """Find the message among those sent to its number (from its sender) since the day
+        it was recorded, by body and creation time: sent, None if absent, or unknown."""
         created = message.created_at.astimezone(UTC)
         day = created.replace(hour=0, minute=0, second=0, microsecond=0)
         filters: dict[str, Any] = {"to": message.to}

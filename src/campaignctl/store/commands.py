@@ -131,6 +131,12 @@ class CommandsMixin(StoreBase):
             )
             return cursor.rowcount == 0
 
+    def forget_webhook(self, message_sid: str) -> None:
+        """Undo `webhook_seen` for an event whose processing failed, so Twilio's retry of it
+        is processed (every handler is idempotent, so a retry can never do it twice)."""
+        with self._write(bump=False) as conn:
+            conn.execute("DELETE FROM webhook_events WHERE message_sid = ?", [message_sid])
+
     # ------------------------------------------------------------------ outbox
 
     def outbox_add(self, message: OutgoingMessage, now: datetime) -> str:

@@ -28,6 +28,8 @@ class _Handler(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return
+        if event.is_directory and event.event_type == "modified":
+            return  # a folder's mtime moves with any file in it, swap files included
         paths = [str(event.src_path), str(getattr(event, "dest_path", "") or "")]
         if any(p and is_relevant(p) for p in paths):
             self.changed.set()

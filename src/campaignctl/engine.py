@@ -292,17 +292,7 @@ def resolve_in_flight(store: Store, provider: Provider, snapshot: Snapshot, cloc
     for record in store.in_flight():
         campaign = snapshot.campaigns.get(record.campaign)
         steps = campaign.launch.steps if campaign and campaign.launch else ()
-        message = OutgoingMessage(
-            attempt_id=record.id,
-            campaign=record.campaign,
-            step=record.step,
-            to=record.phone,
-            from_number=record.from_number,
-            messaging_service_sid=record.messaging_service_sid,
-            body=record.body,
-            created_at=record.created_at,
-        )
-        found = provider.lookup(message)
+        found = provider.lookup(record.message())
         if found is None:
             outcome = Outcome("retry", detail="not found at the provider after an interruption")
             store.record_outcome(record.id, outcome, clock.now(), None)

@@ -52,7 +52,7 @@ def plan(
       campaignctl plan --verbose --now 2026-03-02T15:00:00Z
       campaignctl plan --format json --out plan.json && campaignctl apply plan.json
     """
-    with Store.open(app.state_path) as store:
+    with Store.open_for_reading(app.state_path) as store:
         planned = make_plan(app.config_dir, store, app.clock.now(), allow_empty=allow_empty)
     document = plan_to_json(planned.plan)
     if out is not None:

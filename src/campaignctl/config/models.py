@@ -23,7 +23,7 @@ from campaignctl.core import phones
 
 API_VERSION = "campaignctl/v1"
 NAME_PATTERN = r"^[a-z0-9-]{1,63}$"
-NAME_MESSAGE = "a name is 1-63 characters of a-z, 0-9 and '-'"
+NAME_MESSAGE = "a name of 1-63 characters of a-z, 0-9 and '-'"
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 SERVICE_SID_PATTERN = r"^MG[0-9a-fA-F]{32}$"
 # 08:00 .. 21:00, the federal window; a campaign may narrow it, never widen it

@@ -60,6 +60,12 @@ def summary_line(planned: Planned, report: ApplyReport) -> str:
     return text + (f" | provider: {outcomes}" if outcomes else "")
 
 
+def log_progress(done: int, total: int) -> None:
+    """A log line every 500 sends of a long tick."""
+    if done % 500 == 0 and done < total:
+        log.info("sent %d of %d", done, total)
+
+
 class Controller:
     def __init__(
         self,
@@ -98,6 +104,7 @@ class Controller:
                     holder=self.holder,
                     wait_seconds=0.0,
                     should_stop=self.stop.is_set,
+                    progress=log_progress,
                 )
                 balance = store.balance()
         except LeaseHeld as exc:

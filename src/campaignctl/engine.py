@@ -152,7 +152,9 @@ class Applier:
         clock: Clock,
         should_stop: Callable[[], bool] = lambda: False,
         heartbeat: Callable[[], None] = lambda: None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
+        self.progress = progress
         self.heartbeat = heartbeat
         self.store = store
         self.provider = provider
@@ -164,6 +166,8 @@ class Applier:
     def run(self) -> ApplyReport:
         plan = self.planned.plan
         enrolls: dict[str, list[str]] = {}
+        total = sum(1 for a in plan.actions if a.type == "send")
+        sent = 0
         for action in plan.actions:
             if action.type == "enroll" and action.phone:
                 enrolls.setdefault(action.campaign, []).append(action.phone)
@@ -176,6 +180,9 @@ class Applier:
                     break
                 self._send(action)
                 self.heartbeat()
+                sent += 1
+                if self.progress is not None:
+                    self.progress(sent, total)
             elif action.type == "enroll":
                 if action.campaign in enrolls:
                     self._enroll(action.campaign, enrolls.pop(action.campaign))
@@ -347,6 +354,7 @@ def apply_now(
     holder: str | None = None,
     wait_seconds: float = 30.0,
     should_stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Planned, ApplyReport]:
     """One apply: under the lease, settle what is in flight, plan afresh, and carry it out."""
     with Lease(store, holder or process_holder("apply"), wait_seconds) as lease:
@@ -364,7 +372,13 @@ def apply_now(
         if saved is not None:
             check_saved_plan_actions(saved, planned.plan)
         applier = Applier(
-            store, provider, planned, clock, should_stop=should_stop, heartbeat=lease.renew_if_due
+            store,
+            provider,
+            planned,
+            clock,
+            should_stop=should_stop,
+            heartbeat=lease.renew_if_due,
+            progress=progress,
         )
         with planned_objects_frozen():
             return planned, applier.run()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -17,6 +19,19 @@ from campaignctl.errors import PlanError
 from campaignctl.providers.select import provider_from_env
 from campaignctl.render.plan import render_plan
 from campaignctl.store import Store
+
+
+def terminal_progress() -> Callable[[int, int], None]:
+    """A one-line counter on the terminal while a long apply sends."""
+
+    def show(done: int, total: int) -> None:
+        if total >= 50 and (done % 25 == 0 or done == total):
+            end = "\n" if done == total else ""
+            click.echo(f"\r  sending {done}/{total}", nl=False, err=True)
+            if end:
+                click.echo("", err=True)
+
+    return show
 
 
 def read_plan_file(path: Path) -> Plan:
@@ -72,6 +87,7 @@ def apply(
             saved=saved,
             allow_empty=allow_empty,
             wait_seconds=wait_seconds,
+            progress=terminal_progress() if sys.stderr.isatty() else None,
         )
     if app.format == "json":
         document = plan_to_json(planned.plan)

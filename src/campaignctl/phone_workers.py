@@ -91,7 +91,8 @@ def worker_count() -> int:
 
 
 class _Worker:
-    """One worker process, and a thread that reads its answers as they come."""
+    """One worker process, a thread that writes it its batches (handing a batch over never
+    waits for the worker to finish the one before) and a thread that reads its answers."""
 
     def __init__(self, region: str) -> None:
         package_root = str(Path(__file__).resolve().parents[1])
@@ -104,9 +105,24 @@ class _Worker:
             stderr=subprocess.DEVNULL,
             env=env,
         )
+        self.batches: queue.Queue[list[str] | None] = queue.Queue()
         self.answers: queue.Queue[list[_Wire] | None] = queue.Queue()
         self.failed = False
+        self._writer = threading.Thread(target=self._write_batches, daemon=True)
+        self._writer.start()
         threading.Thread(target=self._read_answers, daemon=True).start()
+
+    def _write_batches(self) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            while (numbers := self.batches.get()) is not None:
+                _write_message(stdin, numbers)
+        except (OSError, ValueError):
+            self.failed = True
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()  # the worker ends when its input does
 
     def _read_answers(self) -> None:
         assert self.process.stdout is not None
@@ -118,11 +134,8 @@ class _Worker:
         self.answers.put(None)
 
     def send(self, numbers: list[str]) -> bool:
-        assert self.process.stdin is not None
-        try:
-            _write_message(self.process.stdin, numbers)
-        except (OSError, ValueError):
-            self.failed = True
+        if not self.failed:
+            self.batches.put(numbers)
         return not self.failed
 
     def answer(self) -> list[_Wire] | None:
@@ -138,15 +151,16 @@ class _Worker:
         return answer
 
     def stop(self) -> None:
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        self.batches.put(None)
+        self._writer.join(timeout=5)
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process.stdout is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdout.close()
 
 
 class PendingBatch:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
-from campaignctl.core.templates import TemplateProblem, missing_fields
+from campaignctl.core.templates import TemplateProblem, is_blank, placeholders
 from campaignctl.core.types import (
     Action,
     Contact,
@@ -37,14 +38,24 @@ class Owners:
 
 def missing_field(steps: Iterable[Step], fields: Mapping[str, str]) -> str | None:
     """The first placeholder without fallback that the contact cannot fill, if any."""
+    for name in _required_fields(tuple(steps)):
+        if is_blank(fields.get(name)):
+            return name
+    return None
+
+
+@lru_cache(maxsize=256)
+def _required_fields(steps: tuple[Step, ...]) -> tuple[str, ...]:
+    """The placeholders without fallback of every step, in order: the fields render would
+    find missing (worked out once per template, not once per contact)."""
+    names: list[str] = []
     for step in steps:
         try:
-            missing = missing_fields(step.body, fields)  # what render would raise, unrendered
+            found = placeholders(step.body)
         except TemplateProblem:
             continue  # validate reports template syntax; nothing to say per contact
-        if missing:
-            return missing[0]
-    return None
+        names.extend(p.name for p in found if not p.has_default)
+    return tuple(names)
 
 
 @dataclass(frozen=True)

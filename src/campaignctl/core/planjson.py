@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from typing import Any, cast
 
 from campaignctl.clock import format_instant, parse_instant
@@ -11,24 +12,39 @@ from campaignctl.core.types import ACTION_TYPES, Action, Plan
 
 FORMAT_VERSION = 1
 
-_SIMPLE = ("campaign", "phone", "step", "reason", "body", "segments", "credits", "detail")
+# the text of an instant, memoised: the defers of a large plan share a few `until` times
+_instant_text = lru_cache(maxsize=4096)(format_instant)
 
 
 def action_to_json(action: Action) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": action.type}
-    if action.type == "campaign_status":
-        out["campaign"] = action.campaign
-        out["from"] = action.from_status
-        out["to"] = action.to_status
-        return out
-    for name in _SIMPLE:
-        value = getattr(action, name)
-        if value is not None:
-            out[name] = value
-    if action.type == "defer" or action.until is not None:
-        out["until"] = format_instant(action.until) if action.until else None
+    kind = action.type
+    if kind == "campaign_status":
+        return {
+            "type": kind,
+            "campaign": action.campaign,
+            "from": action.from_status,
+            "to": action.to_status,
+        }
+    # the fields a plan shows, in this order, when they have a value
+    out: dict[str, Any] = {"type": kind, "campaign": action.campaign}
+    if action.phone is not None:
+        out["phone"] = action.phone
+    if action.step is not None:
+        out["step"] = action.step
+    if action.reason is not None:
+        out["reason"] = action.reason
+    if action.body is not None:
+        out["body"] = action.body
+    if action.segments is not None:
+        out["segments"] = action.segments
+    if action.credits is not None:
+        out["credits"] = action.credits
+    if action.detail is not None:
+        out["detail"] = action.detail
+    if kind == "defer" or action.until is not None:
+        out["until"] = _instant_text(action.until) if action.until else None
     if action.valid_until is not None:
-        out["valid_until"] = format_instant(action.valid_until)
+        out["valid_until"] = _instant_text(action.valid_until)
     return out
 
 
@@ -55,14 +71,14 @@ def action_from_json(data: dict[str, Any]) -> Action:
     )
 
 
-def plan_to_json(plan: Plan) -> dict[str, Any]:
+def plan_to_json(plan: Plan, *, with_actions: bool = True) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "now": format_instant(plan.now),
         "expires_at": format_instant(plan.expires_at),
         "config_digest": plan.config_digest,
         "state_serial": plan.state_serial,
-        "actions": [action_to_json(a) for a in plan.actions],
+        "actions": [action_to_json(a) for a in plan.actions] if with_actions else [],
         "summary": plan.summary(),
         "group_digests": dict(sorted(plan.group_digests.items())),
         "notes": list(plan.notes),
@@ -103,6 +119,24 @@ def action_key(action: Action) -> tuple[object, ...]:
     )
 
 
+_DIGEST_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_DIGEST_CHUNK = 5000  # actions encoded at a time
+_ACTIONS_KEY = '"actions":[]'
+
+
 def plan_digest(plan: Plan) -> str:
-    text = json.dumps(plan_to_json(plan), sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    """sha256 of the plan's JSON with sorted keys, compact. The text is hashed piece by
+    piece (the actions a chunk at a time), so the text of a large plan is never built
+    whole; the digest is the one of `json.dumps(plan_to_json(plan), sort_keys=True,
+    separators=(",", ":"))`."""
+    document = plan_to_json(plan, with_actions=False)
+    text = _DIGEST_ENCODER.encode(document)
+    cut = text.index(_ACTIONS_KEY) + len(_ACTIONS_KEY) - 1  # just before the closing "]"
+    digest = hashlib.sha256(text[:cut].encode())
+    separator = ""
+    for start in range(0, len(plan.actions), _DIGEST_CHUNK):
+        chunk = [action_to_json(a) for a in plan.actions[start : start + _DIGEST_CHUNK]]
+        digest.update((separator + _DIGEST_ENCODER.encode(chunk)[1:-1]).encode())
+        separator = ","
+    digest.update(text[cut:].encode())
+    return "sha256:" + digest.hexdigest()

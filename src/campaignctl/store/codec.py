@@ -11,6 +11,7 @@ from typing import Any
 from campaignctl.core.types import LaunchRecord, QuietHours, Sender, Step
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # built once: fast
+_string = json.encoder.encode_basestring  # a str as JSON text, as _ENCODER writes it
 
 
 def dumps(value: Any) -> str:
@@ -18,7 +19,17 @@ def dumps(value: Any) -> str:
 
 
 def fields_to_json(fields: Mapping[str, str]) -> str:
-    return _ENCODER.encode(dict(fields))
+    """What `dumps(dict(fields))` gives, built directly for text fields: the encoder costs
+    more to set up than a contact's few fields cost to write (a million are written when a
+    large group is enrolled)."""
+    try:
+        return (
+            "{"
+            + ",".join(f"{_string(key)}:{_string(value)}" for key, value in fields.items())
+            + "}"
+        )
+    except TypeError:  # a value that is not text: the general encoder
+        return _ENCODER.encode(dict(fields))
 
 
 def zones_to_json(zones: Sequence[str]) -> str:

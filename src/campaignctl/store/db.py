@@ -102,9 +102,6 @@ def _connect(path: Path | None, read_only: bool) -> sqlite3.Connection:
     # guarantee); only a power cut can lose the last transactions.
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: a million-row state stays warm
-    # checkpoint the WAL every 10,000 pages (40 MB), not 1,000: each checkpoint syncs the
-    # database file, and at every ~70 sends that stall doubled the cost of a send
-    conn.execute("PRAGMA wal_autocheckpoint = 10000")
     return conn
 
 

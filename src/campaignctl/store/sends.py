@@ -195,21 +195,22 @@ class SendsMixin(StoreBase):
     ) -> None:
         at = to_text(now)
         key = [attempt.campaign, attempt.phone]
-        conn.execute(
-            "UPDATE enrollments SET steps_sent = max(steps_sent, ?), last_sent_at = ?"
-            " WHERE campaign = ? AND phone = ?",
-            [attempt.step, at, *key],
-        )
         if next_wait_days is None:
+            conn.execute(
+                "UPDATE enrollments SET steps_sent = max(steps_sent, ?), last_sent_at = ?"
+                " WHERE campaign = ? AND phone = ?",
+                [attempt.step, at, *key],
+            )
             conn.execute(
                 "UPDATE enrollments SET status = 'done', ended_at = ?"
                 " WHERE campaign = ? AND phone = ? AND status = 'live'",
                 [at, *key],
             )
-        else:
+        else:  # one statement for the common case: a send is the hot path of an apply
             conn.execute(
-                "UPDATE enrollments SET next_due_at = ? WHERE campaign = ? AND phone = ?",
-                [to_text(now + timedelta(days=next_wait_days)), *key],
+                "UPDATE enrollments SET steps_sent = max(steps_sent, ?), last_sent_at = ?,"
+                " next_due_at = ? WHERE campaign = ? AND phone = ?",
+                [attempt.step, at, to_text(now + timedelta(days=next_wait_days)), *key],
             )
         conn.execute(
             "INSERT INTO phones (phone, last_sent_at) VALUES (?, ?) ON CONFLICT (phone)"

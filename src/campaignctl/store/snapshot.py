@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 
 from campaignctl.core.types import CampaignState, Desired, Enrollment, Snapshot
@@ -16,6 +17,7 @@ from campaignctl.store.codec import fields_from_json, launch_from_json, zones_fr
 from campaignctl.store.db import StoreBase, from_text, opt_from_text, to_text
 
 CHUNK = 5000  # phones per IN (...) query
+SCAN_RATIO = 2  # read a whole table rather than look numbers up when they are half of it
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
@@ -95,24 +97,51 @@ def _changed_groups(
     return enrolled, live, phones
 
 
-def _live_owner(conn: sqlite3.Connection, phones: Iterable[str]) -> dict[str, str]:
+def _live_owner(
+    conn: sqlite3.Connection, phones: AbstractSet[str], live_total: int
+) -> dict[str, str]:
     first: dict[str, tuple[str, int, str]] = {}
-    for chunk in _chunks(sorted(phones)):
-        marks = ",".join("?" * len(chunk))
-        # `+status`: look the phones up by their index, never scan every live enrollment
-        for phone, campaign, enrolled_at, row_id in conn.execute(
-            "SELECT phone, campaign, enrolled_at, id FROM enrollments"
-            f" WHERE phone IN ({marks}) AND +status = 'live'",
-            chunk,
-        ):
-            seen = first.get(phone)
-            if seen is None or (enrolled_at, row_id) < seen[:2]:
-                first[phone] = (enrolled_at, row_id, campaign)  # the first to enroll owns it
+    if len(phones) * SCAN_RATIO >= live_total:
+        # most live enrollments are asked for (a large new group): one pass over them all
+        # costs less than looking each number up
+        rows: Iterable[tuple[str, str, str, int]] = (
+            row
+            for row in conn.execute(
+                "SELECT phone, campaign, enrolled_at, id FROM enrollments WHERE status = 'live'"
+            )
+            if row[0] in phones
+        )
+    else:
+        rows = _live_rows(conn, phones)
+    for phone, campaign, enrolled_at, row_id in rows:
+        seen = first.get(phone)
+        if seen is None or (enrolled_at, row_id) < seen[:2]:
+            first[phone] = (enrolled_at, row_id, campaign)  # the first to enroll owns it
     return {phone: campaign for phone, (_, _, campaign) in first.items()}
 
 
-def _last_sent(conn: sqlite3.Connection, phones: Iterable[str]) -> dict[str, datetime]:
+def _live_rows(
+    conn: sqlite3.Connection, phones: AbstractSet[str]
+) -> Iterator[tuple[str, str, str, int]]:
+    for chunk in _chunks(sorted(phones)):
+        marks = ",".join("?" * len(chunk))
+        # `+status`: look the phones up by their index, never scan every live enrollment
+        yield from conn.execute(
+            "SELECT phone, campaign, enrolled_at, id FROM enrollments"
+            f" WHERE phone IN ({marks}) AND +status = 'live'",
+            chunk,
+        )
+
+
+def _last_sent(conn: sqlite3.Connection, phones: AbstractSet[str]) -> dict[str, datetime]:
     last: dict[str, datetime] = {}
+    if len(phones) > CHUNK:
+        known = conn.execute("SELECT count(*) FROM phones").fetchone()[0]
+        if len(phones) * SCAN_RATIO >= known:  # most of the table: one pass over it
+            for phone, at in conn.execute("SELECT phone, last_sent_at FROM phones"):
+                if phone in phones:
+                    last[phone] = from_text(at)
+            return last
     for chunk in _chunks(sorted(phones)):
         marks = ",".join("?" * len(chunk))
         for phone, at in conn.execute(
@@ -182,7 +211,9 @@ class SnapshotMixin(StoreBase):
                 due=tuple(due),
                 enrolled=enrolled,
                 live=live,
-                live_owner=_live_owner(conn, phones),
+                live_owner=_live_owner(
+                    conn, phones, sum(c.live_enrollments for c in campaigns.values())
+                ),
                 last_sent=_last_sent(conn, phones),
                 opted_out=opted_out,
                 balance=balance,

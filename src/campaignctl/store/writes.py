@@ -14,6 +14,7 @@ from campaignctl.store.db import StoreBase, to_text
 CAMPAIGN_STATUSES = ("draft", "active", "paused", "completed")
 # decisions that describe a standing state: repeating one only updates its last time
 REPEATABLE_DECISIONS = ("defer", "skip", "pause")
+DECISIONS_BATCH = 50_000  # decisions inserted at a time (a launch makes two per contact)
 
 
 def end_live(
@@ -26,6 +27,15 @@ def end_live(
         [reason, to_text(now), *params],
     ).fetchall()
     return sorted({str(r[0]) for r in rows})
+
+
+def _insert_decisions(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    # ids given as SQLite would give them (max + 1), so updates can name rows inserted here
+    conn.executemany(
+        "INSERT INTO decisions (id, at, last_at, campaign, phone, type, step, reason, until,"
+        " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _require_campaign(conn: sqlite3.Connection, name: str) -> None:
@@ -86,7 +96,7 @@ class WritesMixin(StoreBase):
         """Enroll contacts (due now) in one transaction; numbers already enrolled in this
         campaign, live or ended, are left alone. Returns how many were enrolled."""
         at = to_text(now)
-        rows = [
+        rows = (  # made as they are inserted: a million rows never sit in memory at once
             (
                 campaign,
                 c.phone,
@@ -97,7 +107,7 @@ class WritesMixin(StoreBase):
                 c.us_state,
             )
             for c in sorted(contacts, key=lambda c: c.phone)  # index-ordered inserts: faster
-        ]
+        )
         with self._write(fenced=True) as conn:
             _require_campaign(conn, campaign)
             cursor = conn.executemany(
@@ -160,13 +170,10 @@ class WritesMixin(StoreBase):
                 )  # fmt: skip
                 last[key] = (next_id, action.type, action.step, reason)
                 next_id += 1
-            # ids as SQLite would give them (max + 1), so updates can name rows inserted here
-            conn.executemany(
-                "INSERT INTO decisions"
-                " (id, at, last_at, campaign, phone, type, step, reason, until, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                inserts,
-            )
+                if len(inserts) >= DECISIONS_BATCH:
+                    _insert_decisions(conn, inserts)
+                    inserts = []
+            _insert_decisions(conn, inserts)
             conn.executemany(
                 "UPDATE decisions SET last_at = ?, until = ?, detail = ?,"
                 " repeats = repeats + 1 WHERE id = ?",

@@ -1,0 +1,116 @@
+"""Parsing the numbers of a large CSV in worker processes (the speed-up measured by the
+enrollment benchmark) gives exactly what parsing them in this process gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bench.generate import write_contacts_csv
+
+import campaignctl.config.contacts as contacts_module
+from campaignctl import config
+from campaignctl.phone_workers import BatchNormalizer, OrderedRows, normalize_batch
+
+NUMBERS = [
+    "(415) 555-0100",
+    "+44 20 7946 0958",
+    "555-0199",
+    "+1 800 555 0100",
+    "not a number",
+    "+1 208 555 0100",
+    "",
+    "212-555-0199 ext. 12",
+]
+
+
+def test_workers_answer_what_this_process_would() -> None:
+    with BatchNormalizer("US", parallel=True) as normalizer:
+        assert normalizer.workers == 2
+        pending = [normalizer.submit(NUMBERS[i:] + NUMBERS[:i]) for i in range(len(NUMBERS))]
+        answers = [batch.results() for batch in pending]
+    for i, answer in enumerate(answers):
+        local = BatchNormalizer("US", parallel=False).submit(NUMBERS[i:] + NUMBERS[:i])
+        assert answer == local.results()
+    assert isinstance(answers[0][0], type(answers[0][1]))  # both valid numbers
+    assert (
+        answers[0][2]
+        == normalize_batch(["555-0199"], "US")[0]
+        == ("not a valid number for region US")
+    )
+
+
+def test_a_worker_that_dies_leaves_its_numbers_to_this_process() -> None:
+    with BatchNormalizer("US", parallel=True) as normalizer:
+        first = normalizer.submit(NUMBERS)
+        for worker in normalizer._workers:
+            worker.process.kill()
+            worker.process.wait()
+        second = normalizer.submit(NUMBERS)
+        expected = BatchNormalizer("US", parallel=False).submit(NUMBERS).results()
+        assert first.results() == expected
+        assert second.results() == expected
+
+
+def test_rows_come_back_in_the_order_they_were_added() -> None:
+    seen: list[tuple[int, int]] = []
+    with BatchNormalizer("US", parallel=True) as normalizer:
+        rows = OrderedRows(normalizer, lambda row, results: seen.append((row, len(results))))
+        for row in range(30_000):
+            rows.add(row, NUMBERS[: row % 3])
+        rows.finish()
+    assert seen == [(row, row % 3) for row in range(30_000)]
+
+
+def _group_repo(root: Path, *, errors: bool) -> Path:
+    config_dir = root / "campaigns.d"
+    csv_path = config_dir / "contacts.csv"
+    write_contacts_csv(csv_path, 12_000, seed=5)
+    with csv_path.open("a", encoding="utf-8") as handle:  # rows with problems, in the middle
+        if errors:
+            handle.write("Ana,Lee,(415) 555-0100,Austin\n")  # too few values
+            handle.write("Ana,Lee,(415) 555-0101,Austin,Mars/Olympus\n")  # not a zone
+        handle.write("Ana,Lee,,Austin,\n")  # no number
+        handle.write("Ana,Lee,555-0199;(415) 555-0102,Austin,\n")  # an invalid one
+        handle.writelines(f"Bo,Ng,+1 650 555 {n:04d},Reno,\n" for n in range(200))
+    (config_dir / "group.yaml").write_text(
+        "apiVersion: campaignctl/v1\nkind: ProspectGroup\nmetadata:\n  name: big\n"
+        "spec:\n  csv: contacts.csv\n",
+        encoding="utf-8",
+    )
+    return config_dir
+
+
+def _load_both_ways(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[config.LoadResult, config.LoadResult]:
+    monkeypatch.setattr(contacts_module, "PARALLEL_MIN_BYTES", 1 << 40)
+    here = config.load(config_dir)
+    monkeypatch.setattr(contacts_module, "PARALLEL_MIN_BYTES", 0)
+    return here, config.load(config_dir)
+
+
+def test_a_group_loads_the_same_with_workers_and_without(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, with_workers = _load_both_ways(_group_repo(tmp_path, errors=False), monkeypatch)
+    assert here.issues == with_workers.issues
+    assert here.desired is not None and with_workers.desired is not None
+    assert here.desired.groups == with_workers.desired.groups
+    group = here.desired.groups["big"]
+    assert len(group.contacts) > 12_000
+    assert [c.phone for c in group.contacts[-2:]] == ["+16505550198", "+16505550199"]
+    assert [i.reason for i in group.invalid][-2:] == [
+        "no phone number",
+        "not a valid number for region US",
+    ]
+
+
+def test_errors_in_a_large_csv_are_reported_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, with_workers = _load_both_ways(_group_repo(tmp_path, errors=True), monkeypatch)
+    assert here.desired is None
+    assert here.issues == with_workers.issues
+    assert any("is not an IANA time zone" in i.message for i in here.errors)
+    assert any("values, but the header has 5 columns" in i.message for i in here.errors)

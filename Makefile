@@ -44,5 +44,12 @@ schemas: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+## faults: the fault-injection suite in full size (kill -9 of apply and reconcile 200 times,
+## provider faults, a full disk, locked and damaged states, fuzzing); `make test` runs it
+## reduced. Installs the atheris fuzzer when it can (its tests are skipped without it).
+faults: $(STAMP)
+	$(BIN)/python -m pip install --quiet atheris || echo "atheris did not install: its tests will be skipped"
+	CAMPAIGNCTL_FAULTS=full $(BIN)/python -m pytest tests/faults --timeout=1800 -p no:cacheprovider
+
 clean:
 	rm -rf $(VENV) .campaignctl .pytest_cache .mypy_cache .ruff_cache

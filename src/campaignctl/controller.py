@@ -113,7 +113,9 @@ class Controller:
         except CampaignctlError as exc:
             self.failures += 1
             self.metrics.ticks_failed.inc()
-            log.error("tick failed (the state is unchanged): %s", exc)
+            log.error(
+                "tick failed (every completed send is recorded; the next tick retries): %s", exc
+            )
             return False
         except Exception as exc:  # a bug or the machine: log it, never die
             self.failures += 1

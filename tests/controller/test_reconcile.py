@@ -49,9 +49,22 @@ class Controller:
         self.log_path = repo.root / "controller.log"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "campaignctl", "--dir", str(repo.dir), "--state",
-             str(repo.state), "--now", NOON, "reconcile", *args],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "campaignctl",
+                "--dir",
+                str(repo.dir),
+                "--state",
+                str(repo.state),
+                "--now",
+                NOON,
+                "reconcile",
+                *args,
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
 
     def output(self) -> str:
@@ -114,8 +127,9 @@ def test_controller_sends_follows_changes_survives_bad_yaml_and_stops(
 
     assert ctl.stop() == 0
     lines = [json.loads(line) for line in ctl.output().splitlines() if line.startswith("{")]
-    assert any(entry["level"] == "error" and "buyer-followup.yaml:" in entry["message"]
-               for entry in lines)
+    assert any(
+        entry["level"] == "error" and "buyer-followup.yaml:" in entry["message"] for entry in lines
+    )
     assert lines[-1]["message"] == "stopped"
     assert len(sent_to(repo)) == 4
 

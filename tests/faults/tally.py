@@ -22,7 +22,10 @@ def sized(reduced: int, full: int) -> int:
 class Tally:
     runs: int = 0  # campaignctl processes started
     kills: int = 0  # SIGKILLs that hit a process still running
+    left_in_flight: int = 0  # attempts a kill left between intent and outcome
+    sent_while_crashing: int = 0  # messages the killed (or finished) runs sent before the audit
     faults: Counter[str] = field(default_factory=Counter)  # kind -> faults injected
+    provider_requests: int = 0  # creates and lookups the emulator answered in scripted runs
     fuzzed: Counter[str] = field(default_factory=Counter)  # input kind -> inputs tried
     messages_checked: int = 0
     duplicates: int = 0
@@ -39,8 +42,10 @@ class Tally:
         return [
             f"size: {size}",
             f"runs: {self.runs}",
-            f"kills: {self.kills}",
+            f"kills: {self.kills} (attempts left in flight by them: {self.left_in_flight}; "
+            f"messages sent between kills: {self.sent_while_crashing})",
             f"faults injected: {sum(self.faults.values())} ({faults})",
+            f"provider requests under scripted faults: {self.provider_requests}",
             f"fuzzed inputs: {sum(self.fuzzed.values())} ({fuzzed})",
             f"messages checked: {self.messages_checked}",
             f"duplicates found: {self.duplicates}",

@@ -18,6 +18,7 @@ from campaignctl.store.db import StoreBase, from_text, opt_from_text, to_text
 
 CHUNK = 5000  # phones per IN (...) query
 SCAN_RATIO = 2  # read a whole table rather than look numbers up when they are half of it
+SCAN_MIN = 100_000  # ... and when they are this many at least
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
@@ -101,7 +102,7 @@ def _live_owner(
     conn: sqlite3.Connection, phones: AbstractSet[str], live_total: int
 ) -> dict[str, str]:
     first: dict[str, tuple[str, int, str]] = {}
-    if len(phones) * SCAN_RATIO >= live_total:
+    if len(phones) >= SCAN_MIN and len(phones) * SCAN_RATIO >= live_total:
         # most live enrollments are asked for (a large new group): one pass over them all
         # costs less than looking each number up
         rows: Iterable[tuple[str, str, str, int]] = (
@@ -135,7 +136,7 @@ def _live_rows(
 
 def _last_sent(conn: sqlite3.Connection, phones: AbstractSet[str]) -> dict[str, datetime]:
     last: dict[str, datetime] = {}
-    if len(phones) > CHUNK:
+    if len(phones) >= SCAN_MIN:  # counting the table is a pass over it too: only then
         known = conn.execute("SELECT count(*) FROM phones").fetchone()[0]
         if len(phones) * SCAN_RATIO >= known:  # most of the table: one pass over it
             for phone, at in conn.execute("SELECT phone, last_sent_at FROM phones"):

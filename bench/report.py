@@ -31,15 +31,18 @@ def machine() -> dict[str, str]:
                 memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
     except OSError:
         pass
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return {
         "cpu": model,
         "cores": str(os.cpu_count()),
         "memory": memory,
         "python": platform.python_version(),
         "os": f"{platform.system()} {platform.release()}",
-        "load average at start (1, 5, 15 min)": load,
+        "load average at start (1, 5, 15 min)": load_average(),
     }
+
+
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def markdown(figures: list[Figure], info: dict[str, str], command: str, minutes: float) -> str:
@@ -51,14 +54,13 @@ def markdown(figures: list[Figure], info: dict[str, str], command: str, minutes:
         "",
         *[f"- {key}: {value}" for key, value in info.items()],
         "",
-        "| benchmark | size | measured | median | ratio | target | verdict |",
-        "|---|---|---|---|---|---|---|",
+        "| benchmark | size | measured | median | ratio | target | verdict | details |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for f in figures:
-        what = f.what + (f" ({f.note})" if f.note else "")
         lines.append(
-            f"| {f.benchmark} | {f.size} | {what} | {f.value} | {f.ratio} | {f.target} "
-            f"| {f.verdict.upper() if f.verdict else ''} |"
+            f"| {f.benchmark} | {f.size} | {f.what} | {f.value} | {f.ratio} | {f.target} "
+            f"| {f.verdict.upper() if f.verdict else ''} | {f.note} |"
         )
     lines += ["", END]
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from pathlib import Path
 from bench import scenarios, throughput, validation
 from bench.generate import write_campaign_repo, write_validate_repo
 from bench.measure import Figure, Sample, Series, seconds, timed, verdict
-from bench.report import machine, markdown, write_results
+from bench.report import load_average, machine, markdown, write_results
 
 SEED = 7
 RUNS = {10_000: 5, 100_000: 3, 1_000_000: 2}  # enrollment runs per size (1M: minutes each)
@@ -179,7 +179,8 @@ class Bench:
                                 f"message, {label}", f"{engine_ms:.3f} ms",
                                 f"{cost.engine_per_message / cost.per_message:.0%} of the apply",
                                 "< 0.5 ms", verdict(engine_ms < 0.5),
-                                note=f"whole apply {seconds(cost.total)}, "
+                                note=f"CPU {cost.engine_cpu_per_message * 1000:.3f} ms; "
+                                f"whole apply {seconds(cost.total)}, "
                                 f"{cost.per_message * 1000:.2f} ms a message with the provider; "
                                 f"{cost.messages / cost.total:,.0f} messages/s"))  # fmt: skip
 
@@ -228,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.apply()
     bench.validate()
     minutes = (time.perf_counter() - started) / 60
+    info["load average at the end"] = load_average()
+    print(f"load average at the end: {info['load average at the end']}")
     print(f"done in {minutes:.1f} minutes")
     if args.write or (args.write is None and not args.quick):
         command = "make bench" if not args.quick else "python -m bench.run --quick"

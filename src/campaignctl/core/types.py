@@ -107,7 +107,7 @@ class CampaignSpec:
     locations: Mapping[str, Location] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Contact:
     """One enrollable number of a group (a contact with two phones gives two Contacts)."""
 
@@ -183,7 +183,7 @@ class CampaignState:
     live_enrollments: int  # enrollments not ended
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Enrollment:
     campaign: str
     phone: str

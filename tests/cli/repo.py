@@ -53,6 +53,11 @@ spec:
 """
 
 
+def env_without_twilio() -> dict[str, str]:
+    """This environment minus Twilio credentials: subprocesses use the outbox provider."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
+
+
 @dataclass
 class Repo:
     root: Path
@@ -131,7 +136,7 @@ class Repo:
         self, *args: str, env: dict[str, str] | None = None, timeout: float = 60
     ) -> subprocess.CompletedProcess[str]:
         """The CLI as a real process (for exit codes, stderr, concurrency)."""
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
+        full_env = env_without_twilio()
         full_env.update(env or {})
         return subprocess.run(
             [

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from campaignctl.store import Store
-from tests.cli.repo import Repo
+from tests.cli.repo import Repo, env_without_twilio
 
 NOON = "2026-03-02T17:00:00Z"
 
@@ -24,7 +23,7 @@ def big_repo(tmp_path: Path, n: int) -> Repo:
 
 def test_two_concurrent_applies_send_each_message_once(tmp_path: Path) -> None:
     repo = big_repo(tmp_path, 300)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
+    env = env_without_twilio()
     base = [
         sys.executable,
         "-m",

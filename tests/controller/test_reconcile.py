@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from campaignctl.store import Store
-from tests.cli.repo import Repo
+from tests.cli.repo import Repo, env_without_twilio
 
 NOON = "2026-03-02T17:00:00Z"
 
@@ -45,7 +44,7 @@ def sent_to(repo: Repo) -> set[str]:
 
 class Controller:
     def __init__(self, repo: Repo, *args: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
+        env = env_without_twilio()
         self.log_path = repo.root / "controller.log"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(

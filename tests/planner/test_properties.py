@@ -258,9 +258,6 @@ def check_log(world: World) -> None:
         times.sort()
         for a, b in itertools.pairwise(times):
             assert b - a >= MIN_GAP, f"{phone}: messages {a} and {b} under 30 days apart"
-    owners: dict[str, set[str]] = {}
-    for sent in world.log:
-        owners.setdefault(sent.phone, set()).add(sent.campaign)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

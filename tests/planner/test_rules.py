@@ -30,7 +30,7 @@ TWO_STEPS = template(
 )
 
 
-def one(world_desired=None, **kw):  # type: ignore[no-untyped-def]
+def one(**kw):  # type: ignore[no-untyped-def]
     people = kw.pop("people", [contact("+12125550100", NY, "NY", first_name="Ana")])
     return desired([campaign("c", "t", "g", **kw)], [TWO_STEPS], [group("g", people)])
 

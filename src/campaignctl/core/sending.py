@@ -191,7 +191,6 @@ class SendPlanner:
 
     def _out_of_credits(self, e: Enrollment, step: int, run: CampaignRun, cost: int) -> None:
         if run.name not in self.paused and not (run.credit_paused and run.name not in self.resumed):
-            self.paused.add(run.name)
             self.actions.append(
                 Action(
                     type="pause",

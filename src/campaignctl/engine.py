@@ -25,6 +25,7 @@ from campaignctl.errors import PlanError, ProviderError
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
 from campaignctl.store import SendBlocked, Store
 from campaignctl.store.lease import process_holder
+from campaignctl.streamed import BATCH, StreamedApply
 
 log = logging.getLogger("campaignctl.engine")
 
@@ -162,39 +163,48 @@ class Applier:
         self.clock = clock
         self.should_stop = should_stop
         self.report = ApplyReport()
+        self.sent = 0
+        self.total = 0  # sends in the plan; 0 when not known ahead (a streamed apply)
 
     def run(self) -> ApplyReport:
+        """Carry out the whole plan (a saved one: its actions are all in memory)."""
         plan = self.planned.plan
         enrolls: dict[str, list[str]] = {}
-        total = sum(1 for a in plan.actions if a.type == "send")
-        sent = 0
+        self.total = sum(1 for a in plan.actions if a.type == "send")
         for action in plan.actions:
             if action.type == "enroll" and action.phone:
                 enrolls.setdefault(action.campaign, []).append(action.phone)
         for action in plan.actions:
-            if action.type == "send":
-                if self.report.stopped:
-                    break
-                if self.should_stop():
-                    self.report.stopped = "asked to stop"
-                    break
-                self._send(action)
-                self.heartbeat()
-                sent += 1
-                if self.progress is not None:
-                    self.progress(sent, total)
-            elif action.type == "enroll":
+            if action.type == "enroll":
                 if action.campaign in enrolls:
                     self._enroll(action.campaign, enrolls.pop(action.campaign))
+                self.report.count(self.report.counts, action.type)
             else:
-                self._apply_simple(action)
-            self.report.count(self.report.counts, action.type)
+                self.act(action)
         now = self.clock.now()
         for campaign, digest in plan.group_digests.items():
             self.store.set_group_digest(campaign, digest)
         self.store.record_decisions(plan.actions, now)
         self.store.record_run(now, plan_digest(plan), plan.summary())
         return self.report
+
+    def act(self, action: Action) -> None:
+        """Carry out one action other than an enrollment; after sending stopped (asked to,
+        or the provider refused), sends are left for a later apply."""
+        if action.type == "send":
+            if self.report.stopped:
+                return
+            if self.should_stop():
+                self.report.stopped = "asked to stop"
+                return
+            self.send(action)
+            self.heartbeat()
+            self.sent += 1
+            if self.progress is not None:
+                self.progress(self.sent, self.total)
+        else:
+            self.apply_simple(action)
+        self.report.count(self.report.counts, action.type)
 
     def _enroll(self, campaign: str, phones: list[str]) -> None:
         spec = self.planned.desired.campaigns[campaign]
@@ -203,7 +213,7 @@ class Applier:
         contacts = [c for c in group.contacts if c.phone in wanted]
         self.store.enroll_many(campaign, contacts, self.clock.now())
 
-    def _apply_simple(self, action: Action) -> None:
+    def apply_simple(self, action: Action) -> None:
         now = self.clock.now()
         store = self.store
         if action.type == "campaign_status" and action.to_status is not None:
@@ -238,7 +248,7 @@ class Applier:
         spec = self.planned.desired.campaigns[campaign]
         return self.planned.desired.templates[spec.template].steps
 
-    def _send(self, action: Action) -> None:
+    def send(self, action: Action) -> None:
         assert action.phone and action.step and action.body is not None
         spec = self.planned.desired.campaigns[action.campaign]
         state = self.planned.snapshot.campaigns.get(action.campaign)
@@ -355,30 +365,87 @@ def apply_now(
     wait_seconds: float = 30.0,
     should_stop: Callable[[], bool] = lambda: False,
     progress: Callable[[int, int], None] | None = None,
+    batch: int = BATCH,
 ) -> tuple[Planned, ApplyReport]:
-    """One apply: under the lease, settle what is in flight, plan afresh, and carry it out."""
+    """One apply: under the lease, settle what is in flight, plan afresh, and carry it out.
+
+    A fresh plan is carried out streamed (see `campaignctl.streamed`): a batch of contacts or
+    of due enrollments at a time, whatever the size of the groups. A saved plan is checked
+    against a fresh one made whole in memory, then carried out as saved.
+    """
     with Lease(store, holder or process_holder("apply"), wait_seconds) as lease:
-        with collection_paused():
-            now = clock.now()
-            desired = load_desired(config_dir, store)
-            if saved is not None:
-                check_saved_plan_current(saved, now, desired.config_digest, store.serial)
-            snapshot = store.snapshot(desired, now)
-            if resolve_in_flight(store, provider, snapshot, clock):
-                snapshot = store.snapshot(desired, now)
-            planned = Planned(
-                desired, snapshot, make_core_plan(desired, snapshot, now, allow_empty=allow_empty)
-            )
         if saved is not None:
-            check_saved_plan_actions(saved, planned.plan)
+            return _apply_saved(
+                config_dir, store, provider, clock, saved, allow_empty, lease,
+                should_stop, progress,
+            )  # fmt: skip
+        now = clock.now()
+        loaded = config.load(config_dir, parse_contacts=lambda name, digest: False)
+        desired = loaded.require()
+        snapshot = store.snapshot(desired, now, with_due=False)
+        if resolve_in_flight(store, provider, snapshot, clock):
+            snapshot = store.snapshot(desired, now, with_due=False)
         applier = Applier(
             store,
             provider,
-            planned,
+            Planned(desired, snapshot, Plan(now, now, desired.config_digest, snapshot.serial, ())),
             clock,
             should_stop=should_stop,
             heartbeat=lease.renew_if_due,
             progress=progress,
         )
-        with planned_objects_frozen():
-            return planned, applier.run()
+        streamed = StreamedApply(
+            store,
+            desired,
+            loaded.sources,
+            snapshot,
+            now,
+            applier.act,
+            allow_empty=allow_empty,
+            batch=batch,
+            should_stop=should_stop,
+            heartbeat=lease.renew_if_due,
+            stopped=lambda: applier.report.stopped is not None,
+        )
+        plan = streamed.run()
+        if streamed.interrupted and applier.report.stopped is None:
+            applier.report.stopped = "asked to stop"
+        summary = plan.summary()
+        applier.report.counts = {k: n for k, n in summary.items() if k != "credits"}
+        store.record_run(clock.now(), plan_digest(plan), summary)
+        return Planned(desired, snapshot, plan), applier.report
+
+
+def _apply_saved(
+    config_dir: Path,
+    store: Store,
+    provider: Provider,
+    clock: Clock,
+    saved: Plan,
+    allow_empty: bool,
+    lease: Lease,
+    should_stop: Callable[[], bool],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[Planned, ApplyReport]:
+    with collection_paused():
+        now = clock.now()
+        desired = load_desired(config_dir, store)
+        check_saved_plan_current(saved, now, desired.config_digest, store.serial)
+        snapshot = store.snapshot(desired, now)
+        if resolve_in_flight(store, provider, snapshot, clock):
+            snapshot = store.snapshot(desired, now)
+        planned = Planned(
+            desired, snapshot, make_core_plan(desired, snapshot, now, allow_empty=allow_empty)
+        )
+    check_saved_plan_actions(saved, planned.plan)
+    applier = Applier(
+        store,
+        provider,
+        planned,
+        clock,
+        should_stop=should_stop,
+        heartbeat=lease.renew_if_due,
+        progress=progress,
+    )
+    with planned_objects_frozen():
+        return planned, applier.run()

@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from campaignctl.cli.cmd_explain import readable_source
 from campaignctl.core.types import Action
+from campaignctl.errors import Location
 from campaignctl.providers.base import Outcome
 from campaignctl.store import Store
+from campaignctl.store.db import to_text
 from tests.store.helpers import T0, active_campaign, cli, contact, later, run, send
 
 ANA = "+14155550100"
+CSV = Location("campaigns.d/groups/contacts.csv", 12, 1)
 
 
-def _state(path: Path) -> None:
+def _state(path: Path, older: bool = False) -> None:
+    """`older`: as a state written before enrollments had a source, with an enroll decision."""
     with Store.open(path) as store:
         store.add_credits(10, None, T0)
         active_campaign(store, "spring", "g1")
-        store.record_decisions([Action("enroll", "spring", ANA, detail="contacts.csv:3")], T0)
-        store.enroll_many("spring", [contact(ANA)], T0)
+        enroll = Action("enroll", "spring", ANA, detail=str(CSV))
+        store.record_decisions([enroll], T0)  # the enrollment row is its record
+        store.enroll_many("spring", [replace(contact(ANA), source=CSV)], T0)
+        if older:
+            store._conn.execute("UPDATE enrollments SET source = NULL")
+            store._conn.execute(
+                "INSERT INTO decisions (at, last_at, campaign, phone, type, detail)"
+                " VALUES (?, ?, 'spring', ?, 'enroll', 'contacts.csv:3')",
+                [to_text(T0), to_text(T0), ANA],
+            )
         defer = Action("defer", "spring", ANA, step=1, reason="quiet_hours", until=later(hours=2))
         store.record_decisions([defer], T0)
         store.record_decisions([defer], later(minutes=15))
@@ -44,11 +60,13 @@ def test_explain_lists_every_decision_in_time_order(tmp_path: Path) -> None:
     history = out[out.index("History:") :].splitlines()[2:]
     assert [line.split()[0] for line in history] == sorted(line.split()[0] for line in history)
     whats = [" ".join(line.split()[1:4]) for line in history]
-    assert whats == ["spring - enroll", "spring step 1", "spring step 1", "spring step 1",
+    assert whats == ["spring - enrolled", "spring step 1", "spring step 1", "spring step 1",
                      "- - opted", "spring step 1"]  # fmt: skip
+    assert history[0].split()[1:] == [
+        "spring", "-", "enrolled", "-", "from", "campaigns.d/groups/contacts.csv:12"
+    ]  # fmt: skip
     assert "quiet_hours  until 2026-03-02T17:00:00Z; x2, last 2026-03-02T15:15:00Z" in out
     assert "attempt sent" in out and "via outbox, OB1" in out
-    assert "contacts.csv:3" in out
 
 
 def test_explain_json(tmp_path: Path) -> None:
@@ -60,15 +78,41 @@ def test_explain_json(tmp_path: Path) -> None:
     assert [e["status"] for e in document["enrollments"]] == ["ended"]
     kinds = [(h["kind"], h["what"], h["reason"]) for h in document["history"]]
     assert kinds == [
-        ("decision", "enroll", None),
+        ("enrolled", "enrolled", None),
         ("decision", "defer", "quiet_hours"),
         ("decision", "send", None),
         ("attempt", "sent", None),
         ("optout", "sms", "STOP by SMS"),
         ("ended", "ended", "opted_out"),
     ]
+    assert document["history"][0]["detail"] == "campaigns.d/groups/contacts.csv:12:1"
     assert document["history"][1]["until"] == "2026-03-02T17:00:00Z"
     assert document["history"][1]["repeats"] == 2
+
+
+def test_an_enroll_decision_of_an_older_state_tells_the_enrollment_once(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    _state(path, older=True)
+    out = cli(path, "explain", ANA).output
+    history = out[out.index("History:") :].splitlines()[2:]
+    assert history[0].split()[1:] == ["spring", "-", "enroll", "-", "contacts.csv:3"]
+    assert "enrolled" not in out
+    document = json.loads(cli(path, "explain", ANA, "--format", "json").output)
+    assert [h["what"] for h in document["history"]].count("enroll") == 1
+    assert "enrolled" not in [h["kind"] for h in document["history"]]
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("campaigns.d/groups/contacts.csv:12:1", "from campaigns.d/groups/contacts.csv:12"),
+        ("campaigns.d/groups/buyers.yaml:7:9", "from campaigns.d/groups/buyers.yaml:7"),
+        ("contacts.csv:12", "from contacts.csv:12"),
+        ("contacts.csv", "from contacts.csv"),
+    ],
+)
+def test_a_source_reads_as_a_file_and_line(source: str, shown: str) -> None:
+    assert readable_source(source) == shown
 
 
 def test_an_unknown_number_exits_1(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from campaignctl.errors import StateError
 from campaignctl.store import Store, schema
-from tests.store.helpers import T0, active_campaign, contact, phone
+from tests.store.helpers import T0, active_campaign, contact, desired, phone
 
 
 def _populated(path: Path) -> None:
@@ -161,6 +161,56 @@ def test_an_older_schema_is_migrated_keeping_its_data(tmp_path: Path) -> None:
         assert store.balance() == 7
         assert [e.note for e in store.ledger()] == ["old"]
         assert store.outbox() == []  # a table of the newer schema
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.known_migrations())
+    names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
+    assert names == schema.known_migrations()
+
+
+def test_a_version_2_state_is_migrated_its_live_counts_kept(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    db = Database(path)
+    db.execute("PRAGMA journal_mode = WAL")
+    schema.migrations.apply(db, stop_before="m003_enrollment_source")
+    db.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 2")
+    at = "2026-03-02T15:00:00.000000Z"
+    db.execute(
+        "INSERT INTO campaigns (name, status, created_at, updated_at)"
+        " VALUES ('c1', 'active', ?, ?)",
+        [at, at],
+    )
+    for number in (phone(1), phone(2)):  # counted by the insert trigger of that version
+        db.execute(
+            "INSERT INTO enrollments (campaign, phone, status, next_due_at, enrolled_at,"
+            " fields, zones) VALUES ('c1', ?, 'live', ?, ?, '{}', '[\"America/New_York\"]')",
+            [number, at, at],
+        )
+        db.execute(
+            "INSERT INTO decisions (at, last_at, campaign, phone, type, detail)"
+            " VALUES (?, ?, 'c1', ?, 'enroll', 'contacts.csv:3:1')",
+            [at, at, number],
+        )
+    db.close()
+    assert sqlite3.connect(path).execute("SELECT live_count FROM campaigns").fetchone()[0] == 2
+
+    with Store.open(path) as store:
+        conn = store._conn
+        assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                            " AND name = 'enrollments_count_insert'").fetchall() == []  # fmt: skip
+        assert [(e.phone, e.source) for e in store.enrollments_of(phone(1))] == [(phone(1), None)]
+        new = [contact(phone(n)) for n in (1, 3, 4, 2)]
+        assert store.enroll_many("c1", new, T0) == 2
+        store.end_enrollment("c1", phone(2), "replied", T0)
+        live = conn.execute("SELECT count(*) FROM enrollments WHERE status = 'live'").fetchone()
+        assert live[0] == 3
+        assert conn.execute("SELECT live_count FROM campaigns").fetchone()[0] == 3
+        assert store.snapshot(desired({}, {}), T0).campaigns["c1"].live_enrollments == 3
+        assert [r.live for r in store.campaign_status_rows()] == [3]
+        old = [(e.kind, e.what, e.detail) for e in store.explain(phone(1))]
+        assert old == [("decision", "enroll", "contacts.csv:3:1")]  # told once, by the decision
+        fresh = [(e.kind, e.what, e.detail) for e in store.explain(phone(3))]
+        assert fresh == [("enrolled", "enrolled", "test.yaml:1:1")]
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.known_migrations())
     names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
 import click
 
 from campaignctl.cli.common import AppContext, global_options, pass_app
@@ -9,7 +13,9 @@ from campaignctl.cli.main import cli
 from campaignctl.core.phones import InvalidPhone, normalize
 from campaignctl.errors import CampaignctlError
 from campaignctl.render.status import explain_json, explain_text
-from campaignctl.store import Store
+from campaignctl.store import HistoryEvent, Store
+
+LINE_AND_COLUMN = re.compile(r"(?P<line>.+:\d+):\d+")  # file:line:column
 
 
 def phone_argument(raw: str) -> str:
@@ -20,6 +26,23 @@ def phone_argument(raw: str) -> str:
         raise click.BadParameter(f"{raw!r}: {exc.reason}", param_hint="PHONE") from None
 
 
+def readable_source(source: str) -> str:
+    """Where a contact came from, as a line of text: `contacts.csv:12:1` -> `from
+    contacts.csv:12` (the line finds the contact; its column adds nothing)."""
+    match = LINE_AND_COLUMN.fullmatch(source)
+    return f"from {match['line'] if match else source}"
+
+
+def readable_events(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
+    """The events as the text output shows them: an enrollment's detail says its source."""
+    return [
+        replace(ev, detail=readable_source(ev.detail))
+        if ev.kind == "enrolled" and ev.detail
+        else ev
+        for ev in events
+    ]
+
+
 @cli.command()
 @click.argument("phone")
 @global_options()
@@ -27,10 +50,11 @@ def phone_argument(raw: str) -> str:
 def explain(app: AppContext, phone: str) -> None:
     """Explain everything campaignctl decided and did about one number.
 
-    Lists, across campaigns and in time order: its enrollments, every decision (defer,
-    skip, end... with the rule and until when), every send attempt and its outcome, and
-    opt-outs. PHONE may be written in any usual form; numbers without a country code are
-    taken as US. Exits 1 when the state has never seen the number.
+    Lists, across campaigns and in time order: its enrollments (with where the contact
+    came from), every decision (defer, skip, end... with the rule and until when), every
+    send attempt and its outcome, and opt-outs. PHONE may be written in any usual form;
+    numbers without a country code are taken as US. Exits 1 when the state has never seen
+    the number.
 
     \b
     Examples:
@@ -47,4 +71,4 @@ def explain(app: AppContext, phone: str) -> None:
     if app.format == "json":
         click.echo(explain_json(e164, optout, enrollments, events))
     else:
-        click.echo(explain_text(e164, optout, enrollments, events))
+        click.echo(explain_text(e164, optout, enrollments, readable_events(events)))

@@ -6,7 +6,7 @@ for issue in result.issues:      # errors and warnings, each `file:line:col: mes
 desired = result.require()       # raises ConfigError when any error was found
 """
 
-from campaignctl.config.contacts import ParseContacts
+from campaignctl.config.contacts import BatchSink, ContactSource, ParseContacts
 from campaignctl.config.loader import LoadResult, find_yaml_files, load
 
-__all__ = ["LoadResult", "ParseContacts", "find_yaml_files", "load"]
+__all__ = ["BatchSink", "ContactSource", "LoadResult", "ParseContacts", "find_yaml_files", "load"]

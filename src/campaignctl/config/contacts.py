@@ -25,7 +25,7 @@ from campaignctl.config.models import ProspectGroupDocument
 from campaignctl.config.paths import display_path, is_inside
 from campaignctl.core import phones
 from campaignctl.core.types import Contact, GroupSpec, InvalidContact
-from campaignctl.errors import Issue, Location
+from campaignctl.errors import ConfigError, Issue, Location
 from campaignctl.phone_workers import (
     PARALLEL_MIN_BYTES,
     BatchNormalizer,
@@ -34,6 +34,8 @@ from campaignctl.phone_workers import (
 )
 
 ParseContacts = Callable[[str, str], bool]
+# a batch of a group's contacts, and of its numbers that are not valid
+BatchSink = Callable[[list[Contact], list[InvalidContact]], None]
 
 _PHONE_COLUMN = re.compile(r"phone[0-9]*", re.IGNORECASE)
 
@@ -50,7 +52,9 @@ class _CsvRow:
 
 @dataclass
 class _Collector:
-    """What reading a group produces, before it becomes a GroupSpec."""
+    """What reading a group produces, before it becomes a GroupSpec; or, with a `sink`, the
+    contacts handed on a batch at a time (a streamed apply): then only errors are kept as
+    issues, and numbers met twice are left to the sink (the planner decides each once)."""
 
     region: str
     fallback: str | None
@@ -58,6 +62,20 @@ class _Collector:
     invalid: list[InvalidContact] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     first_seen: dict[str, Location] = field(default_factory=dict)
+    sink: BatchSink | None = None
+    batch_size: int = 0
+
+    def _warn(self, issue: Issue) -> None:
+        if self.sink is None:
+            self.issues.append(issue)
+
+    def flush(self, *, final: bool = False) -> None:
+        if self.sink is None:
+            return
+        if final or len(self.contacts) + len(self.invalid) >= self.batch_size:
+            if self.contacts or self.invalid:
+                self.sink(self.contacts, self.invalid)
+            self.contacts, self.invalid = [], []
 
     def add(self, raw: str, fields: dict[str, str], zone: str | None, where: Location) -> None:
         try:
@@ -70,9 +88,10 @@ class _Collector:
         """Add a CSV row whose numbers are normalised (`results`, in the order of its numbers)."""
         if not row.numbers:
             self.invalid.append(InvalidContact("", "no phone number", row.where))
-            self.issues.append(_warning(row.where, "contact has no phone number", "invalid_phone"))
+            self._warn(_warning(row.where, "contact has no phone number", "invalid_phone"))
         for raw, info in zip(row.numbers, results, strict=True):
             self.add_normalized(raw, info, row.fields, row.zone, row.where)
+        self.flush()
 
     def add_normalized(
         self,
@@ -85,7 +104,7 @@ class _Collector:
         """Add a number already normalised (its PhoneInfo, or why it is invalid)."""
         if isinstance(info, str):
             self.invalid.append(InvalidContact(raw, info, where))
-            self.issues.append(
+            self._warn(
                 _warning(
                     where,
                     f"invalid phone number {quote(raw)} ({info}): it is never sent to "
@@ -94,20 +113,22 @@ class _Collector:
                 )
             )
             return
-        first = self.first_seen.get(info.e164)
-        if first is not None:
-            self.issues.append(
-                _warning(
-                    where,
-                    f"{info.e164} is already in this group (at {first}): only the first is used",
-                    "duplicate_phone",
+        if self.sink is None:
+            first = self.first_seen.get(info.e164)
+            if first is not None:
+                self._warn(
+                    _warning(
+                        where,
+                        f"{info.e164} is already in this group (at {first}): only the first is "
+                        "used",
+                        "duplicate_phone",
+                    )
                 )
-            )
-            return
-        self.first_seen[info.e164] = where
+                return
+            self.first_seen[info.e164] = where
         zones = phones.contact_zones(info.zones, zone, self.fallback)
         if not zones:
-            self.issues.append(
+            self._warn(
                 _warning(
                     where,
                     f"{info.e164} has no usable time zone (toll-free or non-geographic): it is "
@@ -125,6 +146,7 @@ class GroupLoad:
     issues: tuple[Issue, ...]
     csv_file: tuple[Path, str] | None  # the CSV read (path, sha256), if any
     complete: bool = True  # False when the CSV could not be read: its field names are unknown
+    source: ContactSource | None = None  # to read the contacts again, a batch at a time
 
 
 def _warning(where: Location, message: str, code: str) -> Issue:
@@ -147,6 +169,93 @@ def group_digest(spec_data: dict[str, Any], csv_sha256: str | None, fallback: st
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _csv_path(
+    resource: Resource, root: Path, issues: list[Issue]
+) -> tuple[Path | None, str | None]:
+    """The group's CSV file and its sha256, if it names one that can be read."""
+    model = resource.model
+    assert isinstance(model, ProspectGroupDocument)
+    if model.spec.csv is None:
+        return None, None
+    where = resource.document.where(("spec", "csv"))
+    path = Path(resource.document.file).parent / model.spec.csv
+    if not is_inside(path, root):
+        issues.append(_error(where, f"{model.spec.csv!r} is outside {display_path(root)}", "file"))
+        return None, None
+    if not path.is_file():
+        issues.append(_error(where, f"CSV file {model.spec.csv!r} not found", "file"))
+        return None, None
+    return path, file_sha256(path)
+
+
+def _read_contacts(
+    resource: Resource, csv_path: Path | None, collector: _Collector, names: set[str] | None
+) -> bool:
+    """Read the inline contacts and the CSV into `collector`; False when the CSV could not
+    be read (the problem is in collector.issues). `names` gathers the field names."""
+    model = resource.model
+    assert isinstance(model, ProspectGroupDocument)
+    document = resource.document
+    for index, contact in enumerate(model.spec.contacts):
+        fields = {key: value.strip() for key, value in contact.fields.items()}
+        if names is not None:
+            names.update(fields)
+        for number, raw in enumerate(contact.phones):
+            where = document.where(("spec", "contacts", index, "phones", number))
+            collector.add(raw, fields, contact.timezone, where)
+        collector.flush()
+    if csv_path is None:
+        return True
+    display = display_path(csv_path)
+    try:
+        with csv_path.open("rb") as handle:
+            parallel = csv_path.stat().st_size >= PARALLEL_MIN_BYTES
+            with BatchNormalizer(model.spec.default_region, parallel=parallel) as normalizer:
+                found = _read_csv(handle, display, collector, normalizer)
+        if names is not None:
+            names.update(found)
+    except FileProblem as problem:
+        collector.issues.append(
+            _error(Location(display, problem.line, problem.col or 1), problem.message, "csv")
+        )
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class ContactSource:
+    """A group's contacts, read again a batch at a time, for a streamed apply: a group of a
+    million contacts never sits in memory. `read` hands each batch to `sink` in file order
+    and raises ConfigError when the files hold an error or changed since they were loaded."""
+
+    resource: Resource
+    root: Path
+    fallback: str | None
+    digest: str
+
+    def read(self, sink: BatchSink, batch_size: int) -> None:
+        model = self.resource.model
+        assert isinstance(model, ProspectGroupDocument)
+        issues: list[Issue] = []
+        csv_path, csv_sha = _csv_path(self.resource, self.root, issues)
+        if not issues:
+            collector = _Collector(
+                model.spec.default_region, self.fallback, sink=sink, batch_size=batch_size
+            )
+            _read_contacts(self.resource, csv_path, collector, None)
+            collector.flush(final=True)
+            issues = collector.issues
+            changed = csv_path is not None and file_sha256(csv_path) != csv_sha
+            if changed or group_digest(self.resource.document.data["spec"], csv_sha,
+                                       self.fallback) != self.digest:  # fmt: skip
+                where = self.resource.document.where(("spec", "csv"))
+                issues.append(
+                    _error(where, "the contacts changed while they were being read", "file")
+                )
+        if issues:
+            raise ConfigError(issues)
+
+
 def load_group(
     resource: Resource,
     root: Path,
@@ -159,47 +268,25 @@ def load_group(
     document = resource.document
     spec = model.spec
     issues: list[Issue] = []
-    csv_path: Path | None = None
-    csv_sha: str | None = None
-    if spec.csv is not None:
-        where = document.where(("spec", "csv"))
-        csv_path = Path(document.file).parent / spec.csv
-        if not is_inside(csv_path, root):
-            issues.append(_error(where, f"{spec.csv!r} is outside {display_path(root)}", "file"))
-            csv_path = None
-        elif not csv_path.is_file():
-            issues.append(_error(where, f"CSV file {spec.csv!r} not found", "file"))
-            csv_path = None
-        else:
-            csv_sha = file_sha256(csv_path)
+    csv_path, csv_sha = _csv_path(resource, root, issues)
     digest = group_digest(document.data["spec"], csv_sha, fallback)
     collector = _Collector(spec.default_region, fallback)
     names: set[str] = set()
     complete = csv_path is not None or spec.csv is None
     loaded = parse_contacts is None or parse_contacts(resource.name, digest)
-    for index, contact in enumerate(spec.contacts):
-        names.update(contact.fields)
-        if not loaded:
-            continue
-        fields = {key: value.strip() for key, value in contact.fields.items()}
-        for number, raw in enumerate(contact.phones):
-            where = document.where(("spec", "contacts", index, "phones", number))
-            collector.add(raw, fields, contact.timezone, where)
-    if csv_path is not None:
-        display = display_path(csv_path)
-        try:
-            with csv_path.open("rb") as handle:
-                if loaded:
-                    parallel = csv_path.stat().st_size >= PARALLEL_MIN_BYTES
-                    with BatchNormalizer(spec.default_region, parallel=parallel) as normalizer:
-                        names.update(_read_csv(handle, display, collector, normalizer))
-                else:
+    if loaded:
+        complete = _read_contacts(resource, csv_path, collector, names) and complete
+    else:
+        for contact in spec.contacts:
+            names.update(contact.fields)
+        if csv_path is not None:
+            try:
+                with csv_path.open("rb") as handle:
                     names.update(_header_fields(_header(handle)))
-        except FileProblem as problem:
-            complete = False
-            issues.append(
-                _error(Location(display, problem.line, problem.col or 1), problem.message, "csv")
-            )
+            except FileProblem as problem:
+                complete = False
+                where = Location(display_path(csv_path), problem.line, problem.col or 1)
+                issues.append(_error(where, problem.message, "csv"))
     issues.extend(collector.issues)
     group = GroupSpec(
         name=resource.name,
@@ -211,7 +298,8 @@ def load_group(
         loaded=loaded,
     )
     csv_file = (csv_path, csv_sha) if csv_path and csv_sha else None
-    return GroupLoad(group, tuple(issues), csv_file, complete)
+    source = ContactSource(resource, root, fallback, digest)
+    return GroupLoad(group, tuple(issues), csv_file, complete, source)
 
 
 # --------------------------------------------------------------------------- CSV

@@ -10,12 +10,12 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from campaignctl.config import build, checks
-from campaignctl.config.contacts import ParseContacts, load_group
+from campaignctl.config.contacts import ContactSource, ParseContacts, load_group
 from campaignctl.config.dnc import load_dnc
 from campaignctl.config.documents import Resource, check_document
 from campaignctl.config.models import KINDS
@@ -32,6 +32,8 @@ class LoadResult:
     desired: Desired | None  # None when there are errors
     issues: tuple[Issue, ...]  # errors and warnings, sorted by file, line
     files: tuple[str, ...]  # every file read (YAML, CSV, DNC), as shown in messages
+    # each group's contacts, to read a batch at a time (a streamed apply), by group name
+    sources: Mapping[str, ContactSource] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -170,10 +172,13 @@ def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
             run.read(path, sha)
 
     groups: dict[str, GroupSpec] = {}
+    sources: dict[str, ContactSource] = {}
     unknown_fields: set[str] = set()  # groups whose CSV could not be read
     for name, resource in named["ProspectGroup"].items():
         group = load_group(resource, root, settings.timezone_fallback, parse_contacts)
         groups[name] = group.spec
+        if group.source is not None:
+            sources[name] = group.source
         if not group.complete:
             unknown_fields.add(name)
         run.issues.extend(group.issues)
@@ -199,7 +204,7 @@ def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
             settings=settings,
             config_digest=run.digest(),
         )
-    return LoadResult(desired, issues, tuple(sorted(run.files)))
+    return LoadResult(desired, issues, tuple(sorted(run.files)), sources)
 
 
 class _AnyName(set[str]):

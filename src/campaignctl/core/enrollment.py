@@ -4,6 +4,7 @@ removed. Runs only for a campaign whose group changed since the last sync. Pure.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -13,9 +14,8 @@ from campaignctl.core.types import (
     Action,
     Contact,
     Enrollment,
-    GroupSpec,
+    InvalidContact,
     Reason,
-    Snapshot,
     Step,
 )
 
@@ -68,38 +68,42 @@ def _skip(campaign: str, phone: str, reason: Reason, detail: str) -> Action:
     return Action(type="skip", campaign=campaign, phone=phone, reason=reason, detail=detail)
 
 
-def sync_group(
+def sync_contacts(
     campaign: str,
-    group: GroupSpec,
+    contacts: Iterable[Contact],
+    invalid: Iterable[InvalidContact],
     steps: tuple[Step, ...],
-    snapshot: Snapshot,
-    dnc: frozenset[str],
+    enrolled: AbstractSet[str],
+    opted_out: AbstractSet[str],
+    dnc: AbstractSet[str],
     owners: Owners,
     now: datetime,
 ) -> SyncResult:
-    enrolled = snapshot.enrolled.get(campaign, frozenset())
-    live = snapshot.live.get(campaign, frozenset())
+    """Enroll or skip contacts of a campaign's group: the whole group, or one batch of it.
+
+    `enrolled`: the numbers this campaign enrolled before (live or ended), at least those of
+    `contacts`; they are left alone. A number met twice is decided once (the first wins).
+    """
     actions: list[Action] = []
     new: list[Enrollment] = []
-    present: set[str] = set()
-    for contact in group.contacts:
-        present.add(contact.phone)
-        if contact.phone in enrolled:
+    seen: set[str] = set()
+    for contact in contacts:
+        phone = contact.phone
+        if phone in enrolled or phone in seen:
             continue
-        reason = _enrollment_refusal(campaign, contact, steps, snapshot, dnc, owners)
+        seen.add(phone)
+        reason = _enrollment_refusal(campaign, contact, steps, opted_out, dnc, owners)
         if reason is not None:
-            actions.append(_skip(campaign, contact.phone, reason[0], reason[1]))
+            actions.append(_skip(campaign, phone, reason[0], reason[1]))
             continue
-        owners.claimed[contact.phone] = campaign
+        owners.claimed[phone] = campaign
         actions.append(
-            Action(
-                type="enroll", campaign=campaign, phone=contact.phone, detail=str(contact.source)
-            )
+            Action(type="enroll", campaign=campaign, phone=phone, detail=str(contact.source))
         )
         new.append(
             Enrollment(
                 campaign=campaign,
-                phone=contact.phone,
+                phone=phone,
                 steps_sent=0,
                 last_sent_at=None,
                 next_due_at=now,
@@ -109,11 +113,15 @@ def sync_group(
                 us_state=contact.us_state,
             )
         )
-    for invalid in group.invalid:
-        actions.append(
-            _skip(campaign, invalid.raw, "invalid_phone", f"{invalid.source}: {invalid.reason}")
-        )
-    for phone in sorted(live - present):
+    for bad in invalid:
+        actions.append(_skip(campaign, bad.raw, "invalid_phone", f"{bad.source}: {bad.reason}"))
+    return SyncResult(actions, new)
+
+
+def removals(campaign: str, group: str, phones: Iterable[str], owners: Owners) -> list[Action]:
+    """End the live enrollments of numbers no longer in the group (in the order given)."""
+    actions: list[Action] = []
+    for phone in phones:
         owners.released.add(phone)
         actions.append(
             Action(
@@ -121,24 +129,24 @@ def sync_group(
                 campaign=campaign,
                 phone=phone,
                 reason="removed",
-                detail=f"no longer in group {group.name!r}",
+                detail=f"no longer in group {group!r}",
             )
         )
-    return SyncResult(actions, new)
+    return actions
 
 
 def _enrollment_refusal(
     campaign: str,
     contact: Contact,
     steps: tuple[Step, ...],
-    snapshot: Snapshot,
-    dnc: frozenset[str],
+    opted_out: AbstractSet[str],
+    dnc: AbstractSet[str],
     owners: Owners,
 ) -> tuple[Reason, str] | None:
     phone = contact.phone
     if phone in dnc:
         return "dnc", "on a do-not-call list"
-    if phone in snapshot.opted_out:
+    if phone in opted_out:
         return "opted_out", "opted out"
     owner = owners.owner(phone)
     if owner is not None and owner != campaign:

@@ -6,16 +6,27 @@ tested by the thousand and `plan` shows exactly what `apply` does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 
-from campaignctl.core.enrollment import Owners, sync_group
+from campaignctl.core.enrollment import Owners, SyncResult, removals, sync_contacts
 from campaignctl.core.lifecycle import (
     edit_problems,
     empty_config_problem,
     transition,
 )
 from campaignctl.core.sending import Budget, CampaignRun, SendPlanner
-from campaignctl.core.types import Action, Desired, Enrollment, Plan, Snapshot
+from campaignctl.core.types import (
+    Action,
+    Contact,
+    Desired,
+    Enrollment,
+    GroupSpec,
+    InvalidContact,
+    Plan,
+    Snapshot,
+)
 from campaignctl.errors import PlanError
 
 ORDER = {
@@ -49,10 +60,6 @@ def _runs(
             )
         template = desired.templates.get(spec.template)
         launch = state.launch if state is not None else None
-        group = desired.groups.get(spec.prospect_group)
-        members = None
-        if group is not None and group.loaded:
-            members = frozenset(c.phone for c in group.contacts)
         runs[name] = CampaignRun(
             name=name,
             status=step.status,
@@ -60,7 +67,6 @@ def _runs(
             sender=launch.sender if launch else spec.sender,
             quiet_hours=launch.quiet_hours if launch else spec.quiet_hours,
             credit_paused=step.credit_paused,
-            members=members,
         )
     for name, state in sorted(snapshot.campaigns.items()):
         if name not in desired.campaigns and state.status in ("active", "paused"):
@@ -71,76 +77,177 @@ def _runs(
     return runs, status_actions, notes
 
 
+class Planning:
+    """One plan, decided in stages that `plan()` runs in order on values in memory:
+
+        planning = Planning(desired, snapshot, now)   # refusals, lifecycle: status_actions
+        for name in planning.to_sync():                # groups changed since their last sync
+            planning.sync(name, contacts, invalid, enrolled, owners)  # the whole group, or
+            planning.remove(name, gone, owners)        # ... batch by batch, then the removed
+            planning.synced(name)
+        planning.consider(enrollment)                  # each due enrollment, oldest first
+        planning.finish()                              # resumes and completions
+
+    A streamed apply runs the same stages a batch at a time, with the facts each batch needs
+    read from the state, so a group of a million contacts never sits in memory; the decisions
+    and their order are those of `plan()`.
+    """
+
+    def __init__(
+        self, desired: Desired, snapshot: Snapshot, now: datetime, *, allow_empty: bool = False
+    ) -> None:
+        refusal = empty_config_problem(desired, snapshot)
+        if refusal is not None and not allow_empty:
+            raise PlanError(refusal)
+        problems = edit_problems(desired, snapshot)
+        if problems:
+            raise PlanError("\n".join(str(p) for p in problems))
+        self.desired = desired
+        self.snapshot = snapshot
+        self.now = now
+        self.runs, self.status_actions, self.notes = _runs(desired, snapshot)
+        self.group_digests: dict[str, str] = {}  # recorded once the syncs are applied
+        self.enrolling: set[str] = set()  # campaigns that enroll someone in this plan
+        self.waiting: set[str] = set()  # campaigns with enrollments due before this plan
+        self.sends = SendPlanner(
+            snapshot=snapshot,
+            settings=desired.settings,
+            dnc=desired.dnc,
+            now=now,
+            budget=Budget(
+                balance=snapshot.balance,
+                interval=desired.settings.reconcile_interval,
+                sent_today=snapshot.sent_today,
+            ),
+        )
+
+    def group_of(self, campaign: str) -> GroupSpec | None:
+        return self.desired.groups.get(self.desired.campaigns[campaign].prospect_group)
+
+    def to_sync(self) -> list[str]:
+        """The running campaigns whose group changed since it was last synced, by name."""
+        names: list[str] = []
+        for name, run in self.runs.items():
+            group = self.group_of(name)
+            state = self.snapshot.campaigns.get(name)
+            if group is None or (run.status != "active" and not run.credit_paused):
+                continue
+            if state is not None and state.group_digest == group.digest:
+                continue
+            names.append(name)
+        return names
+
+    def sync(
+        self,
+        campaign: str,
+        contacts: Iterable[Contact],
+        invalid: Iterable[InvalidContact],
+        enrolled: AbstractSet[str],
+        owners: Owners,
+    ) -> SyncResult:
+        """Enroll or skip contacts of the campaign's group (all of them, or a batch)."""
+        result = sync_contacts(
+            campaign,
+            contacts,
+            invalid,
+            self.runs[campaign].steps,
+            enrolled,
+            self.snapshot.opted_out,
+            self.desired.dnc,
+            owners,
+            self.now,
+        )
+        if result.new:
+            self.enrolling.add(campaign)
+        return result
+
+    def remove(self, campaign: str, phones: Iterable[str], owners: Owners) -> list[Action]:
+        """End the live enrollments of numbers that left the group; they are not sent to."""
+        group = self.group_of(campaign)
+        assert group is not None
+        gone = list(phones)
+        self.sends.removed.update((campaign, phone) for phone in gone)
+        return removals(campaign, group.name, gone, owners)
+
+    def synced(self, campaign: str) -> None:
+        group = self.group_of(campaign)
+        assert group is not None
+        self.group_digests[campaign] = group.digest
+
+    def consider(self, enrollment: Enrollment, *, new: bool = False) -> None:
+        """Decide one due enrollment (send, defer, skip); the actions gather in `sends`.
+        `new`: enrolled by this plan (considered after every enrollment due before it)."""
+        if not new:
+            self.waiting.add(enrollment.campaign)
+        target = self.runs.get(enrollment.campaign)
+        if target is None or target.status in ("draft", "completed"):
+            return
+        self.sends.consider(enrollment, target)
+
+    def take_sends(self) -> list[Action]:
+        """The send-stage actions decided since the last call."""
+        actions, self.sends.actions = self.sends.actions, []
+        return actions
+
+    def finish(self) -> list[Action]:
+        """Resumes of credit-paused campaigns with nothing waiting, and completions."""
+        actions: list[Action] = []
+        for name, run in self.runs.items():
+            waiting = self.waiting
+            if run.credit_paused and name not in (self.sends.resumed | self.sends.paused | waiting):
+                actions.append(
+                    Action(
+                        type="resume",
+                        campaign=name,
+                        reason="insufficient_credits",
+                        detail="nothing is due that the balance cannot cover",
+                    )
+                )
+        actions.extend(
+            _completions(self.desired, self.snapshot, self.runs, self.enrolling, self.group_digests)
+        )
+        return actions
+
+    def plan(self, actions: list[Action]) -> Plan:
+        actions.sort(key=lambda a: ORDER[a.type])
+        return Plan(
+            now=self.now,
+            expires_at=self.now + self.desired.settings.reconcile_interval,
+            config_digest=self.desired.config_digest,
+            state_serial=self.snapshot.serial,
+            actions=tuple(actions),
+            group_digests=dict(self.group_digests),
+            notes=tuple(self.notes),
+        )
+
+
 def plan(desired: Desired, snapshot: Snapshot, now: datetime, *, allow_empty: bool = False) -> Plan:
     """Everything an apply would do at `now`, and why the rest waits."""
-    refusal = empty_config_problem(desired, snapshot)
-    if refusal is not None and not allow_empty:
-        raise PlanError(refusal)
-    problems = edit_problems(desired, snapshot)
-    if problems:
-        raise PlanError("\n".join(str(p) for p in problems))
-
-    runs, actions, notes = _runs(desired, snapshot)
+    planning = Planning(desired, snapshot, now, allow_empty=allow_empty)
+    actions = list(planning.status_actions)
     owners = Owners(dict(snapshot.live_owner))
     new: list[Enrollment] = []
-    group_digests: dict[str, str] = {}
-    enrolling: set[str] = set()
-    for name, run in runs.items():
-        spec = desired.campaigns[name]
-        group = desired.groups.get(spec.prospect_group)
-        state = snapshot.campaigns.get(name)
-        if group is None or not group.loaded:
-            continue
-        if run.status != "active" and not run.credit_paused:
-            continue
-        if state is not None and state.group_digest == group.digest:
-            continue
-        result = sync_group(name, group, run.steps, snapshot, desired.dnc, owners, now)
+    for name in planning.to_sync():
+        group = planning.group_of(name)
+        assert group is not None
+        if not group.loaded:
+            continue  # the loader skipped it: its digest is synced for every campaign using it
+        result = planning.sync(
+            name, group.contacts, group.invalid, snapshot.enrolled.get(name, frozenset()), owners
+        )
         actions.extend(result.actions)
         new.extend(result.new)
-        if result.new:
-            enrolling.add(name)
-        group_digests[name] = group.digest
-
-    sends = SendPlanner(
-        snapshot=snapshot,
-        settings=desired.settings,
-        dnc=desired.dnc,
-        now=now,
-        budget=Budget(
-            balance=snapshot.balance,
-            interval=desired.settings.reconcile_interval,
-            sent_today=snapshot.sent_today,
-        ),
-    )
-    for enrollment in [*snapshot.due, *new]:
-        target = runs.get(enrollment.campaign)
-        if target is None or target.status in ("draft", "completed"):
-            continue
-        sends.consider(enrollment, target)
-    waiting = {e.campaign for e in snapshot.due}
-    for name, run in runs.items():
-        if run.credit_paused and name not in (sends.resumed | sends.paused | waiting):
-            sends.actions.append(
-                Action(
-                    type="resume",
-                    campaign=name,
-                    reason="insufficient_credits",
-                    detail="nothing is due that the balance cannot cover",
-                )
-            )
-    actions.extend(sends.actions)
-    actions.extend(_completions(desired, snapshot, runs, enrolling, group_digests))
-    actions.sort(key=lambda a: ORDER[a.type])
-    return Plan(
-        now=now,
-        expires_at=now + desired.settings.reconcile_interval,
-        config_digest=desired.config_digest,
-        state_serial=snapshot.serial,
-        actions=tuple(actions),
-        group_digests=group_digests,
-        notes=tuple(notes),
-    )
+        present = {contact.phone for contact in group.contacts}
+        gone = sorted(snapshot.live.get(name, frozenset()) - present)
+        actions.extend(planning.remove(name, gone, owners))
+        planning.synced(name)
+    for enrollment in snapshot.due:
+        planning.consider(enrollment)
+    for enrollment in new:
+        planning.consider(enrollment, new=True)
+    actions.extend(planning.take_sends())
+    actions.extend(planning.finish())
+    return planning.plan(actions)
 
 
 def _completions(

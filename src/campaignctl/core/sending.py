@@ -39,7 +39,6 @@ class CampaignRun:
     sender: Sender
     quiet_hours: QuietHours
     credit_paused: bool = False  # paused for credits; resumes when the balance covers it
-    members: frozenset[str] | None = None  # the group's numbers, when the group was loaded
 
 
 @dataclass
@@ -72,6 +71,10 @@ class SendPlanner:
     now: datetime
     budget: Budget
     last_sent: dict[str, datetime] = field(default_factory=dict)  # sends in this plan
+    # the last message to each number before this plan, for the numbers being considered:
+    # the snapshot's, or those of the batch a streamed apply is considering
+    sent_before: Mapping[str, datetime] | None = None
+    removed: set[tuple[str, str]] = field(default_factory=set)  # (campaign, phone) ended now
     paused: set[str] = field(default_factory=set)  # campaigns paused for credits by this plan
     resumed: set[str] = field(default_factory=set)
     actions: list[Action] = field(default_factory=list)
@@ -112,7 +115,7 @@ class SendPlanner:
         step = e.steps_sent + 1
         if step > len(run.steps):
             return
-        if run.members is not None and e.phone not in run.members:
+        if (e.campaign, e.phone) in self.removed:
             return  # removed from the group: the sync ends it
         if e.phone in self.dnc:
             return self._skip(e, step, "dnc", "on a do-not-call list")
@@ -132,7 +135,8 @@ class SendPlanner:
             return self._defer(e, step, "suspended", None, self.snapshot.suspended)
         if run.status != "active" and not run.credit_paused:
             return self._defer(e, step, "campaign_paused", None, f"campaign is {run.status}")
-        last = self.last_sent.get(e.phone) or self.snapshot.last_sent.get(e.phone)
+        before = self.snapshot.last_sent if self.sent_before is None else self.sent_before
+        last = self.last_sent.get(e.phone) or before.get(e.phone)
         if last is not None and self.now < last + MIN_GAP:
             return self._defer(
                 e,

@@ -238,6 +238,17 @@ class Action:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """Actions carried out but not kept one by one: what a large apply did beyond the
+    actions it lists (each is in the state, and `explain` shows it)."""
+
+    campaign: str
+    type: ActionType
+    reason: Reason | None
+    count: int
+
+
+@dataclass(frozen=True)
 class Plan:
     now: datetime
     expires_at: datetime
@@ -247,14 +258,19 @@ class Plan:
     # group digests to record once the enrollments of this plan are applied
     group_digests: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # things a reviewer should see that are not actions
+    tallies: tuple[Tally, ...] = ()  # an apply's actions beyond those listed (never sends)
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for action in self.actions:
             counts[action.type] = counts.get(action.type, 0) + 1
+        for tally in self.tallies:
+            counts[tally.type] = counts.get(tally.type, 0) + tally.count
         counts["credits"] = sum(a.credits or 0 for a in self.actions if a.type == "send")
         return counts
 
     @property
     def has_changes(self) -> bool:
-        return any(a.type != "defer" for a in self.actions)
+        return any(a.type != "defer" for a in self.actions) or any(
+            t.type != "defer" for t in self.tallies
+        )

@@ -3,6 +3,7 @@
 `Store.open(path)` is the only way in. It is assembled from one mixin per concern:
 
     snapshot.py  the planner's one read          lease.py     one applier at a time
+    stream.py    a streamed apply's batch reads
     writes.py    campaigns, enrollments, runs     sends.py     intents and outcomes
     commands.py  credits, opt-outs, suspend,      queries.py   status, explain, ledger
                  webhooks, outbox
@@ -29,11 +30,13 @@ from campaignctl.store.records import (
 )
 from campaignctl.store.sends import SendBlocked, SendsMixin
 from campaignctl.store.snapshot import SnapshotMixin
+from campaignctl.store.stream import DueBatch, StreamMixin, SyncFacts, SyncStart
 from campaignctl.store.writes import WritesMixin
 
 __all__ = [
     "AttemptRecord",
     "CampaignStatusRow",
+    "DueBatch",
     "EnrollmentRecord",
     "HistoryEvent",
     "LeaseHeld",
@@ -42,10 +45,14 @@ __all__ = [
     "OutboxRecord",
     "SendBlocked",
     "Store",
+    "SyncFacts",
+    "SyncStart",
 ]
 
 
-class Store(SnapshotMixin, LeaseMixin, WritesMixin, SendsMixin, CommandsMixin, QueriesMixin):
+class Store(
+    SnapshotMixin, StreamMixin, LeaseMixin, WritesMixin, SendsMixin, CommandsMixin, QueriesMixin
+):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 
     @classmethod

@@ -119,7 +119,7 @@ class QueriesMixin(StoreBase):
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT campaign, phone, status, end_reason, steps_sent, last_sent_at,"
-                " next_due_at, enrolled_at, ended_at FROM enrollments WHERE phone = ?"
+                " next_due_at, enrolled_at, ended_at, source FROM enrollments WHERE phone = ?"
                 " ORDER BY enrolled_at, id",
                 [phone],
             ).fetchall()
@@ -134,14 +134,16 @@ class QueriesMixin(StoreBase):
                 next_due_at=from_text(r[6]) if r[2] == "live" else None,
                 enrolled_at=from_text(r[7]),
                 ended_at=opt_from_text(r[8]),
+                source=r[9],
             )
             for r in rows
         ]
 
     def explain(self, phone: str) -> list[HistoryEvent]:
-        """Everything recorded about a number, across campaigns, in time order: enrollment,
-        each decision with its rule, each send attempt and its outcome, the end of each
-        sequence, and opt-outs. Empty when the state has never seen the number."""
+        """Everything recorded about a number, across campaigns, in time order: enrollment
+        (its detail: where the contact came from), each decision with its rule, each send
+        attempt and its outcome, the end of each sequence, and opt-outs. Empty when the
+        state has never seen the number."""
         events: list[HistoryEvent] = []
         with self._read() as conn:
             decided = {
@@ -152,8 +154,12 @@ class QueriesMixin(StoreBase):
                 )
             }
         for e in self.enrollments_of(phone):
-            if e.campaign not in decided:  # else the enroll decision says it, with its source
-                events.append(HistoryEvent(e.enrolled_at, "enrolled", e.campaign, "enrolled"))
+            # an enrollment is told by its row, with its source; a state written before
+            # enrollments kept their source has an enroll decision that says it instead
+            if e.campaign not in decided:
+                events.append(
+                    HistoryEvent(e.enrolled_at, "enrolled", e.campaign, "enrolled", detail=e.source)
+                )
             if e.status != "live" and e.ended_at is not None:
                 kind: HistoryKind = "done" if e.status == "done" else "ended"
                 events.append(

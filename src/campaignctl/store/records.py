@@ -129,6 +129,7 @@ class EnrollmentRecord:
     next_due_at: datetime | None  # None once done or ended
     enrolled_at: datetime
     ended_at: datetime | None
+    source: str | None = None  # where the contact came from, e.g. "contacts.csv:12:1"
 
 
 HistoryKind = Literal["enrolled", "decision", "attempt", "done", "ended", "optout", "optin"]
@@ -145,6 +146,6 @@ class HistoryEvent:
     step: int | None = None
     reason: str | None = None
     until: datetime | None = None
-    detail: str | None = None
+    detail: str | None = None  # for "enrolled": where the contact came from
     last_at: datetime | None = None  # a repeated decision: the last time it was made
     repeats: int = 1

@@ -8,9 +8,10 @@ changed; per-phone facts only for the phones of those groups and of `due`.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from campaignctl.core.types import CampaignState, Desired, Enrollment, Snapshot
 from campaignctl.store.codec import fields_from_json, launch_from_json, zones_from_json
@@ -43,35 +44,43 @@ def _campaigns(conn: sqlite3.Connection) -> dict[str, CampaignState]:
     }
 
 
-def _due(conn: sqlite3.Connection, now: datetime) -> list[Enrollment]:
-    in_flight = set(
-        conn.execute(
-            "SELECT campaign, phone FROM attempts WHERE status IN ('pending', 'unknown')"
-        ).fetchall()
-    )
+# the columns of an Enrollment, in the order `enrollment_from_row` takes them
+ENROLLMENT_COLUMNS = (
+    "campaign, phone, steps_sent, last_sent_at, next_due_at, enrolled_at, fields, zones, us_state"
+)
+
+
+def in_flight(conn: sqlite3.Connection) -> set[tuple[str, str]]:
+    """(campaign, phone) of the attempts whose outcome is not known yet."""
     rows = conn.execute(
-        "SELECT campaign, phone, steps_sent, last_sent_at, next_due_at, enrolled_at, fields,"
-        " zones, us_state FROM enrollments"
+        "SELECT campaign, phone FROM attempts WHERE status IN ('pending', 'unknown')"
+    ).fetchall()
+    return {(str(campaign), str(phone)) for campaign, phone in rows}
+
+
+def enrollment_from_row(row: Sequence[Any]) -> Enrollment:
+    campaign, phone, steps_sent, last_sent, next_due, enrolled, fields, zones, us_state = row
+    return Enrollment(
+        campaign=campaign,
+        phone=phone,
+        steps_sent=steps_sent,
+        last_sent_at=opt_from_text(last_sent),
+        next_due_at=from_text(next_due),
+        enrolled_at=from_text(enrolled),
+        fields=fields_from_json(fields),
+        zones=zones_from_json(zones),
+        us_state=us_state,
+    )
+
+
+def _due(conn: sqlite3.Connection, now: datetime) -> list[Enrollment]:
+    waiting = in_flight(conn)
+    rows = conn.execute(
+        f"SELECT {ENROLLMENT_COLUMNS} FROM enrollments"
         " WHERE status = 'live' AND next_due_at <= ? ORDER BY next_due_at, id",
         [to_text(now)],
     ).fetchall()
-    return [
-        Enrollment(
-            campaign=campaign,
-            phone=phone,
-            steps_sent=steps_sent,
-            last_sent_at=opt_from_text(last_sent),
-            next_due_at=from_text(next_due),
-            enrolled_at=from_text(enrolled),
-            fields=fields_from_json(fields),
-            zones=zones_from_json(zones),
-            us_state=us_state,
-        )
-        for campaign, phone, steps_sent, last_sent, next_due, enrolled, fields, zones, us_state in (
-            rows
-        )
-        if (campaign, phone) not in in_flight
-    ]
+    return [enrollment_from_row(row) for row in rows if (row[0], row[1]) not in waiting]
 
 
 def _changed_groups(
@@ -113,7 +122,7 @@ def _live_owner(
             if row[0] in phones
         )
     else:
-        rows = _live_rows(conn, phones)
+        rows = live_rows(conn, phones)
     for phone, campaign, enrolled_at, row_id in rows:
         seen = first.get(phone)
         if seen is None or (enrolled_at, row_id) < seen[:2]:
@@ -121,7 +130,7 @@ def _live_owner(
     return {phone: campaign for phone, (_, _, campaign) in first.items()}
 
 
-def _live_rows(
+def live_rows(
     conn: sqlite3.Connection, phones: AbstractSet[str]
 ) -> Iterator[tuple[str, str, str, int]]:
     for chunk in _chunks(sorted(phones)):
@@ -134,7 +143,7 @@ def _live_rows(
         )
 
 
-def _last_sent(conn: sqlite3.Connection, phones: AbstractSet[str]) -> dict[str, datetime]:
+def last_sent_of(conn: sqlite3.Connection, phones: AbstractSet[str]) -> dict[str, datetime]:
     last: dict[str, datetime] = {}
     if len(phones) >= SCAN_MIN:  # counting the table is a pass over it too: only then
         known = conn.execute("SELECT count(*) FROM phones").fetchone()[0]
@@ -195,14 +204,15 @@ class SnapshotMixin(StoreBase):
                 synced[group] = only
         return synced
 
-    def snapshot(self, desired: Desired, now: datetime) -> Snapshot:
-        """Everything the planner reads, from one consistent read transaction."""
+    def snapshot(self, desired: Desired, now: datetime, *, with_due: bool = True) -> Snapshot:
+        """Everything the planner reads, from one consistent read transaction. Without
+        `with_due`, no enrollment is read: a streamed apply reads them a batch at a time."""
         with self._read() as conn:
             serial, balance, suspended = conn.execute(
                 "SELECT serial, balance, suspended_reason FROM meta WHERE id = 1"
             ).fetchone()
             campaigns = _campaigns(conn)
-            due = _due(conn, now)
+            due = _due(conn, now) if with_due else []
             enrolled, live, phones = _changed_groups(conn, desired, campaigns)
             phones.update(e.phone for e in due)
             opted_out = frozenset(r[0] for r in conn.execute("SELECT phone FROM optouts"))
@@ -215,7 +225,7 @@ class SnapshotMixin(StoreBase):
                 live_owner=_live_owner(
                     conn, phones, sum(c.live_enrollments for c in campaigns.values())
                 ),
-                last_sent=_last_sent(conn, phones),
+                last_sent=last_sent_of(conn, phones),
                 opted_out=opted_out,
                 balance=balance,
                 suspended=suspended,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from campaignctl.core.types import Action, CampaignStatus, Contact, LaunchRecord
@@ -14,7 +14,9 @@ from campaignctl.store.db import StoreBase, to_text
 CAMPAIGN_STATUSES = ("draft", "active", "paused", "completed")
 # decisions that describe a standing state: repeating one only updates its last time
 REPEATABLE_DECISIONS = ("defer", "skip", "pause")
-DECISIONS_BATCH = 50_000  # decisions inserted at a time (a launch makes two per contact)
+# decisions not kept: an enroll's record is the enrollment row itself (with its source)
+UNRECORDED_DECISIONS = ("enroll",)
+DECISIONS_BATCH = 50_000  # decisions inserted at a time (a launch makes one per contact)
 
 
 def end_live(
@@ -92,9 +94,10 @@ class WritesMixin(StoreBase):
             _require_campaign(conn, campaign)
             conn.execute("UPDATE campaigns SET group_digest = ? WHERE name = ?", [digest, campaign])
 
-    def enroll_many(self, campaign: str, contacts: Sequence[Contact], now: datetime) -> int:
-        """Enroll contacts (due now) in one transaction; numbers already enrolled in this
-        campaign, live or ended, are left alone. Returns how many were enrolled."""
+    def enroll_many(self, campaign: str, contacts: Iterable[Contact], now: datetime) -> int:
+        """Enroll contacts (due now) in one transaction, in the order given (the group's
+        order), each with where it came from; numbers already enrolled in this campaign,
+        live or ended, are left alone. Returns how many were enrolled."""
         at = to_text(now)
         rows = (  # made as they are inserted: a million rows never sit in memory at once
             (
@@ -105,18 +108,25 @@ class WritesMixin(StoreBase):
                 fields_to_json(c.fields),
                 zones_to_json(c.zones),
                 c.us_state,
+                str(c.source),
             )
-            for c in sorted(contacts, key=lambda c: c.phone)  # index-ordered inserts: faster
+            for c in contacts
         )
         with self._write(fenced=True) as conn:
             _require_campaign(conn, campaign)
             cursor = conn.executemany(
-                "INSERT INTO enrollments"
-                " (campaign, phone, status, next_due_at, enrolled_at, fields, zones, us_state)"
-                " VALUES (?, ?, 'live', ?, ?, ?, ?, ?) ON CONFLICT (campaign, phone) DO NOTHING",
+                "INSERT INTO enrollments (campaign, phone, status, next_due_at, enrolled_at,"
+                " fields, zones, us_state, source) VALUES (?, ?, 'live', ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (campaign, phone) DO NOTHING",
                 rows,
             )
-            return max(cursor.rowcount, 0)
+            inserted = max(cursor.rowcount, 0)  # rows skipped by DO NOTHING count 0
+            if inserted:  # no insert trigger: live_count is kept here, in this transaction
+                conn.execute(
+                    "UPDATE campaigns SET live_count = live_count + ? WHERE name = ?",
+                    [inserted, campaign],
+                )
+            return inserted
 
     def end_enrollment(self, campaign: str, phone: str, reason: str, now: datetime) -> None:
         """End a live enrollment with a reason (no-op if it is not live)."""
@@ -124,9 +134,10 @@ class WritesMixin(StoreBase):
             end_live(conn, "campaign = ? AND phone = ?", [campaign, phone], reason, now)
 
     def record_decisions(self, actions: Sequence[Action], now: datetime) -> None:
-        """Keep the plan's decisions for `explain`. A defer, skip or pause identical (type,
-        step, reason) to the last decision about that campaign and number only updates that
-        decision's last time, until and count: a tick every 15 minutes stays bounded."""
+        """Keep the plan's decisions for `explain`, but enrolls: the enrollment row (with
+        its source) records those. A defer, skip or pause identical (type, step, reason) to
+        the last decision about that campaign and number only updates that decision's last
+        time, until and count: a tick every 15 minutes stays bounded."""
         at = to_text(now)
         times: dict[datetime, str] = {}
         # the last decision about each (phone, campaign): (id, type, step, reason); looked up
@@ -138,12 +149,17 @@ class WritesMixin(StoreBase):
         with self._write(fenced=True) as conn:
             next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM decisions").fetchone()[0]
             for action in actions:
+                key = (action.phone, action.campaign)
+                if action.type in UNRECORDED_DECISIONS:
+                    # not written, but it breaks a run of repeats like a written one, and
+                    # the defer that follows an enroll needs no look-up
+                    last[key] = (0, action.type, action.step, None)
+                    continue
                 until = None
                 if action.until:
                     until = times.get(action.until) or times.setdefault(
                         action.until, to_text(action.until)
                     )
-                key = (action.phone, action.campaign)
                 if action.type in REPEATABLE_DECISIONS:
                     previous = last.get(key)
                     if previous is None:

@@ -1,0 +1,166 @@
+"""The reads of a streamed apply: the facts one batch of a group needs, and the due
+enrollments a batch at a time, so neither a large group nor a long queue is held whole.
+
+    start = store.sync_start("spring-buyers")          # what the state holds already
+    facts = store.sync_facts("spring-buyers", phones, start)  # per batch of the group
+    store.mark_present(phones)                          # numbers of the group read so far
+    store.live_absent("spring-buyers")                  # live, but no longer in the group
+    for batch in store.due_batches(now, 20_000, last_id): ...
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from campaignctl.core.types import Enrollment
+from campaignctl.store.db import StoreBase, to_text
+from campaignctl.store.snapshot import (
+    CHUNK,
+    ENROLLMENT_COLUMNS,
+    enrollment_from_row,
+    in_flight,
+    last_sent_of,
+    live_rows,
+)
+
+_PRESENT = "temp.sync_present"
+
+
+@dataclass(frozen=True)
+class SyncStart:
+    """What the state held when a campaign's sync began."""
+
+    enrolled: int  # enrollments of the campaign, live or ended
+    live: int  # ... of which live
+    others_live: int  # live enrollments of every other campaign
+
+
+@dataclass(frozen=True)
+class SyncFacts:
+    """What one batch of a group needs from the state."""
+
+    seen: frozenset[str]  # numbers met earlier in this group (a number is decided once)
+    enrolled: frozenset[str]  # numbers this campaign enrolled before (live or ended)
+    live_owner: dict[str, str]  # number -> the campaign holding it live
+
+
+@dataclass(frozen=True)
+class DueBatch:
+    enrollments: list[tuple[Enrollment, bool]]  # each due enrollment; True: enrolled now
+    last_sent: dict[str, datetime]  # the last message to each of their numbers
+
+
+def _in_chunks(
+    conn: sqlite3.Connection, sql: str, head: Sequence[object], phones: Sequence[str]
+) -> Iterator[tuple[object, ...]]:
+    """Run `sql` (ending in `IN ({marks})`) for the phones, CHUNK at a time."""
+    for start in range(0, len(phones), CHUNK):
+        chunk = phones[start : start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        yield from conn.execute(sql.format(marks=marks), [*head, *chunk])
+
+
+class StreamMixin(StoreBase):
+    def sync_start(self, campaign: str) -> SyncStart:
+        """Begin a campaign's sync: counts of what the state holds, and an empty set of the
+        numbers met (a temporary table of this connection)."""
+        with self._read() as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {_PRESENT}")
+            conn.execute(f"CREATE TABLE {_PRESENT} (phone TEXT PRIMARY KEY) WITHOUT ROWID")
+            enrolled, live = conn.execute(
+                "SELECT count(*), coalesce(sum(status = 'live'), 0) FROM enrollments"
+                " WHERE campaign = ?",
+                [campaign],
+            ).fetchone()
+            total_live = conn.execute(
+                "SELECT coalesce(sum(live_count), 0) FROM campaigns"
+            ).fetchone()[0]
+        return SyncStart(int(enrolled), int(live), int(total_live) - int(live))
+
+    def last_enrollment_id(self) -> int:
+        """The highest enrollment id: the enrollments made after this call have higher ones."""
+        with self._read() as conn:
+            return int(conn.execute("SELECT coalesce(max(id), 0) FROM enrollments").fetchone()[0])
+
+    def sync_facts(self, campaign: str, phones: Sequence[str], start: SyncStart) -> SyncFacts:
+        """The facts of one batch: numbers met before in the group, enrolled before in this
+        campaign, and held live by a campaign (the first to enroll each)."""
+        with self._read() as conn:
+            seen = frozenset(
+                str(r[0])
+                for r in _in_chunks(
+                    conn, f"SELECT phone FROM {_PRESENT} WHERE phone IN ({{marks}})", (), phones
+                )
+            )
+            enrolled: frozenset[str] = frozenset()
+            if start.enrolled:
+                enrolled = frozenset(
+                    str(r[0])
+                    for r in _in_chunks(
+                        conn,
+                        "SELECT phone FROM enrollments WHERE campaign = ? AND phone IN ({marks})",
+                        (campaign,),
+                        phones,
+                    )
+                )
+            owner: dict[str, str] = {}
+            if start.others_live:  # else only this campaign holds numbers: none refused
+                first: dict[str, tuple[str, int]] = {}
+                for phone, holder, enrolled_at, row_id in live_rows(conn, set(phones)):
+                    seen_first = first.get(phone)
+                    if seen_first is None or (enrolled_at, row_id) < seen_first:
+                        first[phone] = (enrolled_at, row_id)
+                        owner[phone] = holder
+        return SyncFacts(seen, enrolled, owner)
+
+    def mark_present(self, phones: Sequence[str]) -> None:
+        """Remember numbers of the group being synced (for `sync_facts` and `live_absent`)."""
+        with self._read() as conn:
+            conn.executemany(
+                f"INSERT OR IGNORE INTO {_PRESENT} (phone) VALUES (?)", ((p,) for p in phones)
+            )
+
+    def live_absent(self, campaign: str) -> list[str]:
+        """Numbers the campaign holds live that its group no longer has, in number order."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT phone FROM enrollments WHERE campaign = ? AND status = 'live'"
+                f" AND phone NOT IN (SELECT phone FROM {_PRESENT}) ORDER BY phone",
+                [campaign],
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def sync_end(self) -> None:
+        with self._read() as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {_PRESENT}")
+
+    def due_batches(self, now: datetime, size: int, last_id: int) -> Iterator[DueBatch]:
+        """The live enrollments due at `now`, oldest due first (the snapshot's order), `size`
+        at a time, each batch read when asked for: sends recorded between batches move their
+        enrollments out of the range. Those with an attempt in flight are left out; those
+        with an id above `last_id` are marked enrolled now."""
+        at = to_text(now)
+        with self._read() as conn:
+            waiting = in_flight(conn)
+        after: tuple[str, int] = ("", 0)
+        while True:
+            with self._read() as conn:
+                rows = conn.execute(
+                    f"SELECT next_due_at, id, {ENROLLMENT_COLUMNS} FROM enrollments"
+                    " WHERE status = 'live' AND next_due_at <= ? AND (next_due_at, id) > (?, ?)"
+                    " ORDER BY next_due_at, id LIMIT ?",
+                    [at, after[0], after[1], size],
+                ).fetchall()
+                if not rows:
+                    return
+                after = (rows[-1][0], rows[-1][1])
+                due = [
+                    (enrollment_from_row(row[2:]), row[1] > last_id)
+                    for row in rows
+                    if (row[2], row[3]) not in waiting
+                ]
+                last_sent = last_sent_of(conn, {e.phone for e, _ in due})
+            yield DueBatch(due, last_sent)

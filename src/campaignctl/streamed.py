@@ -1,0 +1,184 @@
+"""The apply of a fresh plan, streamed: the planner's stages (core.planner.Planning) run a
+batch at a time, each batch's facts read from the state and its decisions written before
+the next is read. A group of a million contacts is enrolled, and a queue of a million due
+messages considered, in the memory of one batch.
+
+    statuses      launches, pauses, resumes of the lifecycle           (applied first)
+    syncs         each changed group, BATCH contacts at a time: enroll, skip; then the
+                  numbers that left it are ended, and the group's digest recorded
+    due           the due enrollments, oldest first, BATCH at a time: send, defer, skip
+    finish        resumes and completions; the run is recorded
+
+The decisions, and their order, are those of `core.planner.plan` on the same state: the
+enrollments due before this apply are considered before the ones it enrolls, as there.
+A crash between batches loses nothing: what is written is whole (each batch is a
+transaction), the group's digest is recorded only once all of it is, and the next apply
+goes on from the state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+
+from campaignctl.config import ContactSource
+from campaignctl.core.enrollment import Owners
+from campaignctl.core.planner import ORDER, Planning
+from campaignctl.core.types import Action, Contact, Desired, InvalidContact, Plan, Snapshot, Tally
+from campaignctl.store import Store
+
+log = logging.getLogger("campaignctl.engine")
+
+BATCH = 20_000  # contacts, or due enrollments, decided and written at a time
+LISTED = 10_000  # actions an apply lists in its report; the rest of the bulk kinds are counted
+BULK = frozenset({"enroll", "defer", "skip", "end"})  # kinds that can number in the millions
+
+
+class Stopped(Exception):
+    """Asked to stop between two batches."""
+
+
+class Report:
+    """The actions an apply carried out: the first LISTED one by one, the rest counted."""
+
+    def __init__(self) -> None:
+        self.listed: list[Action] = []
+        self.counted: Counter[tuple[str, str, str | None]] = Counter()
+
+    def add(self, actions: Iterable[Action]) -> None:
+        for action in actions:
+            if action.type in BULK and len(self.listed) >= LISTED:
+                self.counted[(action.campaign, action.type, action.reason)] += 1
+            else:
+                self.listed.append(action)
+
+    def tallies(self) -> tuple[Tally, ...]:
+        return tuple(
+            Tally(campaign, kind, reason, count)  # type: ignore[arg-type]
+            for (campaign, kind, reason), count in sorted(
+                self.counted.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or "")
+            )
+        )
+
+
+class StreamedApply:
+    """One fresh apply, streamed. `act(action)` carries out one action that is not an
+    enrollment (the engine's Applier: statuses, ends, skips, sends)."""
+
+    def __init__(
+        self,
+        store: Store,
+        desired: Desired,
+        sources: Mapping[str, ContactSource],
+        snapshot: Snapshot,
+        now: datetime,
+        act: Callable[[Action], None],
+        *,
+        allow_empty: bool = False,
+        batch: int = BATCH,
+        should_stop: Callable[[], bool] = lambda: False,
+        heartbeat: Callable[[], None] = lambda: None,
+        stopped: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.store = store
+        self.desired = desired
+        self.sources = sources
+        self.now = now
+        self.act = act
+        self.batch = batch
+        self.should_stop = should_stop
+        self.heartbeat = heartbeat
+        self.stopped = stopped  # sending stopped (the provider refused): no more sends
+        self.planning = Planning(desired, snapshot, now, allow_empty=allow_empty)
+        self.report = Report()
+        self.interrupted = False  # asked to stop before the end
+
+    def run(self) -> Plan:
+        planning = self.planning
+        self._carry_out(planning.status_actions)
+        last_id = self.store.last_enrollment_id()  # the ones above are enrolled now
+        try:
+            for name in planning.to_sync():
+                self._sync(name)
+            self._due(last_id)
+        except Stopped:
+            self.interrupted = True
+        else:
+            self._carry_out(planning.finish())
+        return self.plan()
+
+    def plan(self) -> Plan:
+        """What was carried out, as a plan (the bulk beyond LISTED as tallies)."""
+        planning = self.planning
+        return Plan(
+            now=self.now,
+            expires_at=self.now + self.desired.settings.reconcile_interval,
+            config_digest=self.desired.config_digest,
+            state_serial=planning.snapshot.serial,
+            actions=tuple(sorted(self.report.listed, key=lambda a: ORDER[a.type])),
+            group_digests=dict(planning.group_digests),
+            notes=tuple(planning.notes),
+            tallies=self.report.tallies(),
+        )
+
+    # ------------------------------------------------------------------ stages
+
+    def _carry_out(self, actions: list[Action]) -> None:
+        actions = sorted(actions, key=lambda a: ORDER[a.type])
+        for action in actions:
+            if action.type == "send" and self.stopped():
+                continue
+            self.act(action)
+        self.store.record_decisions(actions, self.now)
+        self.report.add(actions)
+
+    def _sync(self, campaign: str) -> None:
+        """Enroll the campaign's group a batch at a time, then end the numbers that left."""
+        planning = self.planning
+        group = planning.group_of(campaign)
+        assert group is not None
+        source = self.sources[group.name]
+        start = self.store.sync_start(campaign)
+        enrolled = 0
+
+        def take(contacts: list[Contact], invalid: list[InvalidContact]) -> None:
+            nonlocal enrolled
+            if self.should_stop():
+                raise Stopped
+            phones = [c.phone for c in contacts]
+            facts = self.store.sync_facts(campaign, phones, start)
+            fresh = [c for c in contacts if c.phone not in facts.seen] if facts.seen else contacts
+            result = planning.sync(
+                campaign, fresh, invalid, facts.enrolled, Owners(facts.live_owner)
+            )
+            joined = {e.phone for e in result.new}
+            enrolled += self.store.enroll_many(
+                campaign, [c for c in fresh if c.phone in joined], self.now
+            )
+            self.store.mark_present(phones)
+            self.store.record_decisions(result.actions, self.now)
+            self.report.add(result.actions)
+            self.heartbeat()
+
+        try:
+            source.read(take, self.batch)
+            gone = self.store.live_absent(campaign) if start.live else []
+        finally:
+            self.store.sync_end()
+        self._carry_out(planning.remove(campaign, gone, Owners({})))
+        planning.synced(campaign)
+        self.store.set_group_digest(campaign, group.digest)
+        log.info("%s: group %s synced: %d enrolled", campaign, group.name, enrolled)
+
+    def _due(self, last_id: int) -> None:
+        planning = self.planning
+        for batch in self.store.due_batches(self.now, self.batch, last_id):
+            if self.should_stop():
+                raise Stopped
+            planning.sends.sent_before = batch.last_sent
+            for enrollment, new in batch.enrollments:
+                planning.consider(enrollment, new=new)
+            self._carry_out(planning.take_sends())
+            self.heartbeat()

@@ -99,10 +99,23 @@ class StreamedApply:
         planning = self.planning
         self._carry_out(planning.status_actions)
         last_id = self.store.last_enrollment_id()  # the ones above are enrolled now
+        syncs = planning.to_sync()
         try:
-            for name in planning.to_sync():
-                self._sync(name)
-            self._due(last_id)
+            if any(self._holds_live(name) for name in syncs):
+                # a group of a running campaign changed: the numbers that left it are known
+                # only once all of it is read, and must not be sent to; so the syncs first,
+                # then every due enrollment, the new ones read back after the others
+                for name in syncs:
+                    self._sync(name, inline=False)
+                self._due(last_id)
+            else:
+                # only new groups (a launch): the due enrollments first, then each batch's
+                # new enrollments are considered as they are made (the same order). What
+                # would end an enrollment waits for the syncs: the numbers stay owned
+                held = self._due(last_id, hold=True)
+                for name in syncs:
+                    self._sync(name, inline=True)
+                self._carry_out(held)
         except Stopped:
             self.interrupted = True
         else:
@@ -125,17 +138,24 @@ class StreamedApply:
 
     # ------------------------------------------------------------------ stages
 
-    def _carry_out(self, actions: list[Action]) -> None:
+    def _carry_out(self, actions: list[Action], *, fresh: bool = False) -> None:
+        """Carry out and record actions; `fresh`: about enrollments made by this apply
+        (nothing was decided about them before)."""
         actions = sorted(actions, key=lambda a: ORDER[a.type])
         for action in actions:
             if action.type == "send" and self.stopped():
                 continue
             self.act(action)
-        self.store.record_decisions(actions, self.now)
+        self.store.record_decisions(actions, self.now, fresh=fresh)
         self.report.add(actions)
 
-    def _sync(self, campaign: str) -> None:
-        """Enroll the campaign's group a batch at a time, then end the numbers that left."""
+    def _holds_live(self, campaign: str) -> bool:
+        state = self.planning.snapshot.campaigns.get(campaign)
+        return state is not None and state.live_enrollments > 0
+
+    def _sync(self, campaign: str, *, inline: bool) -> None:
+        """Enroll the campaign's group a batch at a time, then end the numbers that left.
+        `inline`: consider each batch's new enrollments for sending at once."""
         planning = self.planning
         group = planning.group_of(campaign)
         assert group is not None
@@ -160,6 +180,11 @@ class StreamedApply:
             self.store.mark_present(phones)
             self.store.record_decisions(result.actions, self.now)
             self.report.add(result.actions)
+            if inline and result.new:
+                planning.sends.sent_before = self.store.last_sent_of(joined) if start.sent else {}
+                for enrollment in result.new:
+                    planning.consider(enrollment, new=True)
+                self._carry_out(planning.take_sends(), fresh=True)
             self.heartbeat()
 
         try:
@@ -172,13 +197,21 @@ class StreamedApply:
         self.store.set_group_digest(campaign, group.digest)
         log.info("%s: group %s synced: %d enrolled", campaign, group.name, enrolled)
 
-    def _due(self, last_id: int) -> None:
+    def _due(self, last_id: int, *, hold: bool = False) -> list[Action]:
+        """Consider the due enrollments, oldest first, a batch at a time. `hold`: the skips
+        that end an enrollment are returned instead of carried out."""
         planning = self.planning
+        held: list[Action] = []
         for batch in self.store.due_batches(self.now, self.batch, last_id):
             if self.should_stop():
                 raise Stopped
             planning.sends.sent_before = batch.last_sent
             for enrollment, new in batch.enrollments:
                 planning.consider(enrollment, new=new)
-            self._carry_out(planning.take_sends())
+            actions = planning.take_sends()
+            if hold:
+                held.extend(a for a in actions if a.type == "skip")
+                actions = [a for a in actions if a.type != "skip"]
+            self._carry_out(actions)
             self.heartbeat()
+        return held

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +37,7 @@ class SyncStart:
     enrolled: int  # enrollments of the campaign, live or ended
     live: int  # ... of which live
     others_live: int  # live enrollments of every other campaign
+    sent: bool  # a message went to some number before (else no number has a last send)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,8 @@ class StreamMixin(StoreBase):
             total_live = conn.execute(
                 "SELECT coalesce(sum(live_count), 0) FROM campaigns"
             ).fetchone()[0]
-        return SyncStart(int(enrolled), int(live), int(total_live) - int(live))
+            sent = conn.execute("SELECT 1 FROM phones LIMIT 1").fetchone() is not None
+        return SyncStart(int(enrolled), int(live), int(total_live) - int(live), sent)
 
     def last_enrollment_id(self) -> int:
         """The highest enrollment id: the enrollments made after this call have higher ones."""
@@ -115,6 +118,11 @@ class StreamMixin(StoreBase):
                         first[phone] = (enrolled_at, row_id)
                         owner[phone] = holder
         return SyncFacts(seen, enrolled, owner)
+
+    def last_sent_of(self, phones: AbstractSet[str]) -> dict[str, datetime]:
+        """The last message to each of these numbers that was ever sent one."""
+        with self._read() as conn:
+            return last_sent_of(conn, phones)
 
     def mark_present(self, phones: Sequence[str]) -> None:
         """Remember numbers of the group being synced (for `sync_facts` and `live_absent`)."""

@@ -16,6 +16,7 @@ CAMPAIGN_STATUSES = ("draft", "active", "paused", "completed")
 REPEATABLE_DECISIONS = ("defer", "skip", "pause")
 # decisions not kept: an enroll's record is the enrollment row itself (with its source)
 UNRECORDED_DECISIONS = ("enroll",)
+PHONES_AT_ONCE = 5000  # numbers per IN (...) look-up
 DECISIONS_BATCH = 50_000  # decisions inserted at a time (a launch makes one per contact)
 
 
@@ -38,6 +39,38 @@ def _insert_decisions(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) 
         " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+
+
+LastDecision = tuple[int, str, int | None, str | None]  # id, type, step, reason
+
+
+def _last_decisions(
+    conn: sqlite3.Connection, keys: set[tuple[str | None, str]]
+) -> dict[tuple[str | None, str], LastDecision]:
+    """The last decision about each (phone, campaign), looked up PHONES_AT_ONCE numbers at
+    a time (a tick that defers a long queue asks a few hundred queries, not one a number)."""
+    found: dict[tuple[str | None, str], LastDecision] = {}
+    phones = sorted({phone for phone, _ in keys if phone is not None})
+    for start in range(0, len(phones), PHONES_AT_ONCE):
+        chunk = phones[start : start + PHONES_AT_ONCE]
+        marks = ",".join("?" * len(chunk))
+        for phone, campaign, row_id, kind, step, reason in conn.execute(
+            "SELECT phone, campaign, id, type, step, reason FROM decisions WHERE id IN"
+            f" (SELECT max(id) FROM decisions WHERE phone IN ({marks}) GROUP BY phone, campaign)",
+            chunk,
+        ):
+            if (phone, campaign) in keys:
+                found[(phone, campaign)] = (row_id, kind, step, reason)
+    for phone, campaign in keys:
+        if phone is None:  # about a campaign: pauses
+            row = conn.execute(
+                "SELECT id, type, step, reason FROM decisions"
+                " WHERE phone IS NULL AND campaign = ? ORDER BY id DESC LIMIT 1",
+                [campaign],
+            ).fetchone()
+            if row is not None:
+                found[(phone, campaign)] = (row[0], row[1], row[2], row[3])
+    return found
 
 
 def _require_campaign(conn: sqlite3.Connection, name: str) -> None:
@@ -133,11 +166,14 @@ class WritesMixin(StoreBase):
         with self._write(fenced=True) as conn:
             end_live(conn, "campaign = ? AND phone = ?", [campaign, phone], reason, now)
 
-    def record_decisions(self, actions: Sequence[Action], now: datetime) -> None:
+    def record_decisions(
+        self, actions: Sequence[Action], now: datetime, *, fresh: bool = False
+    ) -> None:
         """Keep the plan's decisions for `explain`, but enrolls: the enrollment row (with
         its source) records those. A defer, skip or pause identical (type, step, reason) to
         the last decision about that campaign and number only updates that decision's last
-        time, until and count: a tick every 15 minutes stays bounded."""
+        time, until and count: a tick every 15 minutes stays bounded. `fresh`: the actions
+        are about enrollments made by this apply, so nothing was decided about them before."""
         at = to_text(now)
         times: dict[datetime, str] = {}
         # the last decision about each (phone, campaign): (id, type, step, reason); looked up
@@ -148,6 +184,18 @@ class WritesMixin(StoreBase):
         updates: list[tuple[object, ...]] = []
         with self._write(fenced=True) as conn:
             next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM decisions").fetchone()[0]
+            # the last decisions the repeatable ones may repeat, looked up in one pass (when
+            # fresh, only those about campaigns)
+            last.update(
+                _last_decisions(
+                    conn,
+                    {
+                        (a.phone, a.campaign)
+                        for a in actions
+                        if a.type in REPEATABLE_DECISIONS and not (fresh and a.phone)
+                    },
+                )
+            )
             for action in actions:
                 key = (action.phone, action.campaign)
                 if action.type in UNRECORDED_DECISIONS:
@@ -162,14 +210,6 @@ class WritesMixin(StoreBase):
                     )
                 if action.type in REPEATABLE_DECISIONS:
                     previous = last.get(key)
-                    if previous is None:
-                        row = conn.execute(
-                            "SELECT id, type, step, reason FROM decisions"
-                            " WHERE phone IS ? AND campaign = ? ORDER BY id DESC LIMIT 1",
-                            key,
-                        ).fetchone()
-                        if row is not None:
-                            previous = last[key] = (row[0], row[1], row[2], row[3])
                     if previous is not None and previous[1:] == (
                         action.type,
                         action.step,

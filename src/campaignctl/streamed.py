@@ -63,6 +63,49 @@ class Report:
         )
 
 
+def start_live(planning: Planning, campaign: str) -> bool:
+    """Whether the campaign held live enrollments before this apply (then the numbers that
+    left its group must be found)."""
+    state = planning.snapshot.campaigns.get(campaign)
+    return state is not None and state.live_enrollments > 0
+
+
+class MetNumbers:
+    """The numbers met so far in a group being synced, in little memory: a Bloom filter of
+    them all (2 probes into 2**25 bits: 4 MB, about 0.4% false positives at a million),
+    and the few that were skipped. A number the filter may have met is checked exactly
+    (enrolled: the state has it; skipped: the set has it): a false positive costs one
+    look-up, never a contact."""
+
+    BITS = 1 << 25
+
+    def __init__(self) -> None:
+        self.bits = bytearray(self.BITS // 8)
+        self.skipped: set[str] = set()
+
+    def _probes(self, phone: str) -> tuple[int, int]:
+        h = hash(phone)
+        return h & (self.BITS - 1), (h >> 25) & (self.BITS - 1)
+
+    def maybe(self, phones: Iterable[str]) -> list[str]:
+        """The numbers that may have been met before."""
+        bits = self.bits
+        found: list[str] = []
+        for phone in phones:
+            a, b = self._probes(phone)
+            if bits[a >> 3] & (1 << (a & 7)) and bits[b >> 3] & (1 << (b & 7)):
+                found.append(phone)
+        return found
+
+    def add(self, phones: Iterable[str], skipped: Iterable[str]) -> None:
+        bits = self.bits
+        for phone in phones:
+            a, b = self._probes(phone)
+            bits[a >> 3] |= 1 << (a & 7)
+            bits[b >> 3] |= 1 << (b & 7)
+        self.skipped.update(skipped)
+
+
 class StreamedApply:
     """One fresh apply, streamed. `act(action)` carries out one action that is not an
     enrollment (the engine's Applier: statuses, ends, skips, sends)."""
@@ -101,7 +144,7 @@ class StreamedApply:
         last_id = self.store.last_enrollment_id()  # the ones above are enrolled now
         syncs = planning.to_sync()
         try:
-            if any(self._holds_live(name) for name in syncs):
+            if any(start_live(planning, name) for name in syncs):
                 # a group of a running campaign changed: the numbers that left it are known
                 # only once all of it is read, and must not be sent to; so the syncs first,
                 # then every due enrollment, the new ones read back after the others
@@ -149,10 +192,6 @@ class StreamedApply:
         self.store.record_decisions(actions, self.now, fresh=fresh)
         self.report.add(actions)
 
-    def _holds_live(self, campaign: str) -> bool:
-        state = self.planning.snapshot.campaigns.get(campaign)
-        return state is not None and state.live_enrollments > 0
-
     def _sync(self, campaign: str, *, inline: bool) -> None:
         """Enroll the campaign's group a batch at a time, then end the numbers that left.
         `inline`: consider each batch's new enrollments for sending at once."""
@@ -160,7 +199,8 @@ class StreamedApply:
         group = planning.group_of(campaign)
         assert group is not None
         source = self.sources[group.name]
-        start = self.store.sync_start(campaign)
+        start = self.store.sync_start(campaign, present=start_live(planning, campaign))
+        met = MetNumbers()
         enrolled = 0
 
         def take(contacts: list[Contact], invalid: list[InvalidContact]) -> None:
@@ -168,8 +208,9 @@ class StreamedApply:
             if self.should_stop():
                 raise Stopped
             phones = [c.phone for c in contacts]
-            facts = self.store.sync_facts(campaign, phones, start)
-            fresh = [c for c in contacts if c.phone not in facts.seen] if facts.seen else contacts
+            facts = self.store.sync_facts(campaign, phones, start, met.maybe(phones))
+            seen = facts.seen | met.skipped.intersection(phones)
+            fresh = [c for c in contacts if c.phone not in seen] if seen else contacts
             result = planning.sync(
                 campaign, fresh, invalid, facts.enrolled, Owners(facts.live_owner)
             )
@@ -177,7 +218,9 @@ class StreamedApply:
             enrolled += self.store.enroll_many(
                 campaign, [c for c in fresh if c.phone in joined], self.now
             )
-            self.store.mark_present(phones)
+            met.add(phones, (a.phone for a in result.actions if a.type == "skip" and a.phone))
+            if start.present:
+                self.store.mark_present(phones)
             self.store.record_decisions(result.actions, self.now)
             self.report.add(result.actions)
             if inline and result.new:
@@ -189,7 +232,7 @@ class StreamedApply:
 
         try:
             source.read(take, self.batch)
-            gone = self.store.live_absent(campaign) if start.live else []
+            gone = self.store.live_absent(campaign) if start.present else []
         finally:
             self.store.sync_end()
         self._carry_out(planning.remove(campaign, gone, Owners({})))

@@ -1,4 +1,5 @@
-"""`campaignctl explain PHONE`: every decision and attempt about one number."""
+"""`campaignctl explain PHONE`: what was decided and done about one number, and why its
+next messages wait now."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from campaignctl.core.phones import InvalidPhone, normalize
 from campaignctl.errors import CampaignctlError
 from campaignctl.render.status import explain_json, explain_text
 from campaignctl.store import HistoryEvent, Store
+from campaignctl.waiting import next_step
 
 LINE_AND_COLUMN = re.compile(r"(?P<line>.+:\d+):\d+")  # file:line:column
 
@@ -48,13 +50,15 @@ def readable_events(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
 @global_options()
 @pass_app
 def explain(app: AppContext, phone: str) -> None:
-    """Explain everything campaignctl decided and did about one number.
+    """Explain what campaignctl decided and did about one number, and what waits now.
 
     Lists, across campaigns and in time order: its enrollments (with where the contact
-    came from), every decision (defer, skip, end... with the rule and until when), every
-    send attempt and its outcome, and opt-outs. PHONE may be written in any usual form;
-    numbers without a country code are taken as US. Exits 1 when the state has never seen
-    the number.
+    came from), the decisions kept about it (sends, skips, ends, with the rule), every
+    send attempt and its outcome, and opt-outs. Then, for each live enrollment, what happens
+    to its next step now, as the next apply would decide it: due later (and when), due
+    now, waiting (the rule and until when, e.g. quiet hours) or skipped. PHONE may be
+    written in any usual form; numbers without a country code are taken as US. Exits 1
+    when the state has never seen the number.
 
     \b
     Examples:
@@ -66,9 +70,10 @@ def explain(app: AppContext, phone: str) -> None:
         optout = store.optout_of(e164)
         enrollments = store.enrollments_of(e164)
         events = store.explain(e164)
-    if not events and optout is None:
-        raise CampaignctlError(f"{e164}: unknown number (the state has no record of it)")
+        if not events and optout is None:
+            raise CampaignctlError(f"{e164}: unknown number (the state has no record of it)")
+        waiting = next_step(app.config_dir, store, e164, app.clock.now())
     if app.format == "json":
-        click.echo(explain_json(e164, optout, enrollments, events))
+        click.echo(explain_json(e164, optout, enrollments, events, waiting))
     else:
-        click.echo(explain_text(e164, optout, enrollments, readable_events(events)))
+        click.echo(explain_text(e164, optout, enrollments, readable_events(events), waiting))

@@ -341,6 +341,14 @@ def _check_header(header: list[str]) -> None:
         )
 
 
+def _numbers(row: list[str], phone_at: list[int]) -> list[str]:
+    """The phone numbers of a row: its phone cells, each split at ';'."""
+    if len(phone_at) == 1 and ";" not in row[phone_at[0]]:  # the usual row: one number
+        number = row[phone_at[0]].strip()
+        return [number] if number else []
+    return [n.strip() for i in phone_at for n in row[i].split(";") if n.strip()]
+
+
 def _read_csv(
     handle: IO[bytes], display: str, collector: _Collector, normalizer: BatchNormalizer
 ) -> list[str]:
@@ -375,7 +383,7 @@ def _read_csv(
                 )
                 continue
             fields = {name: row[i].strip() for i, name in field_at}
-            numbers = [n.strip() for i in phone_at for n in row[i].split(";") if n.strip()]
+            numbers = _numbers(row, phone_at)
             rows.add(_CsvRow(where, fields, zone or None, numbers), numbers)
     except csv.Error as exc:
         rows.finish()

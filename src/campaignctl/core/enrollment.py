@@ -3,13 +3,13 @@ removed. Runs only for a campaign whose group changed since the last sync. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from campaignctl.core.templates import TemplateProblem, is_blank, placeholders
+from campaignctl.core.templates import TemplateProblem, first_blank, required_names
 from campaignctl.core.types import (
     Action,
     Contact,
@@ -36,26 +36,17 @@ class Owners:
         return self.snapshot_owner.get(phone)
 
 
-def missing_field(steps: Iterable[Step], fields: Mapping[str, str]) -> str | None:
-    """The first placeholder without fallback that the contact cannot fill, if any."""
-    for name in _required_fields(tuple(steps)):
-        if is_blank(fields.get(name)):
-            return name
-    return None
-
-
 @lru_cache(maxsize=256)
-def _required_fields(steps: tuple[Step, ...]) -> tuple[str, ...]:
-    """The placeholders without fallback of every step, in order: the fields render would
-    find missing (worked out once per template, not once per contact)."""
+def required_fields(steps: tuple[Step, ...]) -> tuple[str, ...]:
+    """The placeholders without fallback of every step, each once, in order: the fields
+    render would find missing (worked out once per template, not once per contact)."""
     names: list[str] = []
     for step in steps:
         try:
-            found = placeholders(step.body)
+            names.extend(required_names(step.body))
         except TemplateProblem:
             continue  # validate reports template syntax; nothing to say per contact
-        names.extend(p.name for p in found if not p.has_default)
-    return tuple(names)
+    return tuple(dict.fromkeys(names))
 
 
 @dataclass(frozen=True)
@@ -87,12 +78,13 @@ def sync_contacts(
     actions: list[Action] = []
     new: list[Enrollment] = []
     seen: set[str] = set()
+    required = required_fields(steps)
     for contact in contacts:
         phone = contact.phone
         if phone in enrolled or phone in seen:
             continue
         seen.add(phone)
-        reason = _enrollment_refusal(campaign, contact, steps, opted_out, dnc, owners)
+        reason = _enrollment_refusal(campaign, contact, required, opted_out, dnc, owners)
         if reason is not None:
             actions.append(_skip(campaign, phone, reason[0], reason[1]))
             continue
@@ -138,7 +130,7 @@ def removals(campaign: str, group: str, phones: Iterable[str], owners: Owners) -
 def _enrollment_refusal(
     campaign: str,
     contact: Contact,
-    steps: tuple[Step, ...],
+    required: tuple[str, ...],
     opted_out: AbstractSet[str],
     dnc: AbstractSet[str],
     owners: Owners,
@@ -153,7 +145,7 @@ def _enrollment_refusal(
         return "already_enrolled", f"enrolled in campaign {owner!r}"
     if not contact.zones:
         return "unknown_timezone", "no usable time zone (set timezone or timezoneFallback)"
-    name = missing_field(steps, contact.fields)
+    name = first_blank(required, contact.fields)
     if name is not None:
         return "missing_field", f"{contact.source}: field {name!r} is empty"
     return None

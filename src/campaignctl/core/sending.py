@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from campaignctl.core.segments import count_segments
-from campaignctl.core.templates import MissingField, TemplateProblem, missing_fields, render
+from campaignctl.core.templates import (
+    MissingField,
+    TemplateProblem,
+    first_blank,
+    render,
+    required_names,
+)
 from campaignctl.core.types import (
     MIN_GAP,
     Action,
@@ -126,11 +132,11 @@ class SendPlanner:
         template = run.steps[step - 1].body
         try:
             # the fields render would find missing, without rendering: most due messages wait
-            missing = missing_fields(template, e.fields)
+            missing = first_blank(required_names(template), e.fields)
         except TemplateProblem as exc:
             return self._skip(e, step, "missing_field", f"template cannot render: {exc}")
-        if missing:
-            return self._skip(e, step, "missing_field", f"field {missing[0]!r} is empty")
+        if missing is not None:
+            return self._skip(e, step, "missing_field", f"field {missing!r} is empty")
         if self.snapshot.suspended is not None:
             return self._defer(e, step, "suspended", None, self.snapshot.suspended)
         if run.status != "active" and not run.credit_paused:

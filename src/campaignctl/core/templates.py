@@ -86,6 +86,21 @@ def placeholders(body: str) -> tuple[Placeholder, ...]:
     return _compile(body).placeholders
 
 
+@lru_cache(maxsize=256)
+def required_names(body: str) -> tuple[str, ...]:
+    """The placeholders of `body` without default, each once. Raises TemplateProblem."""
+    return tuple(p.name for p in placeholders(body) if not p.has_default)
+
+
+def first_blank(names: tuple[str, ...], fields: Mapping[str, str]) -> str | None:
+    """The first of `names` that `fields` leaves blank, if any."""
+    for name in names:
+        value = fields.get(name)
+        if value is None or not value.strip():
+            return name
+    return None
+
+
 def missing_fields(body: str, fields: Mapping[str, str]) -> tuple[str, ...]:
     """The placeholders without default that `fields` leaves blank. Raises TemplateProblem."""
     return tuple(

@@ -20,6 +20,7 @@ from campaignctl.store.records import (
     OptOutRecord,
     OutboxRecord,
 )
+from campaignctl.waiting import Waiting
 
 NONE = "-"
 
@@ -153,11 +154,29 @@ def optout_json(o: OptOutRecord | None) -> dict[str, Any] | None:
     return {"phone": o.phone, "at": _t(o.at), "source": o.source, "note": o.note}
 
 
+def _waiting_json(w: Waiting) -> dict[str, Any]:
+    return {
+        "campaign": w.campaign,
+        "step": w.step,
+        "what": w.what,
+        "reason": w.reason,
+        "until": _t(w.until),
+        "local": dict(w.local),
+        "detail": w.detail,
+        "body": w.body,
+        "segments": w.segments,
+        "credits": w.credits,
+        "note": w.note,
+        "text": _waiting_text(w),
+    }
+
+
 def explain_json(
     phone: str,
     optout: OptOutRecord | None,
     enrollments: Sequence[EnrollmentRecord],
     events: Sequence[HistoryEvent],
+    now: Sequence[Waiting] = (),
 ) -> str:
     return _json(
         {
@@ -165,6 +184,7 @@ def explain_json(
             "opted_out": optout_json(optout),
             "enrollments": [_enrollment_json(e) for e in enrollments],
             "history": [_event_json(ev) for ev in events],
+            "now": [_waiting_json(w) for w in now],
         }
     )
 
@@ -193,11 +213,58 @@ def _event_row(ev: HistoryEvent) -> tuple[object, ...]:
     return (_t(ev.at), ev.campaign, step, what.get(ev.kind, ev.what), ev.reason, "; ".join(notes))
 
 
+PREVIEW = 60  # characters of a message body shown in a line of text
+
+
+def _preview(body: str) -> str:
+    flat = " ".join(body.split())
+    return flat if len(flat) <= PREVIEW else flat[: PREVIEW - 1].rstrip() + "…"
+
+
+def _local_text(local: dict[str, str]) -> str | None:
+    if not local:
+        return None
+    if len(set(local.values())) == 1:
+        return f"{next(iter(local.values()))} local"
+    return ", ".join(f"{hhmm} {zone}" for zone, hhmm in local.items())
+
+
+def _waiting_text(w: Waiting) -> str:
+    """One sentence: what happens now to the enrollment's next step, and why."""
+    step = f"step {w.step}"
+    if w.what == "scheduled":
+        text = f"{step} is due at {_t(w.until)}" + (f" ({w.detail})" if w.detail else "")
+    elif w.what == "in_flight":
+        text = f"{step} is in flight ({w.detail}): what follows depends on its outcome"
+    elif w.what == "send":
+        credits = f"{w.credits} credit{'s' if w.credits != 1 else ''}"
+        text = f"{step} is due now: {w.detail}; {credits}"
+        if w.body is not None:
+            text += f': "{_preview(w.body)}"'
+    elif w.what == "defer":
+        text = f"{step} waits: {w.reason}"
+        if w.until is not None:
+            text += f" until {_t(w.until)}"
+        notes = [n for n in (_local_text(dict(w.local)), w.detail) if n]
+        if notes:
+            text += f" ({'; '.join(notes)})"
+    elif w.what == "skip":
+        text = f"{step} is skipped: {w.reason} ({w.detail}); the next apply ends this enrollment"
+    elif w.what == "idle":
+        text = f"{step} does not go out: {w.detail}"
+    else:
+        text = f"{step}: {w.detail}"
+    if w.note:
+        text += f"; {w.note}"
+    return text
+
+
 def explain_text(
     phone: str,
     optout: OptOutRecord | None,
     enrollments: Sequence[EnrollmentRecord],
     events: Sequence[HistoryEvent],
+    now: Sequence[Waiting] = (),
 ) -> str:
     if optout is None:
         head = f"{phone}: not opted out"
@@ -211,6 +278,8 @@ def explain_text(
     lines.append("History:")
     rows = [_event_row(ev) for ev in events]
     lines.append(table(("TIME", "CAMPAIGN", "STEP", "WHAT", "REASON", "DETAIL"), rows))
+    width = max((len(w.campaign) for w in now), default=0)
+    lines.extend(f"  now  {w.campaign.ljust(width)}  {_waiting_text(w)}" for w in now)
     return "\n".join(lines)
 
 

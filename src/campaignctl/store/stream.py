@@ -38,13 +38,14 @@ class SyncStart:
     live: int  # ... of which live
     others_live: int  # live enrollments of every other campaign
     sent: bool  # a message went to some number before (else no number has a last send)
+    present: bool  # the numbers of the group are kept (`mark_present`, `live_absent`)
 
 
 @dataclass(frozen=True)
 class SyncFacts:
     """What one batch of a group needs from the state."""
 
-    seen: frozenset[str]  # numbers met earlier in this group (a number is decided once)
+    seen: frozenset[str]  # numbers enrolled earlier in this sync (a number is decided once)
     enrolled: frozenset[str]  # numbers this campaign enrolled before (live or ended)
     live_owner: dict[str, str]  # number -> the campaign holding it live
 
@@ -66,12 +67,14 @@ def _in_chunks(
 
 
 class StreamMixin(StoreBase):
-    def sync_start(self, campaign: str) -> SyncStart:
-        """Begin a campaign's sync: counts of what the state holds, and an empty set of the
-        numbers met (a temporary table of this connection)."""
+    def sync_start(self, campaign: str, *, present: bool) -> SyncStart:
+        """Begin a campaign's sync: counts of what the state holds; with `present`, an empty
+        set of the group's numbers (a temporary table of this connection), to find the
+        live enrollments that left the group."""
         with self._read() as conn:
             conn.execute(f"DROP TABLE IF EXISTS {_PRESENT}")
-            conn.execute(f"CREATE TABLE {_PRESENT} (phone TEXT PRIMARY KEY) WITHOUT ROWID")
+            if present:
+                conn.execute(f"CREATE TABLE {_PRESENT} (phone TEXT PRIMARY KEY) WITHOUT ROWID")
             enrolled, live = conn.execute(
                 "SELECT count(*), coalesce(sum(status = 'live'), 0) FROM enrollments"
                 " WHERE campaign = ?",
@@ -81,21 +84,27 @@ class StreamMixin(StoreBase):
                 "SELECT coalesce(sum(live_count), 0) FROM campaigns"
             ).fetchone()[0]
             sent = conn.execute("SELECT 1 FROM phones LIMIT 1").fetchone() is not None
-        return SyncStart(int(enrolled), int(live), int(total_live) - int(live), sent)
+        return SyncStart(int(enrolled), int(live), int(total_live) - int(live), sent, present)
 
     def last_enrollment_id(self) -> int:
         """The highest enrollment id: the enrollments made after this call have higher ones."""
         with self._read() as conn:
             return int(conn.execute("SELECT coalesce(max(id), 0) FROM enrollments").fetchone()[0])
 
-    def sync_facts(self, campaign: str, phones: Sequence[str], start: SyncStart) -> SyncFacts:
-        """The facts of one batch: numbers met before in the group, enrolled before in this
-        campaign, and held live by a campaign (the first to enroll each)."""
+    def sync_facts(
+        self, campaign: str, phones: Sequence[str], start: SyncStart, maybe_met: Sequence[str]
+    ) -> SyncFacts:
+        """The facts of one batch: which of `maybe_met` this sync enrolled already, the
+        numbers this campaign enrolled before, and the campaign holding each number live
+        (the first to enroll it)."""
         with self._read() as conn:
             seen = frozenset(
                 str(r[0])
                 for r in _in_chunks(
-                    conn, f"SELECT phone FROM {_PRESENT} WHERE phone IN ({{marks}})", (), phones
+                    conn,
+                    "SELECT phone FROM enrollments WHERE campaign = ? AND phone IN ({marks})",
+                    (campaign,),
+                    maybe_met,
                 )
             )
             enrolled: frozenset[str] = frozenset()
@@ -118,6 +127,16 @@ class StreamMixin(StoreBase):
                         first[phone] = (enrolled_at, row_id)
                         owner[phone] = holder
         return SyncFacts(seen, enrolled, owner)
+
+    def live_enrollments_of(self, phone: str) -> list[Enrollment]:
+        """The live enrollments of one number, as the planner sees them (any campaign)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {ENROLLMENT_COLUMNS} FROM enrollments"
+                " WHERE phone = ? AND status = 'live' ORDER BY id",
+                [phone],
+            ).fetchall()
+        return [enrollment_from_row(row) for row in rows]
 
     def last_sent_of(self, phones: AbstractSet[str]) -> dict[str, datetime]:
         """The last message to each of these numbers that was ever sent one."""

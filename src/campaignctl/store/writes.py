@@ -13,9 +13,10 @@ from campaignctl.store.db import StoreBase, to_text
 
 CAMPAIGN_STATUSES = ("draft", "active", "paused", "completed")
 # decisions that describe a standing state: repeating one only updates its last time
-REPEATABLE_DECISIONS = ("defer", "skip", "pause")
-# decisions not kept: an enroll's record is the enrollment row itself (with its source)
-UNRECORDED_DECISIONS = ("enroll",)
+REPEATABLE_DECISIONS = ("skip", "pause")
+# decisions not kept: an enroll's record is the enrollment row itself (with its source); a
+# defer is no history, only why a message waits now, which `explain` asks the planner
+UNRECORDED_DECISIONS = ("enroll", "defer")
 PHONES_AT_ONCE = 5000  # numbers per IN (...) look-up
 DECISIONS_BATCH = 50_000  # decisions inserted at a time (a launch makes one per contact)
 
@@ -169,17 +170,16 @@ class WritesMixin(StoreBase):
     def record_decisions(
         self, actions: Sequence[Action], now: datetime, *, fresh: bool = False
     ) -> None:
-        """Keep the plan's decisions for `explain`, but enrolls: the enrollment row (with
-        its source) records those. A defer, skip or pause identical (type, step, reason) to
-        the last decision about that campaign and number only updates that decision's last
-        time, until and count: a tick every 15 minutes stays bounded. `fresh`: the actions
-        are about enrollments made by this apply, so nothing was decided about them before."""
+        """Keep the plan's decisions for `explain`, but enrolls and defers (UNRECORDED_DECISIONS).
+        A skip or pause identical (type, step, reason) to the last decision about that
+        campaign and number only updates that decision's last time and count: a tick every
+        15 minutes stays bounded. `fresh`: the actions are about enrollments made by this
+        apply, so nothing was decided about them before."""
         at = to_text(now)
         times: dict[datetime, str] = {}
-        # the last decision about each (phone, campaign): (id, type, step, reason); looked up
-        # once, then kept here as this call writes, so a launch of a large group (an enroll
-        # then a defer per number) asks the database nothing
-        last: dict[tuple[str | None, str], tuple[int, str, int | None, str | None]] = {}
+        # the last decision about each (phone, campaign), looked up once, then kept here as
+        # this call writes
+        last: dict[tuple[str | None, str], LastDecision] = {}
         inserts: list[tuple[object, ...]] = []
         updates: list[tuple[object, ...]] = []
         with self._write(fenced=True) as conn:
@@ -199,9 +199,6 @@ class WritesMixin(StoreBase):
             for action in actions:
                 key = (action.phone, action.campaign)
                 if action.type in UNRECORDED_DECISIONS:
-                    # not written, but it breaks a run of repeats like a written one, and
-                    # the defer that follows an enroll needs no look-up
-                    last[key] = (0, action.type, action.step, None)
                     continue
                 until = None
                 if action.until:

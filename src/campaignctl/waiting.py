@@ -124,7 +124,7 @@ def _idle(planning: Planning, e: Enrollment) -> Waiting:
     return Waiting(e.campaign, step, "idle", detail=why)
 
 
-def _decided(e: Enrollment, action: Action, sent_first: Action | None, note: str | None) -> Waiting:
+def _decided(e: Enrollment, action: Action, note: str | None) -> Waiting:
     step = action.step if action.step is not None else e.steps_sent + 1
     if action.type == "send":
         return Waiting(
@@ -138,16 +138,10 @@ def _decided(e: Enrollment, action: Action, sent_first: Action | None, note: str
             credits=action.credits,
             note=note,
         )
-    detail = action.detail
-    if action.reason == "recent_outreach" and sent_first is not None:
-        detail = (
-            f"{sent_first.campaign} step {sent_first.step} goes out to this number first "
-            "(one message in any 30 days)"
-        )
     local = _local_times(action.until, e.zones) if action.until is not None else {}
     kind: WaitingKind = "skip" if action.type == "skip" else "defer"
     return Waiting(
-        e.campaign, step, kind, action.reason, action.until, detail, local=local, note=note
+        e.campaign, step, kind, action.reason, action.until, action.detail, local=local, note=note
     )
 
 
@@ -170,7 +164,6 @@ def _plan_due(
         return _unknown(due, f"cannot tell: the planner refuses: {_first_line(exc)}")
     synced = store.group_digests()
     found: dict[int, Waiting] = {}
-    sent_first: Action | None = None
     order = sorted(range(len(due)), key=lambda index: (due[index].next_due_at, index))
     for index in order:
         e = due[index]
@@ -183,10 +176,7 @@ def _plan_due(
         if not mine:
             found[index] = _idle(planning, e)
             continue
-        action = mine[-1]
-        found[index] = _decided(e, action, sent_first, _group_note(desired, synced, e.campaign))
-        if action.type == "send" and sent_first is None:
-            sent_first = action
+        found[index] = _decided(e, mine[-1], _group_note(desired, synced, e.campaign))
     return found
 
 

@@ -92,17 +92,18 @@ def test_webhook_events_are_processed_once(store: Store) -> None:
 
 def test_decisions_keep_a_bounded_history(store: Store) -> None:
     active_campaign(store)
+    skip = Action("skip", "c1", phone(1), reason="missing_field", detail="field 'city' is empty")
+    pause = Action("pause", "c1", reason="insufficient_credits", detail="balance is 0")
     defer = Action("defer", "c1", phone(1), step=1, reason="quiet_hours", until=later(hours=8))
     for tick in range(20):
-        store.record_decisions([defer], later(minutes=15 * tick))
+        store.record_decisions([pause, skip, defer], later(minutes=15 * tick))
     store.record_decisions([Action("send", "c1", phone(1), step=1, body="hi", credits=1)], later(1))
-    store.record_decisions([defer], later(2))
-    store.record_decisions([Action("pause", "c1", reason="insufficient_credits")], later(2))
+    store.record_decisions([skip, defer], later(2))
     rows = store._conn.execute("SELECT type, repeats FROM decisions ORDER BY id").fetchall()
-    assert rows == [("defer", 20), ("send", 1), ("defer", 1), ("pause", 1)]
+    assert rows == [("pause", 20), ("skip", 20), ("send", 1), ("skip", 1)]  # no defer kept
     [first, *_] = [e for e in store.explain(phone(1)) if e.kind == "decision"]
     assert (first.at, first.last_at, first.repeats) == (T0, later(minutes=15 * 19), 20)
-    assert first.reason == "quiet_hours" and first.until == later(hours=8)
+    assert first.reason == "missing_field" and first.detail == "field 'city' is empty"
 
 
 def test_every_state_change_increases_the_serial(store: Store) -> None:

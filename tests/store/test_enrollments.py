@@ -102,7 +102,7 @@ def test_contacts_are_read_as_they_are_inserted(store: Store) -> None:
     assert taken == [phone(0), phone(1), phone(2)]
 
 
-def test_enroll_decisions_are_not_recorded(store: Store) -> None:
+def test_enroll_and_defer_decisions_are_not_recorded(store: Store) -> None:
     active_campaign(store)
     number = phone(1)
     defer = Action("defer", "c1", number, step=1, reason="quiet_hours", until=later(hours=2))
@@ -111,22 +111,20 @@ def test_enroll_decisions_are_not_recorded(store: Store) -> None:
     )
     store.enroll_many("c1", [_with_line(number, 11)], T0)
     store.record_decisions([defer], later(minutes=15))
-    rows = store._conn.execute("SELECT type, repeats FROM decisions").fetchall()
-    assert rows == [("defer", 2)]
+    assert store._conn.execute("SELECT count(*) FROM decisions").fetchone() == (0,)
     history = [(e.kind, e.what, e.detail, e.repeats) for e in store.explain(number)]
-    assert history == [
-        ("enrolled", "enrolled", "groups/contacts.csv:11:1", 1),
-        ("decision", "defer", None, 2),
-    ]
+    assert history == [("enrolled", "enrolled", "groups/contacts.csv:11:1", 1)]
 
 
-def test_an_enroll_breaks_a_run_of_repeats_like_a_recorded_decision(store: Store) -> None:
+def test_an_unrecorded_decision_leaves_a_run_of_repeats_whole(store: Store) -> None:
     active_campaign(store)
     skip = Action("skip", "c1", phone(1), reason="opted_out")
+    defer = Action("defer", "c1", phone(1), step=1, reason="quiet_hours", until=later(hours=2))
     store.record_decisions([skip], T0)
     store.record_decisions([Action("enroll", "c1", phone(1)), skip], later(1))
+    store.record_decisions([defer, skip], later(2))
     rows = store._conn.execute("SELECT type, repeats FROM decisions ORDER BY id").fetchall()
-    assert rows == [("skip", 1), ("skip", 1)]
+    assert rows == [("skip", 3)]
 
 
 def test_an_older_enroll_decision_tells_the_enrollment_once(store: Store) -> None:

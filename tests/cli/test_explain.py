@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ def _state(path: Path, older: bool = False) -> None:
         active_campaign(store, "spring", "g1")
         enroll = Action("enroll", "spring", ANA, detail=str(CSV))
         store.record_decisions([enroll], T0)  # the enrollment row is its record
-        store.enroll_many("spring", [replace(contact(ANA), source=CSV)], T0)
+        store.enroll_many("spring", [contact(ANA)._replace(source=CSV)], T0)
         if older:
             store._conn.execute("UPDATE enrollments SET source = NULL")
             store._conn.execute(

@@ -270,11 +270,16 @@ def test_one_campaign_per_number(tmp_path: Path) -> None:
 
 def test_explain_tells_every_decision(tmp_path: Path) -> None:
     repo = funded(tmp_path)
-    repo.run("apply", now="2026-03-02T03:00:00Z")  # deferred: quiet hours
+    night = "2026-03-02T03:00:00Z"
+    repo.run("apply", now=night)  # enrolled; step 1 waits for the morning
+    waiting = repo.run("explain", "(212) 555-0100", now=night)
+    assert waiting.exit_code == 0, waiting.output
+    assert "step 1 waits: quiet_hours until 2026-03-02T13:00:00Z (08:00 local)" in waiting.output
     repo.run("apply", now=NOON)
     result = repo.run("explain", "(212) 555-0100", now=NOON)
     assert result.exit_code == 0, result.output
-    assert "quiet_hours" in result.output and "send" in result.output
+    assert "attempt sent" in result.output and "quiet_hours" not in result.output
+    assert "step 2 is due at" in result.output
     assert repo.process("explain", "+19175550000").returncode == 1
 
 

@@ -156,11 +156,11 @@ class World:
             self.log.append(Sent(now, a.campaign, a.phone, a.step, a.body, a.credits))
             if a.step >= len(steps):
                 self.done.add(key)
-                self.enrollments[key] = replace(e, steps_sent=a.step, last_sent_at=now)
+                self.enrollments[key] = e._replace(steps_sent=a.step, last_sent_at=now)
             else:
                 wait = timedelta(days=steps[a.step].wait_days)
-                self.enrollments[key] = replace(
-                    e, steps_sent=a.step, last_sent_at=now, next_due_at=now + wait
+                self.enrollments[key] = e._replace(
+                    steps_sent=a.step, last_sent_at=now, next_due_at=now + wait
                 )
 
 

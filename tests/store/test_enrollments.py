@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import replace
 
 from campaignctl.core.types import Action, Contact
 from campaignctl.errors import Location
@@ -14,7 +13,7 @@ from tests.store.helpers import T0, active_campaign, contact, desired, later, ph
 
 
 def _with_line(number: str, line: int) -> Contact:
-    return replace(contact(number), source=Location("groups/contacts.csv", line, 1))
+    return contact(number)._replace(source=Location("groups/contacts.csv", line, 1))
 
 
 def _live_counts(store: Store) -> dict[str, tuple[int, int, int]]:

@@ -32,9 +32,10 @@ log = logging.getLogger("campaignctl.engine")
 
 @contextmanager
 def collection_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a plan is made: a large group makes millions of
-    objects that all live until the apply ends, and each full collection would walk them all
-    again for nothing (a third of the planning time for 100,000 contacts)."""
+    """No cyclic garbage collection while a plan is made or streamed: a large group makes
+    millions of short-lived objects (freed as they go, by reference counting), and the
+    collections they set off walk every object alive again and again for nothing (a fifth
+    of the time of a streamed launch of a million contacts)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -407,7 +408,8 @@ def apply_now(
             heartbeat=lease.renew_if_due,
             stopped=lambda: applier.report.stopped is not None,
         )
-        plan = streamed.run()
+        with collection_paused():
+            plan = streamed.run()
         if streamed.interrupted and applier.report.stopped is None:
             applier.report.stopped = "asked to stop"
         summary = plan.summary()

@@ -31,7 +31,7 @@ from campaignctl.store import Store
 
 log = logging.getLogger("campaignctl.engine")
 
-BATCH = 20_000  # contacts, or due enrollments, decided and written at a time
+BATCH = 50_000  # contacts, or due enrollments, decided and written at a time
 LISTED = 10_000  # actions an apply lists in its report; the rest of the bulk kinds are counted
 BULK = frozenset({"enroll", "defer", "skip", "end"})  # kinds that can number in the millions
 
@@ -137,12 +137,17 @@ class StreamedApply:
         self.planning = Planning(desired, snapshot, now, allow_empty=allow_empty)
         self.report = Report()
         self.interrupted = False  # asked to stop before the end
+        self.held: list[Action] = []  # sends and ending skips, until the syncs are done
 
     def run(self) -> Plan:
         planning = self.planning
+        syncs = planning.to_sync()
+        for name in syncs:  # a bad row found now changes nothing
+            group = planning.group_of(name)
+            assert group is not None
+            self.sources[group.name].check()
         self._carry_out(planning.status_actions)
         last_id = self.store.last_enrollment_id()  # the ones above are enrolled now
-        syncs = planning.to_sync()
         try:
             if any(start_live(planning, name) for name in syncs):
                 # a group of a running campaign changed: the numbers that left it are known
@@ -153,12 +158,13 @@ class StreamedApply:
                 self._due(last_id)
             else:
                 # only new groups (a launch): the due enrollments first, then each batch's
-                # new enrollments are considered as they are made (the same order). What
-                # would end an enrollment waits for the syncs: the numbers stay owned
-                held = self._due(last_id, hold=True)
+                # new enrollments are considered as they are made (the same order). Sends,
+                # and what would end an enrollment, wait for the syncs to end well: the
+                # numbers stay owned meanwhile, and a file that fails to read sends nothing
+                self._due(last_id, hold=True)
                 for name in syncs:
                     self._sync(name, inline=True)
-                self._carry_out(held)
+                self._carry_out(self.held)
         except Stopped:
             self.interrupted = True
         else:
@@ -227,7 +233,7 @@ class StreamedApply:
                 planning.sends.sent_before = self.store.last_sent_of(joined) if start.sent else {}
                 for enrollment in result.new:
                     planning.consider(enrollment, new=True)
-                self._carry_out(planning.take_sends(), fresh=True)
+                self._carry_out(self._hold(planning.take_sends()), fresh=True)
             self.heartbeat()
 
         try:
@@ -240,11 +246,16 @@ class StreamedApply:
         self.store.set_group_digest(campaign, group.digest)
         log.info("%s: group %s synced: %d enrolled", campaign, group.name, enrolled)
 
-    def _due(self, last_id: int, *, hold: bool = False) -> list[Action]:
-        """Consider the due enrollments, oldest first, a batch at a time. `hold`: the skips
-        that end an enrollment are returned instead of carried out."""
+    def _hold(self, actions: list[Action]) -> list[Action]:
+        """Keep sends and the skips that end an enrollment for later; the rest to do now."""
+        later = {"send", "skip"}
+        self.held.extend(a for a in actions if a.type in later)
+        return [a for a in actions if a.type not in later]
+
+    def _due(self, last_id: int, *, hold: bool = False) -> None:
+        """Consider the due enrollments, oldest first, a batch at a time. `hold`: sends and
+        skips wait in `held`."""
         planning = self.planning
-        held: list[Action] = []
         for batch in self.store.due_batches(self.now, self.batch, last_id):
             if self.should_stop():
                 raise Stopped
@@ -252,9 +263,5 @@ class StreamedApply:
             for enrollment, new in batch.enrollments:
                 planning.consider(enrollment, new=new)
             actions = planning.take_sends()
-            if hold:
-                held.extend(a for a in actions if a.type == "skip")
-                actions = [a for a in actions if a.type != "skip"]
-            self._carry_out(actions)
+            self._carry_out(self._hold(actions) if hold else actions)
             self.heartbeat()
-        return held

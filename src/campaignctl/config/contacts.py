@@ -206,20 +206,30 @@ def _read_contacts(
         collector.flush()
     if csv_path is None:
         return True
-    display = display_path(csv_path)
+    parallel = csv_path.stat().st_size >= PARALLEL_MIN_BYTES
+    with BatchNormalizer(model.spec.default_region, parallel=parallel) as normalizer:
+        found = _csv_rows(csv_path, collector, normalizer)
+    if found is None:
+        return False
+    if names is not None:
+        names.update(found)
+    return True
+
+
+def _csv_rows(
+    path: Path, collector: _Collector, normalizer: BatchNormalizer | None
+) -> list[str] | None:
+    """`_read_csv` on a file: its field names, or None when it cannot be read (the
+    problem is then in collector.issues)."""
+    display = display_path(path)
     try:
-        with csv_path.open("rb") as handle:
-            parallel = csv_path.stat().st_size >= PARALLEL_MIN_BYTES
-            with BatchNormalizer(model.spec.default_region, parallel=parallel) as normalizer:
-                found = _read_csv(handle, display, collector, normalizer)
-        if names is not None:
-            names.update(found)
+        with path.open("rb") as handle:
+            return _read_csv(handle, display, collector, normalizer)
     except FileProblem as problem:
         collector.issues.append(
             _error(Location(display, problem.line, problem.col or 1), problem.message, "csv")
         )
-        return False
-    return True
+        return None
 
 
 @dataclass(frozen=True)
@@ -232,6 +242,21 @@ class ContactSource:
     root: Path
     fallback: str | None
     digest: str
+
+    def check(self) -> None:
+        """Look through the CSV for errors without parsing a number (a fraction of the
+        cost of reading it): a streamed apply checks every group it will read before it
+        changes anything, so a bad row fails the apply, not half of it."""
+        model = self.resource.model
+        assert isinstance(model, ProspectGroupDocument)
+        issues: list[Issue] = []
+        csv_path, _ = _csv_path(self.resource, self.root, issues)
+        if csv_path is not None:
+            collector = _Collector(model.spec.default_region, self.fallback)
+            _csv_rows(csv_path, collector, None)
+            issues.extend(collector.issues)
+        if issues:
+            raise ConfigError(issues)
 
     def read(self, sink: BatchSink, batch_size: int) -> None:
         model = self.resource.model
@@ -350,10 +375,11 @@ def _numbers(row: list[str], phone_at: list[int]) -> list[str]:
 
 
 def _read_csv(
-    handle: IO[bytes], display: str, collector: _Collector, normalizer: BatchNormalizer
+    handle: IO[bytes], display: str, collector: _Collector, normalizer: BatchNormalizer | None
 ) -> list[str]:
+    """Read the rows into `collector`; without a normaliser, only look for errors."""
     reader = csv.reader(text_lines(handle, "a contacts CSV"))
-    rows = OrderedRows(normalizer, collector.add_row)
+    rows = OrderedRows(normalizer, collector.add_row) if normalizer is not None else None
     try:
         header = next(reader, None)
         if not header:
@@ -370,26 +396,39 @@ def _read_csv(
             line, end = end + 1, reader.line_num
             if not row:
                 continue
-            where = Location(display, line, 1)
             if len(row) != width:
                 collector.issues.append(
-                    _error(where, f"{len(row)} values, but the header has {width} columns", "csv")
+                    _error(
+                        Location(display, line, 1),
+                        f"{len(row)} values, but the header has {width} columns",
+                        "csv",
+                    )
                 )
                 continue
             zone = row[zone_at].strip() if zone_at is not None else ""
             if zone and not phones.is_valid_zone(zone):
                 collector.issues.append(
-                    _error(where, f"timezone {zone!r} is not an IANA time zone", "timezone")
+                    _error(
+                        Location(display, line, 1),
+                        f"timezone {zone!r} is not an IANA time zone",
+                        "timezone",
+                    )
                 )
                 continue
+            if rows is None:
+                continue
+            where = Location(display, line, 1)
             fields = {name: row[i].strip() for i, name in field_at}
             numbers = _numbers(row, phone_at)
             rows.add(_CsvRow(where, fields, zone or None, numbers), numbers)
     except csv.Error as exc:
-        rows.finish()
+        if rows is not None:
+            rows.finish()
         raise FileProblem(f"malformed CSV: {exc}", reader.line_num or 1) from None
     except FileProblem:
-        rows.finish()  # the rows before the problem are reported as they would be without it
+        if rows is not None:
+            rows.finish()  # the rows before the problem are reported as without it
         raise
-    rows.finish()
+    if rows is not None:
+        rows.finish()
     return [name for _, name in field_at]

@@ -1,0 +1,215 @@
+"""A streamed apply does what the whole plan says: on random repositories and histories, the
+state after streamed applies (batches of a few contacts) is the state after the same applies
+made from `plan` (every contact in memory, carried out by the Applier)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from campaignctl import engine
+from campaignctl.clock import FrozenClock, parse_instant
+from campaignctl.errors import ConfigError
+from campaignctl.providers.outbox import OutboxProvider
+from campaignctl.store import Store
+from tests.cli.repo import SETTINGS, Repo
+
+# numbers in several zones: New York, Chicago, Denver, Phoenix, Los Angeles, Honolulu
+AREAS = ("212", "312", "303", "602", "415", "808")
+POOL = [f"+1{AREAS[i % len(AREAS)]}55501{i:02d}" for i in range(40)]
+START = parse_instant("2026-03-02T03:00:00Z")  # night on the mainland, afternoon in Honolulu
+
+
+@dataclass(frozen=True)
+class Row:
+    phone: str
+    name: str  # empty: the template's first step cannot be filled (missing_field)
+
+
+rows = st.lists(
+    st.builds(Row, st.sampled_from(POOL), st.sampled_from(["Ana", "Bo", "Cy", ""])),
+    max_size=14,
+)
+
+
+@dataclass(frozen=True)
+class Tick:
+    hours: int  # after the previous tick
+    groups: tuple[tuple[Row, ...], ...]  # each campaign's group at this tick
+    dnc: tuple[str, ...]
+    statuses: tuple[str, ...]
+
+
+def ticks(campaigns: int) -> st.SearchStrategy[list[Tick]]:
+    tick = st.builds(
+        Tick,
+        st.sampled_from([1, 5, 14, 24 * 31]),
+        st.tuples(*[rows.map(tuple) for _ in range(campaigns)]),
+        st.lists(st.sampled_from(POOL), max_size=3).map(tuple),
+        st.tuples(*[st.sampled_from(["active", "active", "paused"]) for _ in range(campaigns)]),
+    )
+    return st.lists(tick, min_size=1, max_size=4)
+
+
+def write(repo: Repo, tick: Tick, senders: list[str]) -> None:
+    for index, group in enumerate(tick.groups):
+        name = f"group-{index}"
+        csv = "phone,first_name,city\n" + "".join(f"{r.phone},{r.name},Austin\n" for r in group)
+        repo.write(f"groups/{name}.csv", csv)
+        repo.write(
+            f"groups/{name}.yaml",
+            f"apiVersion: campaignctl/v1\nkind: ProspectGroup\nmetadata:\n  name: {name}\n"
+            f"spec:\n  defaultRegion: US\n  csv: {name}.csv\n",
+        )
+        repo.campaign(
+            f"campaign-{index}",
+            group=name,
+            status=tick.statuses[index],
+            sender=senders[index],
+            mps=0.004,  # 3 messages a tick: the pace decides who goes first
+        )
+    repo.dnc(list(tick.dnc))
+
+
+STATE_QUERIES = {
+    "campaigns": "SELECT name, status, reason, group_digest, live_count FROM campaigns",
+    "enrollments": "SELECT campaign, phone, status, end_reason, steps_sent, last_sent_at,"
+    " next_due_at, source FROM enrollments",
+    "attempts": "SELECT campaign, phone, step, body, credits, status FROM attempts",
+    "decisions": "SELECT campaign, phone, type, step, reason, repeats FROM decisions",
+    "ledger": "SELECT amount, attempt_id IS NULL FROM ledger",
+    "outbox": 'SELECT campaign, "to", step, body FROM outbox',
+}
+
+
+def state_of(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """The state's tables, in a set order; sources relative to the repository."""
+    conn = sqlite3.connect(path)
+    root = str(path.parent)
+    try:
+        return {
+            table: sorted(
+                (
+                    tuple(v.replace(root, "") if isinstance(v, str) else v for v in row)
+                    for row in conn.execute(sql).fetchall()
+                ),
+                key=repr,
+            )
+            for table, sql in STATE_QUERIES.items()
+        }
+    finally:
+        conn.close()
+
+
+def enrolled(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("SELECT count(*) FROM enrollments").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def run_history(root: Path, history: list[Tick], senders: list[str], streamed: bool) -> Path:
+    repo = Repo(root)
+    repo.template()
+    repo.write("settings.yaml", SETTINGS)
+    now = START
+    with Store.open(repo.state) as store:
+        store.add_credits(40, None, now - timedelta(hours=1))
+    for tick in history:
+        now += timedelta(hours=tick.hours)
+        write(repo, tick, senders)
+        clock = FrozenClock(now)
+        with Store.open(repo.state) as store:
+            provider = OutboxProvider(store, clock)
+            if streamed:
+                engine.apply_now(repo.dir, store, provider, clock, holder="test", batch=3)
+            else:
+                planned = engine.make_plan(repo.dir, store, now)
+                engine.Applier(store, provider, planned, clock).run()
+    return repo.state
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.integers(min_value=1, max_value=3).flatmap(
+        lambda n: st.tuples(st.just(n), ticks(n), st.booleans())
+    )
+)
+def test_streamed_apply_leaves_the_state_the_whole_plan_leaves(
+    tmp_path_factory: Any, case: tuple[int, list[Tick], bool]
+) -> None:
+    campaigns, history, shared_sender = case
+    senders = ["+15125550147" if shared_sender else f"+1512555014{i}" for i in range(campaigns)]
+    root = tmp_path_factory.mktemp("case")
+    whole = state_of(run_history(root / "whole", history, senders, streamed=False))
+    streamed = state_of(run_history(root / "streamed", history, senders, streamed=True))
+    assert streamed == whole
+
+
+def test_a_number_twice_in_a_group_is_decided_once_across_batches(tmp_path: Path) -> None:
+    """The first row of a number wins, even when its second row is batches later and could
+    be enrolled (the first cannot: its name is empty)."""
+    repo = Repo(tmp_path)
+    repo.template()
+    repo.write("settings.yaml", SETTINGS)
+    first, other = POOL[0], POOL[1:8]
+    group = (Row(first, ""), *(Row(p, "Ana") for p in other), Row(first, "Ana"))
+    write(repo, Tick(0, (group,), (), ("active",)), ["+15125550147"])
+    now = parse_instant("2026-03-02T17:00:00Z")
+    clock = FrozenClock(now)
+    with Store.open(repo.state) as store:
+        store.add_credits(40, None, now)
+        planned, _ = engine.apply_now(
+            repo.dir, store, OutboxProvider(store, clock), clock, holder="test", batch=2
+        )
+        enrolled = {e.phone for e in store.enrollments_of(first)}
+    assert enrolled == set()
+    skips = [a for a in planned.plan.actions if a.type == "skip" and a.phone == first]
+    assert [a.reason for a in skips] == ["missing_field"]
+    assert planned.plan.summary()["enroll"] == len(other)
+
+
+def test_a_bad_row_stops_the_apply_and_the_next_one_goes_on(tmp_path: Path) -> None:
+    """A row the loader refuses, batches into the file: the apply fails with the file and
+    line before it changes anything (the campaign is not even launched); once the file is
+    fixed, the next apply launches, enrolls and sends."""
+    repo = Repo(tmp_path)
+    repo.template()
+    repo.write("settings.yaml", SETTINGS)
+    group = tuple(Row(p, "Ana") for p in POOL[:10])
+    write(repo, Tick(0, (group,), (), ("active",)), ["+15125550147"])
+    csv = repo.dir / "groups/group-0.csv"
+    lines = csv.read_text().splitlines(keepends=True)
+    csv.write_text("".join([*lines[:8], "+12125550999,Ana,Austin,extra\n", *lines[8:]]))
+    now = parse_instant("2026-03-02T17:00:00Z")
+    clock = FrozenClock(now)
+    with Store.open(repo.state) as store:
+        store.add_credits(40, None, now)
+        try:
+            engine.apply_now(
+                repo.dir, store, OutboxProvider(store, clock), clock, holder="test", batch=3
+            )
+        except ConfigError as exc:
+            assert "group-0.csv:9" in str(exc) and "4 values" in str(exc)
+        else:
+            raise AssertionError("the bad row was not refused")
+        assert store.outbox() == []
+        assert enrolled(repo.state) == 0
+        assert store.campaign_status_rows() == []  # not launched
+        csv.write_text("".join(lines))
+        _, report = engine.apply_now(
+            repo.dir, store, OutboxProvider(store, clock), clock, holder="test", batch=3
+        )
+        assert enrolled(repo.state) == 10
+        assert report.outcomes == {"sent": 3}  # the sender's pace: 3 a tick

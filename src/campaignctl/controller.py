@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from campaignctl.clock import Clock, format_instant
-from campaignctl.core.types import Action
+from campaignctl.core.types import Action, Tally
 from campaignctl.engine import ApplyReport, Planned, apply_now
 from campaignctl.errors import CampaignctlError
 from campaignctl.metrics import Metrics
@@ -51,9 +51,15 @@ def summary_line(planned: Planned, report: ApplyReport) -> str:
     by_campaign: dict[str, list[Action]] = {}
     for action in planned.plan.actions:
         by_campaign.setdefault(action.campaign, []).append(action)
+    tallies: dict[str, list[Tally]] = {}
+    for tally in planned.plan.tallies:
+        tallies.setdefault(tally.campaign, []).append(tally)
     named = [
-        f"{name}: " + campaign_line(name, "", actions).split(None, 1)[1].strip()
-        for name, actions in sorted(by_campaign.items())
+        f"{name}: "
+        + campaign_line(name, "", by_campaign.get(name, []), tallies.get(name, []))
+        .split(None, 1)[1]
+        .strip()
+        for name in sorted(set(by_campaign) | set(tallies))
     ]
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))
     text = " | ".join(named) if named else "nothing due"
@@ -62,8 +68,13 @@ def summary_line(planned: Planned, report: ApplyReport) -> str:
 
 def log_progress(done: int, total: int) -> None:
     """A log line every 500 sends of a long tick."""
-    if done % 500 == 0 and done < total:
-        log.info("sent %d of %d", done, total)
+    if done % 500 == 0 and (total == 0 or done < total):
+        log.info("sent %d of %s", done, total or "those due")
+
+
+def log_import(campaign: str, read: int, enrolled: int) -> None:
+    """A log line every batch of a large group being read."""
+    log.info("%s: %d numbers of its group read, %d enrolled", campaign, read, enrolled)
 
 
 class Controller:
@@ -105,6 +116,7 @@ class Controller:
                     wait_seconds=0.0,
                     should_stop=self.stop.is_set,
                     progress=log_progress,
+                    importing=log_import,
                 )
                 balance = store.balance()
         except LeaseHeld as exc:

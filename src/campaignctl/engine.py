@@ -367,8 +367,11 @@ def apply_now(
     should_stop: Callable[[], bool] = lambda: False,
     progress: Callable[[int, int], None] | None = None,
     batch: int = BATCH,
+    importing: Callable[[str, int, int], None] | None = None,
 ) -> tuple[Planned, ApplyReport]:
     """One apply: under the lease, settle what is in flight, plan afresh, and carry it out.
+    `progress(sent, total)` follows the sends (total 0: not known ahead); `importing(campaign,
+    numbers read, enrolled)` follows the reading of a group, a batch at a time.
 
     A fresh plan is carried out streamed (see `campaignctl.streamed`): a batch of contacts or
     of due enrollments at a time, whatever the size of the groups. A saved plan is checked
@@ -407,6 +410,7 @@ def apply_now(
             should_stop=should_stop,
             heartbeat=lease.renew_if_due,
             stopped=lambda: applier.report.stopped is not None,
+            importing=importing,
         )
         with collection_paused():
             plan = streamed.run()

@@ -54,6 +54,8 @@ class Metrics:
     ) -> None:
         for action in plan.actions:
             self.actions.labels(action.type, action.reason or "").inc()
+        for tally in plan.tallies:
+            self.actions.labels(tally.type, tally.reason or "").inc(tally.count)
         for outcome, count in outcomes.items():
             self.outcomes.labels(outcome).inc(count)
         self.credits_spent.inc(plan.summary().get("credits", 0))

@@ -124,6 +124,7 @@ class StreamedApply:
         should_stop: Callable[[], bool] = lambda: False,
         heartbeat: Callable[[], None] = lambda: None,
         stopped: Callable[[], bool] = lambda: False,
+        importing: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self.store = store
         self.desired = desired
@@ -134,6 +135,7 @@ class StreamedApply:
         self.should_stop = should_stop
         self.heartbeat = heartbeat
         self.stopped = stopped  # sending stopped (the provider refused): no more sends
+        self.importing = importing  # after each batch: (campaign, contacts read, enrolled)
         self.planning = Planning(desired, snapshot, now, allow_empty=allow_empty)
         self.report = Report()
         self.interrupted = False  # asked to stop before the end
@@ -207,10 +209,10 @@ class StreamedApply:
         source = self.sources[group.name]
         start = self.store.sync_start(campaign, present=start_live(planning, campaign))
         met = MetNumbers()
-        enrolled = 0
+        enrolled = read = 0
 
         def take(contacts: list[Contact], invalid: list[InvalidContact]) -> None:
-            nonlocal enrolled
+            nonlocal enrolled, read
             if self.should_stop():
                 raise Stopped
             phones = [c.phone for c in contacts]
@@ -235,6 +237,9 @@ class StreamedApply:
                     planning.consider(enrollment, new=True)
                 self._carry_out(self._hold(planning.take_sends()), fresh=True)
             self.heartbeat()
+            read += len(contacts) + len(invalid)
+            if self.importing is not None:
+                self.importing(campaign, read, enrolled)
 
         try:
             source.read(take, self.batch)
@@ -244,7 +249,13 @@ class StreamedApply:
         self._carry_out(planning.remove(campaign, gone, Owners({})))
         planning.synced(campaign)
         self.store.set_group_digest(campaign, group.digest)
-        log.info("%s: group %s synced: %d enrolled", campaign, group.name, enrolled)
+        log.info(
+            "%s: group %s synced: %d numbers read, %d enrolled",
+            campaign,
+            group.name,
+            read,
+            enrolled,
+        )
 
     def _hold(self, actions: list[Action]) -> list[Action]:
         """Keep sends and the skips that end an enrollment for later; the rest to do now."""

@@ -13,16 +13,18 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from campaignctl import engine
+from campaignctl import engine, streamed
 from campaignctl.clock import FrozenClock, parse_instant
 from campaignctl.errors import ConfigError
 from campaignctl.providers.outbox import OutboxProvider
+from campaignctl.render.plan import render_plan
 from campaignctl.store import Store
 from tests.cli.repo import SETTINGS, Repo
 
 # numbers in several zones: New York, Chicago, Denver, Phoenix, Los Angeles, Honolulu
 AREAS = ("212", "312", "303", "602", "415", "808")
 POOL = [f"+1{AREAS[i % len(AREAS)]}55501{i:02d}" for i in range(40)]
+SENDER = "+15125550147"
 START = parse_instant("2026-03-02T03:00:00Z")  # night on the mainland, afternoon in Honolulu
 
 
@@ -153,8 +155,8 @@ def test_streamed_apply_leaves_the_state_the_whole_plan_leaves(
     senders = ["+15125550147" if shared_sender else f"+1512555014{i}" for i in range(campaigns)]
     root = tmp_path_factory.mktemp("case")
     whole = state_of(run_history(root / "whole", history, senders, streamed=False))
-    streamed = state_of(run_history(root / "streamed", history, senders, streamed=True))
-    assert streamed == whole
+    streamed_ = state_of(run_history(root / "streamed", history, senders, streamed=True))
+    assert streamed_ == whole
 
 
 def test_a_number_twice_in_a_group_is_decided_once_across_batches(tmp_path: Path) -> None:
@@ -213,3 +215,27 @@ def test_a_bad_row_stops_the_apply_and_the_next_one_goes_on(tmp_path: Path) -> N
         )
         assert enrolled(repo.state) == 10
         assert report.outcomes == {"sent": 3}  # the sender's pace: 3 a tick
+
+
+def test_a_large_apply_lists_its_first_actions_and_counts_the_rest(tmp_path: Path) -> None:
+    repo = Repo(tmp_path)
+    repo.template()
+    repo.write("settings.yaml", SETTINGS)
+    numbers = [f"+1212{exchange}{line:04d}" for exchange in (201, 202) for line in range(5025)]
+    write(repo, Tick(0, (tuple(Row(p, "Ana") for p in numbers),), (), ("active",)), [SENDER])
+    night = parse_instant("2026-03-02T08:00:00Z")  # 03:00 in New York
+    clock = FrozenClock(night)
+    with Store.open(repo.state) as store:
+        planned, report = engine.apply_now(
+            repo.dir, store, OutboxProvider(store, clock), clock, holder="test"
+        )
+    plan = planned.plan
+    assert plan.summary() == {"campaign_status": 1, "enroll": 10_050, "defer": 10_050, "credits": 0}
+    assert report.counts == {"campaign_status": 1, "enroll": 10_050, "defer": 10_050}
+    assert len(plan.actions) == streamed.LISTED
+    assert sum(t.count for t in plan.tallies) == 20_101 - streamed.LISTED
+    text = render_plan(planned.desired, planned.snapshot, plan, verbose=True)
+    assert "enroll 10050; defer 10050 (quiet_hours 10050)" in text
+    assert "audience: 10050 enrollable" in text
+    assert f"... and {20_101 - streamed.LISTED} more enrollments, defers and skips" in text
+    assert enrolled(repo.state) == 10_050

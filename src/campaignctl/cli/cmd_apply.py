@@ -25,11 +25,24 @@ def terminal_progress() -> Callable[[int, int], None]:
     """A one-line counter on the terminal while a long apply sends."""
 
     def show(done: int, total: int) -> None:
-        if total >= 50 and (done % 25 == 0 or done == total):
-            end = "\n" if done == total else ""
-            click.echo(f"\r  sending {done}/{total}", nl=False, err=True)
-            if end:
-                click.echo("", err=True)
+        if not total:  # not known ahead: a streamed apply
+            if done % 25 == 0:
+                click.echo(f"\r  sent {done}", nl=False, err=True)
+        elif total >= 50 and (done % 25 == 0 or done == total):
+            click.echo(f"\r  sending {done}/{total}", nl=done == total, err=True)
+
+    return show
+
+
+def terminal_import() -> Callable[[str, int, int], None]:
+    """A one-line counter on the terminal while a large group is read."""
+
+    def show(campaign: str, read: int, enrolled: int) -> None:
+        click.echo(
+            f"\r  {campaign}: {read:,} numbers of its group read, {enrolled:,} enrolled",
+            nl=False,
+            err=True,
+        )
 
     return show
 
@@ -88,7 +101,10 @@ def apply(
             allow_empty=allow_empty,
             wait_seconds=wait_seconds,
             progress=terminal_progress() if sys.stderr.isatty() else None,
+            importing=terminal_import() if sys.stderr.isatty() else None,
         )
+    if sys.stderr.isatty():
+        click.echo("\r\033[K", nl=False, err=True)  # the counter line, cleared
     if app.format == "json":
         document = plan_to_json(planned.plan)
         document["applied"] = {

@@ -9,20 +9,32 @@ from collections.abc import Iterable
 from campaignctl.clock import format_instant
 from campaignctl.core.segments import count_segments
 from campaignctl.core.templates import MissingField, TemplateProblem, render
-from campaignctl.core.types import Action, Desired, Plan, Snapshot
+from campaignctl.core.types import Action, Desired, Plan, Snapshot, Tally
 
 SAMPLE = 200  # contacts sampled to estimate the segments of later steps
 
 
-def _reasons(actions: Iterable[Action]) -> str:
+def _reasons(actions: Iterable[Action], tallies: Iterable[Tally] = ()) -> str:
     counts = Counter(a.reason or "?" for a in actions)
+    for tally in tallies:
+        counts[tally.reason or "?"] += tally.count
     return ", ".join(f"{reason} {n}" for reason, n in counts.most_common())
 
 
-def campaign_line(name: str, status: str, actions: list[Action]) -> str:
+def campaign_line(
+    name: str, status: str, actions: list[Action], tallies: Iterable[Tally] = ()
+) -> str:
+    """One campaign's summary: what it does, with the counted actions of a large apply."""
     by_type: dict[str, list[Action]] = {}
     for action in actions:
         by_type.setdefault(action.type, []).append(action)
+    counted: dict[str, list[Tally]] = {}
+    for tally in tallies:
+        counted.setdefault(tally.type, []).append(tally)
+
+    def number(kind: str) -> int:
+        return len(by_type.get(kind, [])) + sum(t.count for t in counted.get(kind, []))
+
     parts: list[str] = []
     for action in by_type.get("campaign_status", []):
         launch = " (launch)" if action.from_status == "draft" else ""
@@ -32,14 +44,15 @@ def campaign_line(name: str, status: str, actions: list[Action]) -> str:
             parts.append(
                 kind + (f" ({by_type[kind][0].reason})" if by_type[kind][0].reason else "")
             )
-    if "enroll" in by_type:
-        parts.append(f"enroll {len(by_type['enroll'])}")
+    if number("enroll"):
+        parts.append(f"enroll {number('enroll')}")
     if "send" in by_type:
         credits = sum(a.credits or 0 for a in by_type["send"])
         parts.append(f"send {len(by_type['send'])} ({credits} credits)")
     for kind in ("defer", "skip", "end"):
-        if kind in by_type:
-            parts.append(f"{kind} {len(by_type[kind])} ({_reasons(by_type[kind])})")
+        if number(kind):
+            reasons = _reasons(by_type.get(kind, []), counted.get(kind, []))
+            parts.append(f"{kind} {number(kind)} ({reasons})")
     return f"  {name:<24} {status:<10} " + ("; ".join(parts) if parts else "nothing to do")
 
 
@@ -69,8 +82,11 @@ def launch_review(desired: Desired, snapshot: Snapshot, plan: Plan, campaign: st
     if template is None:
         return []
     mine = [a for a in plan.actions if a.campaign == campaign]
+    counted = [t for t in plan.tallies if t.campaign == campaign]
     enrolls = sum(1 for a in mine if a.type == "enroll")
+    enrolls += sum(t.count for t in counted if t.type == "enroll")
     skipped = [a for a in mine if a.type == "skip"]
+    skipped_counted = [t for t in counted if t.type == "skip"]
     sends = [a for a in mine if a.type == "send"]
     sender = spec.sender.from_number or spec.sender.messaging_service_sid
     lines = [
@@ -87,7 +103,8 @@ def launch_review(desired: Desired, snapshot: Snapshot, plan: Plan, campaign: st
         preview = step.body if len(step.body) <= 60 else step.body[:57] + "..."
         lines.append(f"  step {index + 1}: {when}{segs}: {preview!r}")
     lines.append(
-        f"  audience: {enrolls} enrollable" + (f"; skipped: {_reasons(skipped)}" if skipped else "")
+        f"  audience: {enrolls} enrollable"
+        + (f"; skipped: {_reasons(skipped, skipped_counted)}" if skipped or skipped_counted else "")
     )
     first = sum(a.credits or 0 for a in sends)
     lines.append(f"  first tick: {len(sends)} messages, {first} credits")
@@ -127,12 +144,17 @@ def render_plan(desired: Desired, snapshot: Snapshot, plan: Plan, *, verbose: bo
     by_campaign: dict[str, list[Action]] = {}
     for action in plan.actions:
         by_campaign.setdefault(action.campaign, []).append(action)
-    names = sorted(set(desired.campaigns) | set(by_campaign))
+    tallies: dict[str, list[Tally]] = {}
+    for tally in plan.tallies:
+        tallies.setdefault(tally.campaign, []).append(tally)
+    names = sorted(set(desired.campaigns) | set(by_campaign) | set(tallies))
     for name in names:
         state = snapshot.campaigns.get(name)
         status = state.status if state else "new"
-        if name in desired.campaigns or by_campaign.get(name):
-            lines.append(campaign_line(name, status, by_campaign.get(name, [])))
+        if name in desired.campaigns or by_campaign.get(name) or tallies.get(name):
+            lines.append(
+                campaign_line(name, status, by_campaign.get(name, []), tallies.get(name, []))
+            )
     launches = [
         a.campaign
         for a in plan.actions
@@ -152,8 +174,14 @@ def render_plan(desired: Desired, snapshot: Snapshot, plan: Plan, *, verbose: bo
         f"Summary: {counted or 'no actions'}; credits {summary.get('credits', 0)} "
         f"(balance {snapshot.balance} -> {after}).",
     ]
+    unlisted = sum(t.count for t in plan.tallies)
     if verbose and plan.actions:
         lines += ["", "Actions:", *(action_line(a) for a in plan.actions)]
+        if unlisted:
+            lines.append(
+                f"  ... and {unlisted} more enrollments, defers and skips, counted above "
+                "(`campaignctl explain PHONE` tells about one number)"
+            )
     elif plan.actions:
         lines.append("Run with --verbose to list every action.")
     return "\n".join(lines)

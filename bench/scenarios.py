@@ -19,12 +19,14 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 from phonenumbers.timezone import time_zones_for_number
 
 from bench.repo import SENDER
-from campaignctl import engine
+from campaignctl import config, engine
 from campaignctl.clock import FrozenClock
+from campaignctl.config import ContactSource
 from campaignctl.core import phones
 from campaignctl.providers.outbox import OutboxProvider
 from campaignctl.store import Store
 from campaignctl.store.db import to_text
+from campaignctl.streamed import StreamedApply
 
 # a Wednesday: 03:00 in New York, 22:00 (the day before) in Honolulu: every contact is in
 # quiet hours, so a launch enrolls everyone and defers every first message to the morning
@@ -69,10 +71,10 @@ def warm_up() -> None:
 class LaunchTimes:
     """One engine.apply_now that launches the campaign, and its stages, in seconds."""
 
-    load: float = 0.0  # engine.load_desired: YAML, CSV, every number parsed
-    snapshot: float = 0.0  # store.snapshot
-    plan: float = 0.0  # the core planner: enroll/skip every contact, consider every step 1
-    apply: float = 0.0  # Applier.run: enrollments, sends, decisions and the run recorded
+    load: float = 0.0  # config.load: YAML and the groups' digests (no contact read)
+    check: float = 0.0  # ContactSource.check: the CSV looked through for errors
+    sync: float = 0.0  # the group read, every number parsed, checked, enrolled, considered
+    due: float = 0.0  # the due enrollments considered (none but the new ones at a launch)
     total: float = 0.0  # open the state + apply_now
     summary: dict[str, int] = field(default_factory=dict)
 
@@ -81,10 +83,10 @@ class LaunchTimes:
 def stage_timers(times: LaunchTimes, after_load: Callable[[], object]) -> Iterator[None]:
     """Time the stages of engine.apply_now by wrapping the functions it calls."""
     stages: list[tuple[object, str, str]] = [
-        (engine, "load_desired", "load"),
-        (Store, "snapshot", "snapshot"),
-        (engine, "make_core_plan", "plan"),
-        (engine.Applier, "run", "apply"),
+        (config, "load", "load"),
+        (ContactSource, "check", "check"),
+        (StreamedApply, "_sync", "sync"),
+        (StreamedApply, "_due", "due"),
     ]
     saved = [(owner, name, vars(owner).get(name)) for owner, name, _ in stages]
 

@@ -19,10 +19,9 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.scenarios import AFTERNOON, NIGHT, copy_state, fresh_state, launch
+from campaignctl import engine
 from campaignctl.clock import FrozenClock
-from campaignctl.core.planner import plan as make_core_plan
 from campaignctl.emulator.server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-from campaignctl.engine import Applier, Lease, Planned, load_desired
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
 from campaignctl.providers.outbox import OutboxProvider
 from campaignctl.store import Store
@@ -54,9 +53,9 @@ class TimedProvider:
 @dataclass(frozen=True)
 class ApplyCost:
     messages: int
-    total: float  # seconds of Applier.run
+    total: float  # seconds of the whole apply (engine.apply_now)
     provider: float  # seconds inside provider.send
-    total_cpu: float  # CPU seconds of this process during Applier.run
+    total_cpu: float  # CPU seconds of this process during the apply
     provider_cpu: float  # of which inside provider.send
 
     @property
@@ -85,7 +84,7 @@ def send_all(
     copy_state(prepared, state_path)
     now: datetime = AFTERNOON
     clock = FrozenClock(now)
-    with Store.open(state_path) as store, Lease(store, "bench", 30.0) as lease:
+    with Store.open(state_path) as store:
         inner: Provider
         if make_provider == "twilio":
             from campaignctl.providers.twilio import TwilioProvider
@@ -94,13 +93,8 @@ def send_all(
         else:
             inner = OutboxProvider(store, clock)
         provider = TimedProvider(inner)
-        desired = load_desired(config_dir, store)
-        snapshot = store.snapshot(desired, now)
-        plan = make_core_plan(desired, snapshot, now)
-        planned = Planned(desired, snapshot, plan)
-        applier = Applier(store, provider, planned, clock, heartbeat=lease.renew_if_due)
         started, cpu = time.perf_counter(), time.process_time()
-        report = applier.run()
+        _, report = engine.apply_now(config_dir, store, provider, clock, holder="bench")
         total, total_cpu = time.perf_counter() - started, time.process_time() - cpu
     sent = report.outcomes.get("sent", 0)
     if sent != provider.sends:

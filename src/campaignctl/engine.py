@@ -419,7 +419,7 @@ def apply_now(
         summary = plan.summary()
         applier.report.counts = {k: n for k, n in summary.items() if k != "credits"}
         store.record_run(clock.now(), plan_digest(plan), summary)
-        return Planned(desired, snapshot, plan), applier.report
+        return Planned(streamed.shown(), snapshot, plan), applier.report
 
 
 def _apply_saved(

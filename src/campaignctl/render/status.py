@@ -278,8 +278,10 @@ def explain_text(
     lines.append("History:")
     rows = [_event_row(ev) for ev in events]
     lines.append(table(("TIME", "CAMPAIGN", "STEP", "WHAT", "REASON", "DETAIL"), rows))
-    width = max((len(w.campaign) for w in now), default=0)
-    lines.extend(f"  now  {w.campaign.ljust(width)}  {_waiting_text(w)}" for w in now)
+    if now:
+        width = max(len(w.campaign) for w in now)
+        lines.append("Now:")
+        lines.extend(f"  {w.campaign.ljust(width)}  {_waiting_text(w)}" for w in now)
     return "\n".join(lines)
 
 

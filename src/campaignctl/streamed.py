@@ -205,9 +205,18 @@ class StreamedApply:
 
     def _carry_out(self, actions: list[Action], *, fresh: bool = False) -> None:
         """Carry out and record actions; `fresh`: about enrollments made by this apply
-        (nothing was decided about them before)."""
+        (nothing was decided about them before). The ends of enrollments go to the state
+        together, a transaction per campaign and reason."""
         actions = sorted(actions, key=lambda a: ORDER[a.type])
+        ends: dict[tuple[str, str], list[str]] = {}
         for action in actions:
+            if action.type == "end" and action.phone and action.reason:
+                ends.setdefault((action.campaign, action.reason), []).append(action.phone)
+        for (campaign, reason), phones in ends.items():
+            self.store.end_enrollments(campaign, phones, reason, self.now)
+        for action in actions:
+            if action.type == "end" and action.phone and action.reason:
+                continue
             if action.type == "send" and self.stopped():
                 continue
             self.act(action)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from campaignctl import engine, streamed
 from campaignctl.clock import FrozenClock, parse_instant
+from campaignctl.core.planjson import plan_to_json
 from campaignctl.errors import ConfigError
 from campaignctl.providers.outbox import OutboxProvider
 from campaignctl.render.plan import render_plan
@@ -234,6 +235,12 @@ def test_a_large_apply_lists_its_first_actions_and_counts_the_rest(tmp_path: Pat
     assert report.counts == {"campaign_status": 1, "enroll": 10_050, "defer": 10_050}
     assert len(plan.actions) == streamed.LISTED
     assert sum(t.count for t in plan.tallies) == 20_101 - streamed.LISTED
+    unlisted = plan_to_json(plan)["unlisted"]
+    assert {(u["type"], u["reason"]) for u in unlisted} <= {
+        ("enroll", None),
+        ("defer", "quiet_hours"),
+    }
+    assert sum(u["count"] for u in unlisted) == 20_101 - streamed.LISTED
     text = render_plan(planned.desired, planned.snapshot, plan, verbose=True)
     assert "enroll 10050; defer 10050 (quiet_hours 10050)" in text
     assert "audience: 10050 enrollable" in text

@@ -72,7 +72,7 @@ def action_from_json(data: dict[str, Any]) -> Action:
 
 
 def plan_to_json(plan: Plan, *, with_actions: bool = True) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "now": format_instant(plan.now),
         "expires_at": format_instant(plan.expires_at),
@@ -83,6 +83,12 @@ def plan_to_json(plan: Plan, *, with_actions: bool = True) -> dict[str, Any]:
         "group_digests": dict(sorted(plan.group_digests.items())),
         "notes": list(plan.notes),
     }
+    if plan.tallies:  # a large apply: the actions beyond those listed, counted
+        document["unlisted"] = [
+            {"campaign": t.campaign, "type": t.type, "reason": t.reason, "count": t.count}
+            for t in plan.tallies
+        ]
+    return document
 
 
 def plan_from_json(data: object) -> Plan:

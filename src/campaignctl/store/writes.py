@@ -164,8 +164,20 @@ class WritesMixin(StoreBase):
 
     def end_enrollment(self, campaign: str, phone: str, reason: str, now: datetime) -> None:
         """End a live enrollment with a reason (no-op if it is not live)."""
+        self.end_enrollments(campaign, [phone], reason, now)
+
+    def end_enrollments(
+        self, campaign: str, phones: Sequence[str], reason: str, now: datetime
+    ) -> None:
+        """End the live enrollments of these numbers in one transaction (a group emptied
+        ends them all at once, not one transaction a number)."""
         with self._write(fenced=True) as conn:
-            end_live(conn, "campaign = ? AND phone = ?", [campaign, phone], reason, now)
+            for start in range(0, len(phones), PHONES_AT_ONCE):
+                chunk = phones[start : start + PHONES_AT_ONCE]
+                marks = ",".join("?" * len(chunk))
+                end_live(
+                    conn, f"campaign = ? AND phone IN ({marks})", [campaign, *chunk], reason, now
+                )
 
     def record_decisions(
         self, actions: Sequence[Action], now: datetime, *, fresh: bool = False

@@ -79,9 +79,11 @@ def apply(
 ) -> None:
     """Carry out the plan: record each send before handing it to the provider.
 
-    Without PLANFILE, plans afresh and applies at once. With PLANFILE (from `plan --out`),
-    applies it only if the configuration, the state and what is due are unchanged and it has
-    not expired; otherwise refuses and says why. Sends through Twilio when TWILIO_ACCOUNT_SID
+    Without PLANFILE, plans afresh and applies at once, a batch at a time: a group of any
+    size is checked for errors first, then read, enrolled and considered 50,000 contacts at
+    a time (each batch a transaction; an apply cut short goes on at the next one). With
+    PLANFILE (from `plan --out`), applies it only if the configuration, the state and what
+    is due are unchanged and it has not expired; otherwise refuses and says why. Sends through Twilio when TWILIO_ACCOUNT_SID
     and TWILIO_AUTH_TOKEN are set, else records them in the outbox (`campaignctl outbox`).
 
     \b

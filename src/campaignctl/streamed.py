@@ -27,7 +27,17 @@ from datetime import datetime
 from campaignctl.config import ContactSource
 from campaignctl.core.enrollment import Owners
 from campaignctl.core.planner import ORDER, Planning
-from campaignctl.core.types import Action, Contact, Desired, InvalidContact, Plan, Snapshot, Tally
+from campaignctl.core.types import (
+    Action,
+    ActionType,
+    Contact,
+    Desired,
+    InvalidContact,
+    Plan,
+    Reason,
+    Snapshot,
+    Tally,
+)
 from campaignctl.render.plan import SAMPLE  # the launch review estimates from as many
 from campaignctl.store import Store
 
@@ -47,7 +57,7 @@ class Report:
 
     def __init__(self) -> None:
         self.listed: list[Action] = []
-        self.counted: Counter[tuple[str, str, str | None]] = Counter()
+        self.counted: Counter[tuple[str, ActionType, Reason | None]] = Counter()
 
     def add(self, actions: Iterable[Action]) -> None:
         for action in actions:
@@ -58,7 +68,7 @@ class Report:
 
     def tallies(self) -> tuple[Tally, ...]:
         return tuple(
-            Tally(campaign, kind, reason, count)  # type: ignore[arg-type]
+            Tally(campaign, kind, reason, count)
             for (campaign, kind, reason), count in sorted(
                 self.counted.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or "")
             )
@@ -240,8 +250,8 @@ class StreamedApply:
                 raise Stopped
             phones = [c.phone for c in contacts]
             facts = self.store.sync_facts(campaign, phones, start, met.maybe(phones))
-            seen = facts.seen | met.skipped.intersection(phones)
-            fresh = [c for c in contacts if c.phone not in seen] if seen else contacts
+            skipped = met.skipped.intersection(phones)  # met before: decided once
+            fresh = [c for c in contacts if c.phone not in skipped] if skipped else contacts
             result = planning.sync(
                 campaign, fresh, invalid, facts.enrolled, Owners(facts.live_owner)
             )

@@ -26,16 +26,12 @@ from campaignctl.core.types import Action, Desired, Enrollment
 from campaignctl.errors import ConfigError, PlanError
 from campaignctl.store import AttemptRecord, Store
 
+# scheduled: the next step is due later; in_flight: the last attempt's outcome is not known
+# yet; send: due, the next apply sends it; defer: due, but a rule holds it (reason, until);
+# skip: due, but a rule refuses it (the next apply ends the enrollment); idle: due, but its
+# campaign sends nothing (not configured, draft, completed); unknown: due, but the
+# configuration or the planner cannot tell
 WaitingKind = Literal["scheduled", "in_flight", "send", "defer", "skip", "idle", "unknown"]
-WAITING_KINDS: tuple[WaitingKind, ...] = (
-    "scheduled",  # the next step is due later
-    "in_flight",  # the last attempt's outcome is not known yet
-    "send",  # due: the next apply sends it
-    "defer",  # due, but a rule holds it (reason, until)
-    "skip",  # due, but a rule refuses it: the next apply ends the enrollment
-    "idle",  # due, but its campaign sends nothing (not configured, draft, completed)
-    "unknown",  # due, but the configuration or the planner cannot tell
-)
 
 
 @dataclass(frozen=True)

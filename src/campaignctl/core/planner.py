@@ -192,9 +192,9 @@ class Planning:
     def finish(self) -> list[Action]:
         """Resumes of credit-paused campaigns with nothing waiting, and completions."""
         actions: list[Action] = []
+        settled = self.sends.resumed | self.sends.paused | self.waiting
         for name, run in self.runs.items():
-            waiting = self.waiting
-            if run.credit_paused and name not in (self.sends.resumed | self.sends.paused | waiting):
+            if run.credit_paused and name not in settled:
                 actions.append(
                     Action(
                         type="resume",

@@ -35,7 +35,6 @@ class SyncStart:
     """What the state held when a campaign's sync began."""
 
     enrolled: int  # enrollments of the campaign, live or ended
-    live: int  # ... of which live
     others_live: int  # live enrollments of every other campaign
     sent: bool  # a message went to some number before (else no number has a last send)
     present: bool  # the numbers of the group are kept (`mark_present`, `live_absent`)
@@ -45,8 +44,7 @@ class SyncStart:
 class SyncFacts:
     """What one batch of a group needs from the state."""
 
-    seen: frozenset[str]  # numbers enrolled earlier in this sync (a number is decided once)
-    enrolled: frozenset[str]  # numbers this campaign enrolled before (live or ended)
+    enrolled: frozenset[str]  # numbers of the batch this campaign enrolled (live or ended)
     live_owner: dict[str, str]  # number -> the campaign holding it live
 
 
@@ -84,7 +82,7 @@ class StreamMixin(StoreBase):
                 "SELECT coalesce(sum(live_count), 0) FROM campaigns"
             ).fetchone()[0]
             sent = conn.execute("SELECT 1 FROM phones LIMIT 1").fetchone() is not None
-        return SyncStart(int(enrolled), int(live), int(total_live) - int(live), sent, present)
+        return SyncStart(int(enrolled), int(total_live) - int(live), sent, present)
 
     def last_enrollment_id(self) -> int:
         """The highest enrollment id: the enrollments made after this call have higher ones."""
@@ -94,30 +92,19 @@ class StreamMixin(StoreBase):
     def sync_facts(
         self, campaign: str, phones: Sequence[str], start: SyncStart, maybe_met: Sequence[str]
     ) -> SyncFacts:
-        """The facts of one batch: which of `maybe_met` this sync enrolled already, the
-        numbers this campaign enrolled before, and the campaign holding each number live
-        (the first to enroll it)."""
+        """The facts of one batch: which of its numbers this campaign enrolled (before this
+        sync, or earlier in it: only `maybe_met` can be, when it enrolled no one before),
+        and the campaign holding each number live (the first to enroll it)."""
         with self._read() as conn:
-            seen = frozenset(
+            enrolled = frozenset(
                 str(r[0])
                 for r in _in_chunks(
                     conn,
                     "SELECT phone FROM enrollments WHERE campaign = ? AND phone IN ({marks})",
                     (campaign,),
-                    maybe_met,
+                    phones if start.enrolled else maybe_met,
                 )
             )
-            enrolled: frozenset[str] = frozenset()
-            if start.enrolled:
-                enrolled = frozenset(
-                    str(r[0])
-                    for r in _in_chunks(
-                        conn,
-                        "SELECT phone FROM enrollments WHERE campaign = ? AND phone IN ({marks})",
-                        (campaign,),
-                        phones,
-                    )
-                )
             owner: dict[str, str] = {}
             if start.others_live:  # else only this campaign holds numbers: none refused
                 first: dict[str, tuple[str, int]] = {}
@@ -126,7 +113,7 @@ class StreamMixin(StoreBase):
                     if seen_first is None or (enrolled_at, row_id) < seen_first:
                         first[phone] = (enrolled_at, row_id)
                         owner[phone] = holder
-        return SyncFacts(seen, enrolled, owner)
+        return SyncFacts(enrolled, owner)
 
     def live_enrollments_of(self, phone: str) -> list[Enrollment]:
         """The live enrollments of one number, as the planner sees them (any campaign)."""

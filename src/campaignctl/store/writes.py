@@ -74,6 +74,15 @@ def _last_decisions(
     return found
 
 
+def _insert_draft(conn: sqlite3.Connection, name: str, at: str) -> None:
+    """Record a campaign not in the state yet, observed 'draft' (no-op if it is)."""
+    conn.execute(
+        "INSERT INTO campaigns (name, status, created_at, updated_at)"
+        " VALUES (?, 'draft', ?, ?) ON CONFLICT (name) DO NOTHING",
+        [name, at, at],
+    )
+
+
 def _require_campaign(conn: sqlite3.Connection, name: str) -> None:
     if conn.execute("SELECT 1 FROM campaigns WHERE name = ?", [name]).fetchone() is None:
         raise StateError(f"campaign {name!r} is not in the state (ensure_campaign first)")
@@ -87,11 +96,7 @@ class WritesMixin(StoreBase):
                 return
         at = to_text(now)
         with self._write(fenced=True) as conn:
-            conn.execute(
-                "INSERT INTO campaigns (name, status, created_at, updated_at)"
-                " VALUES (?, 'draft', ?, ?) ON CONFLICT (name) DO NOTHING",
-                [name, at, at],
-            )
+            _insert_draft(conn, name, at)
 
     def set_campaign_status(
         self,
@@ -106,11 +111,7 @@ class WritesMixin(StoreBase):
             raise ValueError(f"unknown campaign status {status!r}")
         at = to_text(now)
         with self._write(fenced=True) as conn:
-            conn.execute(
-                "INSERT INTO campaigns (name, status, created_at, updated_at)"
-                " VALUES (?, 'draft', ?, ?) ON CONFLICT (name) DO NOTHING",
-                [name, at, at],
-            )
+            _insert_draft(conn, name, at)
             conn.execute(
                 "UPDATE campaigns SET status = ?, reason = ?, updated_at = ? WHERE name = ?",
                 [status, reason, at, name],

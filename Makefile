@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck bench faults clean schemas
+.PHONY: run test check lint typecheck imports bench faults clean schemas
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## check: lint, types and tests
-check: lint typecheck test
+## imports: the layering contract in pyproject.toml ([tool.importlinter])
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+## check: lint, types, the import contract and tests (what CI runs)
+check: lint typecheck imports test
 
 schemas: $(STAMP)
 	$(BIN)/campaignctl schema export schemas

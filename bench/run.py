@@ -26,7 +26,7 @@ from bench import scenarios, throughput, validation
 from bench.generate import write_campaign_repo, write_validate_repo
 from bench.measure import Figure, Sample, Series, seconds, timed, verdict
 from bench.report import load_average, machine, markdown, write_results
-from campaignctl.phone_workers import PARALLEL_MIN_BYTES
+from campaignctl.config.phone_workers import PARALLEL_MIN_BYTES
 
 SEED = 7
 RUNS = {10_000: 5, 100_000: 3, 1_000_000: 2}  # enrollment runs per size (1M: minutes each)

@@ -19,14 +19,15 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 from phonenumbers.timezone import time_zones_for_number
 
 from bench.repo import SENDER
-from campaignctl import config, engine
+from campaignctl import config
+from campaignctl.app import apply as engine
+from campaignctl.app.streamed import StreamedApply
 from campaignctl.clock import FrozenClock
 from campaignctl.config import ContactSource
 from campaignctl.core import phones
 from campaignctl.providers.outbox import OutboxProvider
 from campaignctl.store import Store
 from campaignctl.store.db import to_text
-from campaignctl.streamed import StreamedApply
 
 # a Wednesday: 03:00 in New York, 22:00 (the day before) in Honolulu: every contact is in
 # quiet hours, so a launch enrolls everyone and defers every first message to the morning

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from campaignctl.clock import parse_instant
+from campaignctl.app.waiting import Waiting, next_step
+from campaignctl.core.instants import parse_instant
 from campaignctl.providers.base import Outcome
 from campaignctl.store import Store
-from campaignctl.waiting import Waiting, next_step
 from tests.cli.repo import TEMPLATE, Repo
 
 NY, CHICAGO = "+12125550100", "+13125550101"  # the numbers of the standard group

@@ -30,16 +30,3 @@ class FrozenClock:
 
     def set(self, at: datetime) -> None:
         self._at = at.astimezone(UTC)
-
-
-def parse_instant(text: str) -> datetime:
-    """Parse an ISO 8601 instant; a value without offset is taken as UTC."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def format_instant(at: datetime) -> str:
-    """UTC, ISO 8601, seconds precision, with `Z`: the one form used in output and plans."""
-    return at.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,7 +10,7 @@ from bench.generate import write_contacts_csv
 
 import campaignctl.config.contacts as contacts_module
 from campaignctl import config
-from campaignctl.phone_workers import BatchNormalizer, OrderedRows, normalize_batch
+from campaignctl.config.phone_workers import BatchNormalizer, OrderedRows, normalize_batch
 
 NUMBERS = [
     "(415) 555-0100",

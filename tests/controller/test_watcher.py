@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from campaignctl.watcher import ConfigWatcher, is_relevant
+from campaignctl.controller.watcher import ConfigWatcher, is_relevant
 
 
 def test_editor_files_are_not_changes() -> None:

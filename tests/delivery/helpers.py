@@ -24,7 +24,7 @@ from campaignctl.core.types import Contact, LaunchRecord, QuietHours, Sender, St
 from campaignctl.errors import Location
 from campaignctl.providers.base import OutgoingMessage
 from campaignctl.store import Store
-from campaignctl.webhooks import WebhookApp
+from campaignctl.webhooks.app import WebhookApp
 
 ACCOUNT_SID = "AC" + "ab" * 16
 # a token unique to this test run, so a search for it in outputs cannot hit anything else

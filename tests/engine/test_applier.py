@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from campaignctl.clock import FrozenClock, parse_instant
-from campaignctl.engine import Applier, make_plan
+from campaignctl.app.apply import Applier, make_plan
+from campaignctl.clock import FrozenClock
+from campaignctl.core.instants import parse_instant
 from campaignctl.providers.outbox import OutboxProvider
 from campaignctl.store import Store
 from tests.cli.repo import Repo

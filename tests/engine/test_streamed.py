@@ -13,8 +13,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from campaignctl import engine, streamed
-from campaignctl.clock import FrozenClock, parse_instant
+from campaignctl.app import apply as engine
+from campaignctl.app import streamed
+from campaignctl.clock import FrozenClock
+from campaignctl.core.instants import parse_instant
 from campaignctl.core.planjson import plan_to_json
 from campaignctl.errors import ConfigError
 from campaignctl.providers.outbox import OutboxProvider

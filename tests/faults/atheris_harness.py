@@ -24,9 +24,10 @@ with atheris.instrument_imports(include=["campaignctl"]):
     from campaignctl.cli.main import main as cli_main
 
     _register()  # the commands, and what they import, instrumented too
-    from campaignctl.clock import FrozenClock, parse_instant
+    from campaignctl.clock import FrozenClock
+    from campaignctl.core.instants import parse_instant
     from campaignctl.store import Store
-    from campaignctl.webhooks import WebhookApp
+    from campaignctl.webhooks.app import WebhookApp
 
 NOW = "2026-03-02T17:00:00Z"
 TOKEN = "atheris-token"
@@ -105,7 +106,7 @@ def webhook_target() -> Callable[[bytes], None]:
     from twilio.request_validator import RequestValidator
 
     from campaignctl.providers.base import Outcome
-    from campaignctl.webhooks import Form
+    from campaignctl.webhooks.app import Form
     from tests.delivery.helpers import enroll, record_attempt
 
     root = Path(tempfile.mkdtemp(prefix="campaignctl-atheris-"))

@@ -26,7 +26,7 @@ from twilio.request_validator import RequestValidator
 from campaignctl.cli.main import _register, cli
 from campaignctl.providers.base import Outcome
 from campaignctl.store import Store
-from campaignctl.webhooks import Form
+from campaignctl.webhooks.app import Form
 from tests.delivery.helpers import AUTH_TOKEN as HOOKS_TOKEN
 from tests.delivery.helpers import enroll, record_attempt, webhook_server
 from tests.faults.inputs import (

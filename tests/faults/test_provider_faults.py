@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from campaignctl.app.apply import apply_now
 from campaignctl.clock import FrozenClock
 from campaignctl.emulator import Fault
-from campaignctl.engine import apply_now
 from campaignctl.providers.twilio import TwilioProvider
 from campaignctl.store import Store
 from tests.faults.audit import audit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from campaignctl.clock import parse_instant
+from campaignctl.core.instants import parse_instant
 from campaignctl.store import Store
 
 NOW = parse_instant("2026-03-02T17:00:00Z")

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
+from campaignctl.app.apply import apply_now
 from campaignctl.cli.common import AppContext, global_options, pass_app
 from campaignctl.cli.main import cli
 from campaignctl.core.planjson import plan_from_json, plan_to_json
 from campaignctl.core.types import Plan
-from campaignctl.engine import apply_now
 from campaignctl.errors import PlanError
 from campaignctl.providers.select import provider_from_env
 from campaignctl.render.plan import render_plan

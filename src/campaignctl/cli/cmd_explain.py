@@ -9,13 +9,13 @@ from dataclasses import replace
 
 import click
 
+from campaignctl.app.waiting import next_step
 from campaignctl.cli.common import AppContext, global_options, pass_app
 from campaignctl.cli.main import cli
 from campaignctl.core.phones import InvalidPhone, normalize
 from campaignctl.errors import CampaignctlError
 from campaignctl.render.status import explain_json, explain_text
 from campaignctl.store import HistoryEvent, Store
-from campaignctl.waiting import next_step
 
 LINE_AND_COLUMN = re.compile(r"(?P<line>.+:\d+):\d+")  # file:line:column
 

@@ -86,7 +86,7 @@ def reconcile(
       campaignctl reconcile --interval 2s --log-format json --metrics-port 9108
       campaignctl reconcile --once
     """
-    from campaignctl.controller import Controller, ControllerOptions, setup_logging
+    from campaignctl.controller.loop import Controller, ControllerOptions, setup_logging
     from campaignctl.providers.select import provider_from_env
 
     setup_logging(log_format)

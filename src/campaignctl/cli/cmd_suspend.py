@@ -8,7 +8,7 @@ import click
 
 from campaignctl.cli.common import AppContext, global_options, pass_app
 from campaignctl.cli.main import cli
-from campaignctl.clock import format_instant
+from campaignctl.core.instants import format_instant
 from campaignctl.store import Store
 
 

@@ -77,7 +77,7 @@ def serve(app: AppContext, host: str, port: int, public_url: str, threads: int) 
     import waitress.server
 
     from campaignctl.store import Store
-    from campaignctl.webhooks import make_app
+    from campaignctl.webhooks.app import make_app
 
     token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
     if not token:

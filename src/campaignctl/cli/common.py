@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
-from campaignctl.clock import Clock, FrozenClock, SystemClock, parse_instant
+from campaignctl.clock import Clock, FrozenClock, SystemClock
+from campaignctl.core.instants import parse_instant
 
 F = TypeVar("F", bound=Callable[..., Any])
 

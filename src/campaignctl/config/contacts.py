@@ -23,15 +23,15 @@ from campaignctl.config.documents import Resource
 from campaignctl.config.files import FileProblem, file_sha256, quote, text_lines
 from campaignctl.config.models import ProspectGroupDocument
 from campaignctl.config.paths import display_path, is_inside
-from campaignctl.core import phones
-from campaignctl.core.types import Contact, GroupSpec, InvalidContact
-from campaignctl.errors import ConfigError, Issue, Location
-from campaignctl.phone_workers import (
+from campaignctl.config.phone_workers import (
     PARALLEL_MIN_BYTES,
     BatchNormalizer,
     Normalized,
     OrderedRows,
 )
+from campaignctl.core import phones
+from campaignctl.core.types import Contact, GroupSpec, InvalidContact
+from campaignctl.errors import ConfigError, Issue, Location
 
 ParseContacts = Callable[[str, str], bool]
 # a batch of a group's contacts, and of its numbers that are not valid

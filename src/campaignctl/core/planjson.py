@@ -7,7 +7,7 @@ import json
 from functools import lru_cache
 from typing import Any, cast
 
-from campaignctl.clock import format_instant, parse_instant
+from campaignctl.core.instants import format_instant, parse_instant
 from campaignctl.core.types import ACTION_TYPES, Action, Plan
 
 FORMAT_VERSION = 1

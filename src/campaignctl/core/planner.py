@@ -29,6 +29,8 @@ from campaignctl.core.types import (
 )
 from campaignctl.errors import PlanError
 
+SAMPLE = 200  # contacts a launch review estimates the segments of later steps from
+
 ORDER = {
     "campaign_status": 0,
     "resume": 1,

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from campaignctl.clock import parse_instant
+from campaignctl.core.instants import parse_instant
 from campaignctl.emulator.run import serve
 
 

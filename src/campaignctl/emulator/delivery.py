@@ -13,17 +13,16 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from twilio.request_validator import RequestValidator
-
 from campaignctl.emulator.faults import FaultBook
 from campaignctl.emulator.messages import API_VERSION, EmulatedMessage, MessageBook
+from campaignctl.providers.signature import sign
 
 log = logging.getLogger("campaignctl.emulator")
 
 
 def post_signed(url: str, params: dict[str, str], auth_token: str) -> tuple[int, str]:
     """POST `params` to `url` with Twilio's signature; returns (HTTP status, body)."""
-    signature = RequestValidator(auth_token).compute_signature(url, params)
+    signature = sign(auth_token, url, params)
     request = urllib.request.Request(
         url,
         data=urllib.parse.urlencode(params).encode(),

@@ -3,9 +3,24 @@ whole system runs with no account and no network (`campaignctl outbox` lists the
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Protocol
+
 from campaignctl.clock import Clock
 from campaignctl.providers.base import Outcome, OutgoingMessage
-from campaignctl.store import Store
+
+
+class OutboxRow(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+class OutboxTable(Protocol):
+    """Where the outbox keeps its messages: the state's `outbox` table."""
+
+    def outbox_add(self, message: OutgoingMessage, now: datetime) -> str: ...
+
+    def outbox_find(self, attempt_id: int) -> OutboxRow | None: ...
 
 
 class OutboxProvider:
@@ -18,7 +33,7 @@ class OutboxProvider:
 
     name = "outbox"
 
-    def __init__(self, store: Store, clock: Clock | None = None) -> None:
+    def __init__(self, store: OutboxTable, clock: Clock | None = None) -> None:
         self._store = store
         self._clock = clock
 

@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from campaignctl.clock import Clock
 from campaignctl.errors import ProviderError
 from campaignctl.providers.base import Provider
-from campaignctl.store import Store
+from campaignctl.providers.outbox import OutboxTable
 
 
-def provider_from_env(store: Store, env: Mapping[str, str], clock: Clock | None = None) -> Provider:
+def provider_from_env(
+    store: OutboxTable, env: Mapping[str, str], clock: Clock | None = None
+) -> Provider:
     """The provider the environment asks for (`clock` dates the outbox's records)."""
     sid = env.get("TWILIO_ACCOUNT_SID", "").strip()
     token = env.get("TWILIO_AUTH_TOKEN", "").strip()

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from campaignctl.clock import format_instant
+from campaignctl.core.instants import format_instant
+from campaignctl.core.planner import SAMPLE
 from campaignctl.core.segments import count_segments
 from campaignctl.core.templates import MissingField, TemplateProblem, render
 from campaignctl.core.types import Action, Desired, Plan, Snapshot, Tally
-
-SAMPLE = 200  # contacts sampled to estimate the segments of later steps
 
 
 def _reasons(actions: Iterable[Action], tallies: Iterable[Tally] = ()) -> str:

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from campaignctl.clock import format_instant
+from campaignctl.app.waiting import Waiting
+from campaignctl.core.instants import format_instant
 from campaignctl.store.records import (
     CampaignStatusRow,
     EnrollmentRecord,
@@ -20,7 +21,6 @@ from campaignctl.store.records import (
     OptOutRecord,
     OutboxRecord,
 )
-from campaignctl.waiting import Waiting
 
 NONE = "-"
 

@@ -16,7 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 from campaignctl import config
-from campaignctl.clock import Clock, format_instant
+from campaignctl.app.streamed import BATCH, StreamedApply
+from campaignctl.clock import Clock
+from campaignctl.core.instants import format_instant
 from campaignctl.core.lifecycle import AUTO_COMPLETED, launch_record
 from campaignctl.core.planjson import action_key, plan_digest
 from campaignctl.core.planner import plan as make_core_plan
@@ -25,7 +27,6 @@ from campaignctl.errors import PlanError, ProviderError
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
 from campaignctl.store import SendBlocked, Store
 from campaignctl.store.lease import process_holder
-from campaignctl.streamed import BATCH, StreamedApply
 
 log = logging.getLogger("campaignctl.engine")
 
@@ -373,7 +374,7 @@ def apply_now(
     `progress(sent, total)` follows the sends (total 0: not known ahead); `importing(campaign,
     numbers read, enrolled)` follows the reading of a group, a batch at a time.
 
-    A fresh plan is carried out streamed (see `campaignctl.streamed`): a batch of contacts or
+    A fresh plan is carried out streamed (see `campaignctl.app.streamed`): a batch of contacts or
     of due enrollments at a time, whatever the size of the groups. A saved plan is checked
     against a fresh one made whole in memory, then carried out as saved.
     """

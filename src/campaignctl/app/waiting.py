@@ -20,7 +20,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaignctl import config
-from campaignctl.clock import format_instant
+from campaignctl.core.instants import format_instant
 from campaignctl.core.planner import Planning
 from campaignctl.core.types import Action, Desired, Enrollment
 from campaignctl.errors import ConfigError, PlanError

@@ -18,15 +18,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
-from campaignctl.clock import Clock, format_instant
+from campaignctl.app.apply import ApplyReport, Planned, apply_now
+from campaignctl.clock import Clock
+from campaignctl.controller.metrics import Metrics
+from campaignctl.controller.watcher import ConfigWatcher
+from campaignctl.core.instants import format_instant
 from campaignctl.core.types import Action, Tally
-from campaignctl.engine import ApplyReport, Planned, apply_now
 from campaignctl.errors import CampaignctlError
-from campaignctl.metrics import Metrics
 from campaignctl.providers.base import Provider
 from campaignctl.render.plan import campaign_line
 from campaignctl.store import LeaseHeld, Store
-from campaignctl.watcher import ConfigWatcher
 
 log = logging.getLogger("campaignctl.controller")
 

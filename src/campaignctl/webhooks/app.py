@@ -22,9 +22,8 @@ from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 from xml.sax.saxutils import escape
 
-from twilio.request_validator import RequestValidator
-
 from campaignctl.clock import Clock
+from campaignctl.providers.signature import SignatureCheck
 from campaignctl.store import Store
 
 log = logging.getLogger("campaignctl.webhooks")
@@ -116,7 +115,7 @@ class WebhookApp:
         help_text: str = DEFAULT_HELP_TEXT,
     ) -> None:
         self._store_path = store_path
-        self._validator = RequestValidator(auth_token)
+        self._signatures = SignatureCheck(auth_token)
         self._public_url = public_url.rstrip("/")
         self._clock = clock
         self._help_text = help_text
@@ -159,7 +158,7 @@ class WebhookApp:
         query = environ.get("QUERY_STRING", "")
         url = self._public_url + path + (f"?{query}" if query else "")
         signature = environ.get("HTTP_X_TWILIO_SIGNATURE", "")
-        if not signature or not self._validator.validate(url, form, signature):
+        if not signature or not self._signatures.valid(url, form, signature):
             log.warning("%s: refused a request without a valid X-Twilio-Signature", path)
             return Reply.text("403 Forbidden", "invalid or missing X-Twilio-Signature")
         try:

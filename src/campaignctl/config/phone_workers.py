@@ -4,7 +4,7 @@ file, in worker processes (one per core, up to `MAX_WORKERS`) for a large one.
 Parsing a number (phonenumbers) is most of the cost of reading contacts: about 30 us each, so
 a million take half a minute on one core. Batches are handed out in file order and their
 results taken back in the same order, so what the reader builds does not depend on how many
-processes did the parsing. A worker is `python -m campaignctl.phone_workers REGION`, fed
+processes did the parsing. A worker is `python -m campaignctl.config.phone_workers REGION`, fed
 batches on stdin and answering on stdout (no multiprocessing: nothing of the caller's main
 module is imported again). If a worker cannot start or fails, its numbers are parsed here.
 
@@ -99,7 +99,7 @@ class _Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "campaignctl.phone_workers", region],
+            [sys.executable, "-m", "campaignctl.config.phone_workers", region],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

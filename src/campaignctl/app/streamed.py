@@ -26,7 +26,7 @@ from datetime import datetime
 
 from campaignctl.config import ContactSource
 from campaignctl.core.enrollment import Owners
-from campaignctl.core.planner import ORDER, Planning
+from campaignctl.core.planner import ORDER, SAMPLE, Planning
 from campaignctl.core.types import (
     Action,
     ActionType,
@@ -38,7 +38,6 @@ from campaignctl.core.types import (
     Snapshot,
     Tally,
 )
-from campaignctl.render.plan import SAMPLE  # the launch review estimates from as many
 from campaignctl.store import Store
 
 log = logging.getLogger("campaignctl.engine")

@@ -42,6 +42,12 @@ class Issue:
         return f"{where}{self.severity}: {self.message}"
 
 
+# Exit status of `apply` and `reconcile --once` when sending stopped early (the provider is
+# down, refuses the credentials or keeps throttling, or a signal asked to stop): what was not
+# sent is still due. 1 is an error, 2 means changes present (`plan --detailed-exitcode`).
+EXIT_SENDING_STOPPED = 3
+
+
 class CampaignctlError(Exception):
     """Root of every error campaignctl expects; the CLI prints `str(err)` and exits 1."""
 

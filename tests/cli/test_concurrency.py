@@ -45,8 +45,8 @@ def test_two_concurrent_applies_send_each_message_once(tmp_path: Path) -> None:
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     outputs = [out for out, _err in results]
-    assert sum("Applied via outbox: 300 sent." in out for out in outputs) == 1
-    assert sum("Applied via outbox: no sends." in out for out in outputs) == 1
+    assert sum("Applied via outbox: 300 sent; 300 credits debited" in out for out in outputs) == 1
+    assert sum("Applied via outbox: no sends; 0 credits debited" in out for out in outputs) == 1
     messages = repo.json("outbox")["messages"]
     assert len(messages) == 300
     assert len({m["to"] for m in messages}) == 300

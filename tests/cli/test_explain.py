@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from campaignctl.cli.cmd_explain import readable_source
-from campaignctl.core.types import Action
+from campaignctl.core.actions import Defer, Enroll, Send, Skip
 from campaignctl.errors import Location
 from campaignctl.providers.base import Outcome
 from campaignctl.store import Store
@@ -26,7 +26,7 @@ def _state(path: Path, older: bool = False) -> None:
     with Store.open(path) as store:
         store.add_credits(10, None, T0)
         active_campaign(store, "spring", "g1")
-        enroll = Action("enroll", "spring", ANA, detail=str(CSV))
+        enroll = Enroll("spring", ANA, detail=str(CSV))
         store.record_decisions([enroll], T0)  # the enrollment row is its record
         store.enroll_many("spring", [contact(ANA)._replace(source=CSV)], T0)
         if older:
@@ -37,12 +37,12 @@ def _state(path: Path, older: bool = False) -> None:
                 [to_text(T0), to_text(T0), ANA],
             )
         # a defer is not kept (only why a message waits now); a repeated skip is, once
-        defer = Action("defer", "spring", ANA, step=1, reason="quiet_hours", until=later(hours=2))
+        defer = Defer("spring", ANA, 1, "quiet_hours", until=later(hours=2))
         active_campaign(store, "autumn", "g2")
-        skip = Action("skip", "autumn", ANA, reason="dnc", detail="on a do-not-call list")
+        skip = Skip("autumn", ANA, "dnc", "on a do-not-call list")
         for at in (T0, later(minutes=15)):
             store.record_decisions([defer, skip], at)
-        store.record_decisions([Action("send", "spring", ANA, step=1, body="Hi", credits=1)],
+        store.record_decisions([Send("spring", ANA, 1, "Hi", 1, 1)],
                                later(hours=2))  # fmt: skip
         attempt_id = send(store, "spring", ANA, 1, later(hours=2))
         store.record_outcome(attempt_id, Outcome("sent", provider_id="OB1"), later(hours=2), 30)

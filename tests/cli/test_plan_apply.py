@@ -49,7 +49,7 @@ def test_detailed_exitcode_and_apply(tmp_path: Path) -> None:
     assert repo.run("plan", "--detailed-exitcode", now=NOON).exit_code == 2
     applied = repo.run("apply", now=NOON)
     assert applied.exit_code == 0, applied.output
-    assert "Applied via outbox: 2 sent." in applied.output
+    assert "Applied via outbox: 2 sent; 2 credits debited" in applied.output
     # nothing is due for 30 days: no changes
     result = repo.run("plan", "--detailed-exitcode", now=LATER)
     assert result.exit_code == 0, result.output

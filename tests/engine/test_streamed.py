@@ -1,6 +1,6 @@
 """A streamed apply does what the whole plan says: on random repositories and histories, the
 state after streamed applies (batches of a few contacts) is the state after the same applies
-made from `plan` (every contact in memory, carried out by the Applier)."""
+made from `plan` (every contact in memory), saved and carried out by the same executor."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaignctl.app import apply as engine
-from campaignctl.app import streamed
+from campaignctl.app.executor import LISTED, ApplyOptions
+from campaignctl.app.plan import make_plan
 from campaignctl.clock import FrozenClock
 from campaignctl.core.instants import parse_instant
 from campaignctl.core.planjson import plan_to_json
@@ -28,6 +29,8 @@ from tests.cli.repo import SETTINGS, Repo
 AREAS = ("212", "312", "303", "602", "415", "808")
 POOL = [f"+1{AREAS[i % len(AREAS)]}55501{i:02d}" for i in range(40)]
 SENDER = "+15125550147"
+TEST = ApplyOptions(holder="test")
+BATCH_OF_3 = ApplyOptions(holder="test", batch=3)
 START = parse_instant("2026-03-02T03:00:00Z")  # night on the mainland, afternoon in Honolulu
 
 
@@ -134,10 +137,10 @@ def run_history(root: Path, history: list[Tick], senders: list[str], streamed: b
         with Store.open(repo.state) as store:
             provider = OutboxProvider(store, clock)
             if streamed:
-                engine.apply_now(repo.dir, store, provider, clock, holder="test", batch=3)
+                engine.apply_now(repo.dir, store, provider, clock, BATCH_OF_3)
             else:
-                planned = engine.make_plan(repo.dir, store, now)
-                engine.Applier(store, provider, planned, clock).run()
+                planned = make_plan(repo.dir, store, now)
+                engine.apply_now(repo.dir, store, provider, clock, TEST, saved=planned.plan)
     return repo.state
 
 
@@ -176,7 +179,11 @@ def test_a_number_twice_in_a_group_is_decided_once_across_batches(tmp_path: Path
     with Store.open(repo.state) as store:
         store.add_credits(40, None, now)
         planned, _ = engine.apply_now(
-            repo.dir, store, OutboxProvider(store, clock), clock, holder="test", batch=2
+            repo.dir,
+            store,
+            OutboxProvider(store, clock),
+            clock,
+            ApplyOptions(holder="test", batch=2),
         )
         enrolled = {e.phone for e in store.enrollments_of(first)}
     assert enrolled == set()
@@ -202,9 +209,7 @@ def test_a_bad_row_stops_the_apply_and_the_next_one_goes_on(tmp_path: Path) -> N
     with Store.open(repo.state) as store:
         store.add_credits(40, None, now)
         try:
-            engine.apply_now(
-                repo.dir, store, OutboxProvider(store, clock), clock, holder="test", batch=3
-            )
+            engine.apply_now(repo.dir, store, OutboxProvider(store, clock), clock, BATCH_OF_3)
         except ConfigError as exc:
             assert "group-0.csv:9" in str(exc) and "4 values" in str(exc)
         else:
@@ -214,7 +219,7 @@ def test_a_bad_row_stops_the_apply_and_the_next_one_goes_on(tmp_path: Path) -> N
         assert store.campaign_status_rows() == []  # not launched
         csv.write_text("".join(lines))
         _, report = engine.apply_now(
-            repo.dir, store, OutboxProvider(store, clock), clock, holder="test", batch=3
+            repo.dir, store, OutboxProvider(store, clock), clock, BATCH_OF_3
         )
         assert enrolled(repo.state) == 10
         assert report.outcomes == {"sent": 3}  # the sender's pace: 3 a tick
@@ -230,23 +235,23 @@ def test_a_large_apply_lists_its_first_actions_and_counts_the_rest(tmp_path: Pat
     clock = FrozenClock(night)
     with Store.open(repo.state) as store:
         planned, report = engine.apply_now(
-            repo.dir, store, OutboxProvider(store, clock), clock, holder="test"
+            repo.dir, store, OutboxProvider(store, clock), clock, TEST
         )
     plan = planned.plan
     assert plan.summary() == {"campaign_status": 1, "enroll": 10_050, "defer": 10_050, "credits": 0}
     assert report.counts == {"campaign_status": 1, "enroll": 10_050, "defer": 10_050}
-    assert len(plan.actions) == streamed.LISTED
-    assert sum(t.count for t in plan.tallies) == 20_101 - streamed.LISTED
+    assert len(plan.actions) == LISTED
+    assert sum(t.count for t in plan.tallies) == 20_101 - LISTED
     unlisted = plan_to_json(plan)["unlisted"]
     assert {(u["type"], u["reason"]) for u in unlisted} <= {
         ("enroll", None),
         ("defer", "quiet_hours"),
     }
-    assert sum(u["count"] for u in unlisted) == 20_101 - streamed.LISTED
+    assert sum(u["count"] for u in unlisted) == 20_101 - LISTED
     text = render_plan(planned.desired, planned.snapshot, plan, verbose=True)
     assert "enroll 10050; defer 10050 (quiet_hours 10050)" in text
     assert "audience: 10050 enrollable" in text
     assert "step 1: on enrollment, ~1.0 segments" in text  # estimated from a sample
     assert "whole sequence: about 20100 credits" in text
-    assert f"... and {20_101 - streamed.LISTED} more enrollments, defers and skips" in text
+    assert f"... and {20_101 - LISTED} more enrollments, defers and skips" in text
     assert enrolled(repo.state) == 10_050

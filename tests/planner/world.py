@@ -1,25 +1,34 @@
-"""A simulated world for the pure planner: the observed state as plain dicts, changed only by
-applying the planner's own plans (every send succeeds), with a log of every message sent.
+"""A simulated world for the planner: a real state file, changed only by the real executor
+carrying out the planner's own plans (through the outbox provider: every send succeeds),
+with the messages sent read back from the state.
 
-This is the planner's environment, not a stand-in for campaignctl code under test: the store
-is tested on real SQLite files elsewhere; here the rules are checked over simulated months.
+The store and the executor are the ones campaignctl runs; only time and the configuration
+(built as values, not files) are simulated, so the rules are checked over simulated months.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time, timedelta
+import json
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from pathlib import Path
 
-from campaignctl.core.lifecycle import AUTO_COMPLETED, launch_record
+from campaignctl.app.apply import carry_out_plan
+from campaignctl.app.executor import ApplyOptions
+from campaignctl.app.lease import Lease
+from campaignctl.app.plan import Planned
+from campaignctl.clock import FrozenClock
+from campaignctl.core.instants import format_instant, parse_instant
 from campaignctl.core.planner import plan as make_plan
 from campaignctl.core.types import (
-    Action,
     CampaignSpec,
     CampaignState,
     Contact,
     Desired,
-    Enrollment,
     GroupSpec,
     Plan,
     QuietHours,
@@ -30,138 +39,175 @@ from campaignctl.core.types import (
     TemplateSpec,
 )
 from campaignctl.errors import Location
+from campaignctl.providers.outbox import OutboxProvider
+from campaignctl.store import Store
 
 HERE = Location("sim.yaml", 1, 1)
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)  # before any simulated instant
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sent:
     at: datetime
     campaign: str
     phone: str
     step: int
     body: str
-    credits: int
 
 
-@dataclass
+@dataclass(frozen=True)
+class Enrolled:
+    """One enrollment as the state holds it."""
+
+    campaign: str
+    phone: str
+    status: str  # live, done, ended
+    end_reason: str | None
+    steps_sent: int
+    next_due_at: datetime
+    zones: tuple[str, ...]
+
+
+class OptOuts:
+    """The opted-out numbers of the state; `add` records a STOP."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def add(self, phone: str) -> None:
+        self.world.store.add_optout(phone, "sms", "STOP", self.world.now)
+
+    def __contains__(self, phone: object) -> bool:
+        return isinstance(phone, str) and self.world.store.optout_of(phone) is not None
+
+
 class World:
-    balance: int = 0
-    serial: int = 0
-    campaigns: dict[str, CampaignState] = field(default_factory=dict)
-    enrollments: dict[tuple[str, str], Enrollment] = field(default_factory=dict)
-    ended: dict[tuple[str, str], str] = field(default_factory=dict)  # -> end reason
-    done: set[tuple[str, str]] = field(default_factory=set)
-    last_sent: dict[str, datetime] = field(default_factory=dict)
-    opted_out: set[str] = field(default_factory=set)
-    suspended: str | None = None
-    sent_by_day: dict[tuple[str, str], int] = field(default_factory=dict)  # (day, sender)
-    log: list[Sent] = field(default_factory=list)
-    plans: list[Plan] = field(default_factory=list)
+    """A state file, and the time of the simulation (changes from outside happen at it)."""
+
+    def __init__(
+        self, balance: int = 0, suspended: str | None = None, opted_out: Iterable[str] = ()
+    ) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="campaignctl-world-")
+        self.path = Path(self._folder.name) / "state.db"
+        self.store = Store.open(self.path)
+        self.now = EPOCH
+        self.plans: list[Plan] = []
+        self.balance = balance
+        self.suspended = suspended
+        for phone in opted_out:
+            self.opted_out.add(phone)
+
+    # ------------------------------------------------------------------ changed from outside
+
+    @property
+    def balance(self) -> int:
+        return self.store.balance()
+
+    @balance.setter
+    def balance(self, value: int) -> None:
+        more = value - self.store.balance()
+        assert more >= 0, "credits are only added"
+        if more:
+            self.store.add_credits(more, "simulation", self.now)
+
+    @property
+    def suspended(self) -> str | None:
+        return self.store.suspended()
+
+    @suspended.setter
+    def suspended(self, reason: str | None) -> None:
+        if reason is None:
+            self.store.resume(self.now)
+        else:
+            self.store.suspend(reason, self.now)
+
+    @property
+    def opted_out(self) -> OptOuts:
+        return OptOuts(self)
+
+    # ------------------------------------------------------------------ planning and applying
 
     def snapshot(self, desired: Desired, now: datetime) -> Snapshot:
-        changed = {
-            name
-            for name, spec in desired.campaigns.items()
-            if (g := desired.groups.get(spec.prospect_group)) is not None
-            and g.loaded
-            and (name not in self.campaigns or self.campaigns[name].group_digest != g.digest)
-        }
-        live = {
-            k: e for k, e in self.enrollments.items() if k not in self.ended and k not in self.done
-        }
-        due = sorted(
-            (e for e in live.values() if e.next_due_at <= now),
-            key=lambda e: (e.next_due_at, e.campaign, e.phone),
-        )
-        campaigns = {
-            name: replace(c, live_enrollments=sum(1 for (cn, _p) in live if cn == name))
-            for name, c in self.campaigns.items()
-        }
-        day = now.date().isoformat()
-        return Snapshot(
-            serial=self.serial,
-            campaigns=campaigns,
-            due=tuple(due),
-            enrolled={n: frozenset(p for (c, p) in self.enrollments if c == n) for n in changed},
-            live={n: frozenset(p for (c, p) in live if c == n) for n in changed},
-            live_owner={p: c for (c, p) in live},
-            last_sent=dict(self.last_sent),
-            opted_out=frozenset(self.opted_out),
-            balance=self.balance,
-            suspended=self.suspended,
-            sent_today={s: n for (d, s), n in self.sent_by_day.items() if d == day},
-        )
+        return self.store.snapshot(desired, now)
 
     def tick(self, desired: Desired, now: datetime) -> Plan:
-        result = make_plan(desired, self.snapshot(desired, now), now)
-        self.apply(desired, result, now)
-        return result
-
-    def apply(self, desired: Desired, plan: Plan, now: datetime) -> None:
+        """Plan at `now` and carry the plan out with the real executor."""
+        self.now = now
+        clock = FrozenClock(now)
+        snapshot = self.store.snapshot(desired, now)
+        plan = make_plan(desired, snapshot, now)
+        with Lease(self.store, "simulation", 0.0):
+            carry_out_plan(
+                self.store,
+                OutboxProvider(self.store, clock),
+                clock,
+                ApplyOptions(holder="simulation"),
+                Planned(desired, snapshot, plan),
+            )
         self.plans.append(plan)
-        for a in plan.actions:
-            self._apply(desired, a, now)
-        for name, digest in plan.group_digests.items():
-            self.campaigns[name] = replace(self.campaigns[name], group_digest=digest)
-        self.serial += 1
+        return plan
 
-    def _status(self, name: str, status: str, reason: str | None) -> None:
-        self.campaigns[name] = replace(self.campaigns[name], status=status, reason=reason)  # type: ignore[arg-type]
+    # ------------------------------------------------------------------ read from the state
 
-    def _apply(self, desired: Desired, a: Action, now: datetime) -> None:
-        if a.type == "campaign_status":
-            spec = desired.campaigns[a.campaign]
-            if a.campaign not in self.campaigns:
-                self.campaigns[a.campaign] = CampaignState(a.campaign, "draft", None, None, None, 0)
-            launch = self.campaigns[a.campaign].launch
-            if a.from_status == "draft":
-                launch = launch_record(spec, desired.templates[spec.template])
-            self.campaigns[a.campaign] = replace(
-                self.campaigns[a.campaign], status=a.to_status, reason=None, launch=launch
-            )
-        elif a.type == "pause":
-            self._status(a.campaign, "paused", "insufficient_credits")
-        elif a.type == "resume":
-            self._status(a.campaign, "active", None)
-        elif a.type == "complete":
-            self._status(a.campaign, "completed", AUTO_COMPLETED)
-        elif a.type == "enroll":
-            group = desired.groups[desired.campaigns[a.campaign].prospect_group]
-            contact = next(c for c in group.contacts if c.phone == a.phone)
-            assert (a.campaign, contact.phone) not in self.enrollments
-            self.enrollments[(a.campaign, contact.phone)] = Enrollment(
-                a.campaign,
-                contact.phone,
-                0,
-                None,
-                now,
-                now,
-                contact.fields,
-                contact.zones,
-                contact.us_state,
-            )
-        elif a.type in ("end", "skip") and a.phone and (a.type == "end" or a.step is not None):
-            self.ended[(a.campaign, a.phone)] = a.reason or "?"
-        elif a.type == "send":
-            assert a.phone and a.step and a.body is not None and a.credits is not None
-            key = (a.campaign, a.phone)
-            e = self.enrollments[key]
-            steps = self.campaigns[a.campaign].launch.steps  # type: ignore[union-attr]
-            self.balance -= a.credits
-            self.last_sent[a.phone] = now
-            sender = self.campaigns[a.campaign].launch.sender.key  # type: ignore[union-attr]
-            day = (now.date().isoformat(), sender)
-            self.sent_by_day[day] = self.sent_by_day.get(day, 0) + 1
-            self.log.append(Sent(now, a.campaign, a.phone, a.step, a.body, a.credits))
-            if a.step >= len(steps):
-                self.done.add(key)
-                self.enrollments[key] = e._replace(steps_sent=a.step, last_sent_at=now)
-            else:
-                wait = timedelta(days=steps[a.step].wait_days)
-                self.enrollments[key] = e._replace(
-                    steps_sent=a.step, last_sent_at=now, next_due_at=now + wait
-                )
+    @property
+    def log(self) -> list[Sent]:
+        return [Sent(m.at, m.campaign, m.to, m.step, m.body) for m in self.store.outbox()]
+
+    def sent(self) -> int:
+        """How many messages went out so far."""
+        return len(self._read("SELECT 1 FROM outbox"))
+
+    def sent_since(self, count: int) -> list[Sent]:
+        """The messages sent after the first `count`."""
+        new = self.sent() - count
+        if new <= 0:
+            return []
+        return [Sent(m.at, m.campaign, m.to, m.step, m.body) for m in self.store.outbox(new)]
+
+    def _read(self, sql: str) -> list[tuple[object, ...]]:
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+
+    @property
+    def campaigns(self) -> dict[str, CampaignState]:
+        return dict(self.store.snapshot(_NOTHING, self.now, with_due=False).campaigns)
+
+    @property
+    def enrollments(self) -> dict[tuple[str, str], Enrolled]:
+        rows = self._read(
+            "SELECT campaign, phone, status, end_reason, steps_sent, next_due_at, zones"
+            " FROM enrollments"
+        )
+        return {
+            (c, p): Enrolled(c, p, st, why, n, parse_instant(due), tuple(json.loads(zones)))
+            for c, p, st, why, n, due, zones in rows
+        }
+
+    def zones_of(self, campaign: str, phone: str) -> tuple[str, ...]:
+        rows = self._read(
+            f"SELECT zones FROM enrollments WHERE campaign = {_quoted(campaign)}"
+            f" AND phone = {_quoted(phone)}"
+        )
+        return tuple(json.loads(str(rows[0][0])))
+
+    def next_due_after(self, now: datetime) -> datetime | None:
+        """When the next live enrollment becomes due, after `now`."""
+        rows = self._read(
+            "SELECT min(next_due_at) FROM enrollments WHERE status = 'live'"
+            f" AND next_due_at > {_quoted(format_instant(now))}"
+        )
+        return parse_instant(str(rows[0][0])) if rows and rows[0][0] else None
+
+    @property
+    def ended(self) -> dict[tuple[str, str], str]:
+        return {k: e.end_reason or "?" for k, e in self.enrollments.items() if e.status == "ended"}
+
+    @property
+    def done(self) -> set[tuple[str, str]]:
+        return {k for k, e in self.enrollments.items() if e.status == "done"}
 
 
 # --------------------------------------------------------------------------- building desired
@@ -229,6 +275,13 @@ def desired(
         settings=settings,
         config_digest=digest([c.name for c in campaigns], sorted(dnc)),
     )
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_NOTHING = Desired({}, {}, {}, frozenset(), Settings(), "sha256:none")
 
 
 def at(text: str) -> datetime:

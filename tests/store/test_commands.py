@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from campaignctl.core.types import Action
+from campaignctl.core.actions import Defer, Pause, Send, Skip
 from campaignctl.errors import StateError
 from campaignctl.providers.base import Outcome
 from campaignctl.store import Store
@@ -92,12 +92,12 @@ def test_webhook_events_are_processed_once(store: Store) -> None:
 
 def test_decisions_keep_a_bounded_history(store: Store) -> None:
     active_campaign(store)
-    skip = Action("skip", "c1", phone(1), reason="missing_field", detail="field 'city' is empty")
-    pause = Action("pause", "c1", reason="insufficient_credits", detail="balance is 0")
-    defer = Action("defer", "c1", phone(1), step=1, reason="quiet_hours", until=later(hours=8))
+    skip = Skip("c1", phone(1), "missing_field", "field 'city' is empty")
+    pause = Pause("c1", "balance is 0")
+    defer = Defer("c1", phone(1), 1, "quiet_hours", until=later(hours=8))
     for tick in range(20):
         store.record_decisions([pause, skip, defer], later(minutes=15 * tick))
-    store.record_decisions([Action("send", "c1", phone(1), step=1, body="hi", credits=1)], later(1))
+    store.record_decisions([Send("c1", phone(1), 1, "hi", 1, 1)], later(1))
     store.record_decisions([skip, defer], later(2))
     rows = store._conn.execute("SELECT type, repeats FROM decisions ORDER BY id").fetchall()
     assert rows == [("pause", 20), ("skip", 20), ("send", 1), ("skip", 1)]  # no defer kept
@@ -117,7 +117,7 @@ def test_every_state_change_increases_the_serial(store: Store) -> None:
         lambda: store.suspend("x", T0),
         lambda: store.resume(T0),
         lambda: store.end_enrollment("c1", phone(1), "removed", T0),
-        lambda: store.record_decisions([Action("skip", "c1", phone(1), reason="dnc")], T0),
+        lambda: store.record_decisions([Skip("c1", phone(1), "dnc")], T0),
     ]
     seen = [store.serial]
     for change in changes:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
-from campaignctl.core.types import Action, Contact
+from campaignctl.core.actions import Defer, Enroll, Skip
+from campaignctl.core.types import Contact
 from campaignctl.errors import Location
 from campaignctl.store import Store
 from tests.store.helpers import T0, active_campaign, contact, desired, later, phone
@@ -104,10 +105,8 @@ def test_contacts_are_read_as_they_are_inserted(store: Store) -> None:
 def test_enroll_and_defer_decisions_are_not_recorded(store: Store) -> None:
     active_campaign(store)
     number = phone(1)
-    defer = Action("defer", "c1", number, step=1, reason="quiet_hours", until=later(hours=2))
-    store.record_decisions(
-        [Action("enroll", "c1", number, detail="groups/contacts.csv:11:1"), defer], T0
-    )
+    defer = Defer("c1", number, 1, "quiet_hours", until=later(hours=2))
+    store.record_decisions([Enroll("c1", number, detail="groups/contacts.csv:11:1"), defer], T0)
     store.enroll_many("c1", [_with_line(number, 11)], T0)
     store.record_decisions([defer], later(minutes=15))
     assert store._conn.execute("SELECT count(*) FROM decisions").fetchone() == (0,)
@@ -117,10 +116,10 @@ def test_enroll_and_defer_decisions_are_not_recorded(store: Store) -> None:
 
 def test_an_unrecorded_decision_leaves_a_run_of_repeats_whole(store: Store) -> None:
     active_campaign(store)
-    skip = Action("skip", "c1", phone(1), reason="opted_out")
-    defer = Action("defer", "c1", phone(1), step=1, reason="quiet_hours", until=later(hours=2))
+    skip = Skip("c1", phone(1), "opted_out")
+    defer = Defer("c1", phone(1), 1, "quiet_hours", until=later(hours=2))
     store.record_decisions([skip], T0)
-    store.record_decisions([Action("enroll", "c1", phone(1)), skip], later(1))
+    store.record_decisions([Enroll("c1", phone(1)), skip], later(1))
     store.record_decisions([defer, skip], later(2))
     rows = store._conn.execute("SELECT type, repeats FROM decisions ORDER BY id").fetchall()
     assert rows == [("skip", 3)]

@@ -3,11 +3,14 @@ batch at a time, each batch's facts read from the state and its decisions writte
 the next is read. A group of a million contacts is enrolled, and a queue of a million due
 messages considered, in the memory of one batch.
 
-    statuses      launches, pauses, resumes of the lifecycle           (applied first)
-    syncs         each changed group, BATCH contacts at a time: enroll, skip; then the
-                  numbers that left it are ended, and the group's digest recorded
+    lifecycle     launches, pauses, resumes of the lifecycle           (applied first)
+    sync          each changed group, BATCH contacts at a time: enroll, skip; then
+    removal       the numbers that left it are ended, and the group's digest recorded
     due           the due enrollments, oldest first, BATCH at a time: send, defer, skip
     finish        resumes and completions; the run is recorded
+
+Each stage value comes from the pure planner (core.planner.Planning) and goes to the one
+executor (app.executor.Executor), which also carries out saved plans.
 
 The decisions, and their order, are those of `core.planner.plan` on the same state: the
 enrollments due before this apply are considered before the ones it enrolls, as there.
@@ -19,136 +22,41 @@ goes on from the state.
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
 
+from campaignctl.app.executor import Executor
+from campaignctl.app.met import MetNumbers
 from campaignctl.config import ContactSource
+from campaignctl.core.actions import Action
 from campaignctl.core.enrollment import Owners
-from campaignctl.core.planner import ORDER, SAMPLE, Planning
-from campaignctl.core.types import (
-    Action,
-    ActionType,
-    Contact,
-    Desired,
-    InvalidContact,
-    Plan,
-    Reason,
-    Snapshot,
-    Tally,
-)
+from campaignctl.core.planner import SAMPLE, Planning, Stage
+from campaignctl.core.types import Contact, Desired, InvalidContact, Plan
 from campaignctl.store import Store
 
 log = logging.getLogger("campaignctl.engine")
-
-BATCH = 50_000  # contacts, or due enrollments, decided and written at a time
-LISTED = 10_000  # actions an apply lists in its report; the rest of the bulk kinds are counted
-BULK = frozenset({"enroll", "defer", "skip", "end"})  # kinds that can number in the millions
 
 
 class Stopped(Exception):
     """Asked to stop between two batches."""
 
 
-class Report:
-    """The actions an apply carried out: the first LISTED one by one, the rest counted."""
-
-    def __init__(self) -> None:
-        self.listed: list[Action] = []
-        self.counted: Counter[tuple[str, ActionType, Reason | None]] = Counter()
-
-    def add(self, actions: Iterable[Action]) -> None:
-        for action in actions:
-            if action.type in BULK and len(self.listed) >= LISTED:
-                self.counted[(action.campaign, action.type, action.reason)] += 1
-            else:
-                self.listed.append(action)
-
-    def tallies(self) -> tuple[Tally, ...]:
-        return tuple(
-            Tally(campaign, kind, reason, count)
-            for (campaign, kind, reason), count in sorted(
-                self.counted.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or "")
-            )
-        )
-
-
-def start_live(planning: Planning, campaign: str) -> bool:
-    """Whether the campaign held live enrollments before this apply (then the numbers that
-    left its group must be found)."""
-    state = planning.snapshot.campaigns.get(campaign)
-    return state is not None and state.live_enrollments > 0
-
-
-class MetNumbers:
-    """The numbers met so far in a group being synced, in little memory: a Bloom filter of
-    them all (2 probes into 2**25 bits: 4 MB, about 0.4% false positives at a million),
-    and the few that were skipped. A number the filter may have met is checked exactly
-    (enrolled: the state has it; skipped: the set has it): a false positive costs one
-    look-up, never a contact."""
-
-    BITS = 1 << 25
-
-    def __init__(self) -> None:
-        self.bits = bytearray(self.BITS // 8)
-        self.skipped: set[str] = set()
-
-    def _probes(self, phone: str) -> tuple[int, int]:
-        h = hash(phone)
-        return h & (self.BITS - 1), (h >> 25) & (self.BITS - 1)
-
-    def maybe(self, phones: Iterable[str]) -> list[str]:
-        """The numbers that may have been met before."""
-        bits = self.bits
-        found: list[str] = []
-        for phone in phones:
-            a, b = self._probes(phone)
-            if bits[a >> 3] & (1 << (a & 7)) and bits[b >> 3] & (1 << (b & 7)):
-                found.append(phone)
-        return found
-
-    def add(self, phones: Iterable[str], skipped: Iterable[str]) -> None:
-        bits = self.bits
-        for phone in phones:
-            a, b = self._probes(phone)
-            bits[a >> 3] |= 1 << (a & 7)
-            bits[b >> 3] |= 1 << (b & 7)
-        self.skipped.update(skipped)
-
-
 class StreamedApply:
-    """One fresh apply, streamed. `act(action)` carries out one action that is not an
-    enrollment (the engine's Applier: statuses, ends, skips, sends)."""
+    """One fresh apply, streamed: the planner's stages, with each batch's facts read from
+    the state, handed to the executor as they are decided."""
 
     def __init__(
         self,
         store: Store,
-        desired: Desired,
+        planning: Planning,
         sources: Mapping[str, ContactSource],
-        snapshot: Snapshot,
-        now: datetime,
-        act: Callable[[Action], None],
-        *,
-        allow_empty: bool = False,
-        batch: int = BATCH,
-        should_stop: Callable[[], bool] = lambda: False,
-        heartbeat: Callable[[], None] = lambda: None,
-        stopped: Callable[[], bool] = lambda: False,
-        importing: Callable[[str, int, int], None] | None = None,
+        executor: Executor,
     ) -> None:
         self.store = store
-        self.desired = desired
+        self.planning = planning
         self.sources = sources
-        self.now = now
-        self.act = act
-        self.batch = batch
-        self.should_stop = should_stop
-        self.heartbeat = heartbeat
-        self.stopped = stopped  # sending stopped (the provider refused): no more sends
-        self.importing = importing  # after each batch: (campaign, contacts read, enrolled)
-        self.planning = Planning(desired, snapshot, now, allow_empty=allow_empty)
-        self.report = Report()
+        self.executor = executor
+        self.options = executor.options
         self.interrupted = False  # asked to stop before the end
         self.held: list[Action] = []  # sends and ending skips, until the syncs are done
         # the first contacts each campaign enrolled: what a launch review estimates from
@@ -161,10 +69,10 @@ class StreamedApply:
             group = planning.group_of(name)
             assert group is not None
             self.sources[group.name].check()
-        self._carry_out(planning.status_actions)
+        self.executor.carry_out(planning.lifecycle().actions)
         last_id = self.store.last_enrollment_id()  # the ones above are enrolled now
         try:
-            if any(start_live(planning, name) for name in syncs):
+            if any(planning.had_live(name) for name in syncs):
                 # a group of a running campaign changed: the numbers that left it are known
                 # only once all of it is read, and must not be sent to; so the syncs first,
                 # then every due enrollment, the new ones read back after the others
@@ -179,107 +87,74 @@ class StreamedApply:
                 self._due(last_id, hold=bool(syncs))
                 for name in syncs:
                     self._sync(name, inline=True)
-                self._carry_out(self.held)
+                self.executor.carry_out(self.held)
         except Stopped:
             self.interrupted = True
         else:
-            self._carry_out(planning.finish())
-        return self.plan()
+            self.executor.carry_out(planning.finish().actions)
+        done = self.executor.done
+        return planning.result(done.listed, done.tallies())
 
     def shown(self) -> Desired:
         """The desired state to show this apply with: each group read holds the sample of
         its first enrolled contacts (the rest were never held)."""
-        groups = dict(self.desired.groups)
+        desired = self.planning.desired
+        groups = dict(desired.groups)
         for campaign, sample in self.samples.items():
             group = self.planning.group_of(campaign)
             if group is not None:
                 groups[group.name] = replace(group, contacts=tuple(sample))
-        return replace(self.desired, groups=groups)
-
-    def plan(self) -> Plan:
-        """What was carried out, as a plan (the bulk beyond LISTED as tallies)."""
-        planning = self.planning
-        return Plan(
-            now=self.now,
-            expires_at=self.now + self.desired.settings.reconcile_interval,
-            config_digest=self.desired.config_digest,
-            state_serial=planning.snapshot.serial,
-            actions=tuple(sorted(self.report.listed, key=lambda a: ORDER[a.type])),
-            group_digests=dict(planning.group_digests),
-            notes=tuple(planning.notes),
-            tallies=self.report.tallies(),
-        )
+        return replace(desired, groups=groups)
 
     # ------------------------------------------------------------------ stages
-
-    def _carry_out(self, actions: list[Action], *, fresh: bool = False) -> None:
-        """Carry out and record actions; `fresh`: about enrollments made by this apply
-        (nothing was decided about them before). The ends of enrollments go to the state
-        together, a transaction per campaign and reason."""
-        actions = sorted(actions, key=lambda a: ORDER[a.type])
-        ends: dict[tuple[str, str], list[str]] = {}
-        for action in actions:
-            if action.type == "end" and action.phone and action.reason:
-                ends.setdefault((action.campaign, action.reason), []).append(action.phone)
-        for (campaign, reason), phones in ends.items():
-            self.store.end_enrollments(campaign, phones, reason, self.now)
-        for action in actions:
-            if action.type == "end" and action.phone and action.reason:
-                continue
-            if action.type == "send" and self.stopped():
-                continue
-            self.act(action)
-        self.store.record_decisions(actions, self.now, fresh=fresh)
-        self.report.add(actions)
 
     def _sync(self, campaign: str, *, inline: bool) -> None:
         """Enroll the campaign's group a batch at a time, then end the numbers that left.
         `inline`: consider each batch's new enrollments for sending at once."""
         planning = self.planning
+        executor = self.executor
         group = planning.group_of(campaign)
         assert group is not None
         source = self.sources[group.name]
-        start = self.store.sync_start(campaign, present=start_live(planning, campaign))
+        start = self.store.sync_start(campaign, present=planning.had_live(campaign))
         met = MetNumbers()
-        enrolled = read = 0
+        read = 0
+        enrolled_before = executor.enrolled
 
         def take(contacts: list[Contact], invalid: list[InvalidContact]) -> None:
-            nonlocal enrolled, read
-            if self.should_stop():
+            nonlocal read
+            if self.options.should_stop():
                 raise Stopped
             phones = [c.phone for c in contacts]
             facts = self.store.sync_facts(campaign, phones, start, met.maybe(phones))
             skipped = met.skipped.intersection(phones)  # met before: decided once
             fresh = [c for c in contacts if c.phone not in skipped] if skipped else contacts
-            result = planning.sync(
+            stage = planning.sync(
                 campaign, fresh, invalid, facts.enrolled, Owners(facts.live_owner)
             )
-            joined = {e.phone for e in result.new}
+            joined = {e.phone for e in stage.new}
             joining = [c for c in fresh if c.phone in joined]
-            enrolled += self.store.enroll_many(campaign, joining, self.now)
+            executor.carry_out(stage.actions, joining=joining)
             sample = self.samples.setdefault(campaign, [])
             sample.extend(joining[: SAMPLE - len(sample)])
-            met.add(phones, (a.phone for a in result.actions if a.type == "skip" and a.phone))
+            met.add(phones, (a.phone for a in stage.actions if a.type == "skip" and a.phone))
             if start.present:
                 self.store.mark_present(phones)
-            self.store.record_decisions(result.actions, self.now)
-            self.report.add(result.actions)
-            if inline and result.new:
-                planning.sends.sent_before = self.store.last_sent_of(joined) if start.sent else {}
-                for enrollment in result.new:
-                    planning.consider(enrollment, new=True)
-                self._carry_out(self._hold(planning.take_sends()), fresh=True)
-            self.heartbeat()
+            if inline and stage.new:
+                sent_before = self.store.last_sent_of(joined) if start.sent else {}
+                due = planning.due(((e, True) for e in stage.new), sent_before)
+                executor.carry_out(self._hold(due), fresh=True)
+            executor.heartbeat()
             read += len(contacts) + len(invalid)
-            if self.importing is not None:
-                self.importing(campaign, read, enrolled)
+            if self.options.importing is not None:
+                self.options.importing(campaign, read, executor.enrolled - enrolled_before)
 
         try:
-            source.read(take, self.batch)
+            source.read(take, self.options.batch)
             gone = self.store.live_absent(campaign) if start.present else []
         finally:
             self.store.sync_end()
-        self._carry_out(planning.remove(campaign, gone, Owners({})))
+        executor.carry_out(planning.remove(campaign, gone, Owners({})).actions)
         planning.synced(campaign)
         self.store.set_group_digest(campaign, group.digest)
         log.info(
@@ -287,25 +162,21 @@ class StreamedApply:
             campaign,
             group.name,
             read,
-            enrolled,
+            executor.enrolled - enrolled_before,
         )
 
-    def _hold(self, actions: list[Action]) -> list[Action]:
+    def _hold(self, stage: Stage) -> list[Action]:
         """Keep sends and the skips that end an enrollment for later; the rest to do now."""
         later = {"send", "skip"}
-        self.held.extend(a for a in actions if a.type in later)
-        return [a for a in actions if a.type not in later]
+        self.held.extend(a for a in stage.actions if a.type in later)
+        return [a for a in stage.actions if a.type not in later]
 
     def _due(self, last_id: int, *, hold: bool = False) -> None:
         """Consider the due enrollments, oldest first, a batch at a time. `hold`: sends and
         skips wait in `held`."""
-        planning = self.planning
-        for batch in self.store.due_batches(self.now, self.batch, last_id):
-            if self.should_stop():
+        for batch in self.store.due_batches(self.planning.now, self.options.batch, last_id):
+            if self.options.should_stop():
                 raise Stopped
-            planning.sends.sent_before = batch.last_sent
-            for enrollment, new in batch.enrollments:
-                planning.consider(enrollment, new=new)
-            actions = planning.take_sends()
-            self._carry_out(self._hold(actions) if hold else actions)
-            self.heartbeat()
+            stage = self.planning.due(batch.enrollments, batch.last_sent)
+            self.executor.carry_out(self._hold(stage) if hold else stage.actions)
+            self.executor.heartbeat()

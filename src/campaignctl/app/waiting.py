@@ -20,6 +20,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaignctl import config
+from campaignctl.core.actions import until_of
 from campaignctl.core.instants import format_instant
 from campaignctl.core.planner import Planning
 from campaignctl.core.types import Action, Desired, Enrollment
@@ -108,15 +109,7 @@ def _group_note(desired: Desired, synced: Mapping[str, str], campaign: str) -> s
 
 def _idle(planning: Planning, e: Enrollment) -> Waiting:
     step = e.steps_sent + 1
-    run = planning.runs.get(e.campaign)
-    if run is None:
-        why = "its campaign is not in the configuration any more: it sends nothing"
-    elif run.status in ("draft", "completed"):
-        why = f"its campaign is {run.status}"
-    elif step > len(run.steps):
-        why = f"the campaign's sequence has no step {step}"
-    else:
-        why = "the planner decides nothing about it"
+    why = planning.why_idle(e)
     return Waiting(e.campaign, step, "idle", detail=why)
 
 
@@ -134,10 +127,11 @@ def _decided(e: Enrollment, action: Action, note: str | None) -> Waiting:
             credits=action.credits,
             note=note,
         )
-    local = _local_times(action.until, e.zones) if action.until is not None else {}
+    until = until_of(action)
+    local = _local_times(until, e.zones) if until is not None else {}
     kind: WaitingKind = "skip" if action.type == "skip" else "defer"
     return Waiting(
-        e.campaign, step, kind, action.reason, action.until, action.detail, local=local, note=note
+        e.campaign, step, kind, action.reason, until, action.detail, local=local, note=note
     )
 
 
@@ -163,10 +157,9 @@ def _plan_due(
     order = sorted(range(len(due)), key=lambda index: (due[index].next_due_at, index))
     for index in order:
         e = due[index]
-        planning.consider(e)
         mine = [
             a
-            for a in planning.take_sends()
+            for a in planning.due([(e, False)]).actions
             if a.phone == phone and a.campaign == e.campaign and a.type in ("send", "defer", "skip")
         ]
         if not mine:

@@ -11,11 +11,12 @@ from pathlib import Path
 import click
 
 from campaignctl.app.apply import apply_now
+from campaignctl.app.executor import ApplyOptions
 from campaignctl.cli.common import AppContext, global_options, pass_app
 from campaignctl.cli.main import cli
 from campaignctl.core.planjson import plan_from_json, plan_to_json
 from campaignctl.core.types import Plan
-from campaignctl.errors import PlanError
+from campaignctl.errors import EXIT_SENDING_STOPPED, PlanError
 from campaignctl.providers.select import provider_from_env
 from campaignctl.render.plan import render_plan
 from campaignctl.store import Store
@@ -83,8 +84,19 @@ def apply(
     size is checked for errors first, then read, enrolled and considered 50,000 contacts at
     a time (each batch a transaction; an apply cut short goes on at the next one). With
     PLANFILE (from `plan --out`), applies it only if the configuration, the state and what
-    is due are unchanged and it has not expired; otherwise refuses and says why. Sends through Twilio when TWILIO_ACCOUNT_SID
-    and TWILIO_AUTH_TOKEN are set, else records them in the outbox (`campaignctl outbox`).
+    is due are unchanged and it has not expired; otherwise refuses and says why. Sends
+    through Twilio when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set, else records them
+    in the outbox (`campaignctl outbox`).
+
+    Each message is checked against the clock at the moment it is handed over: one whose
+    recipient's window (quiet hours) closed meanwhile is not sent and goes out in the next
+    window. The summary counts what really went out and what it cost.
+
+    \b
+    Exit status: 0 done; 1 an error (nothing half-done: every completed send is recorded);
+    3 sending stopped early (the provider is down, refused the credentials or kept
+    throttling, or a signal asked to stop): what was not sent is still due, and the JSON
+    report says why under "stopped".
 
     \b
     Examples:
@@ -92,32 +104,44 @@ def apply(
       campaignctl plan --out plan.json && campaignctl apply plan.json
     """
     saved = read_plan_file(planfile) if planfile is not None else None
+    terminal = sys.stderr.isatty()
+    options = ApplyOptions(
+        wait_seconds=wait_seconds,
+        allow_empty=allow_empty,
+        progress=terminal_progress() if terminal else None,
+        importing=terminal_import() if terminal else None,
+    )
     with Store.open(app.state_path) as store:
         provider = provider_from_env(store, os.environ)
         planned, report = apply_now(
-            app.config_dir,
-            store,
-            provider,
-            app.clock,
-            saved=saved,
-            allow_empty=allow_empty,
-            wait_seconds=wait_seconds,
-            progress=terminal_progress() if sys.stderr.isatty() else None,
-            importing=terminal_import() if sys.stderr.isatty() else None,
+            app.config_dir, store, provider, app.clock, options, saved=saved
         )
-    if sys.stderr.isatty():
+        balance = store.balance()
+    if terminal:
         click.echo("\r\033[K", nl=False, err=True)  # the counter line, cleared
     if app.format == "json":
         document = plan_to_json(planned.plan)
         document["applied"] = {
             "counts": report.counts,
             "outcomes": report.outcomes,
+            "sent": report.sent,
+            "debited": report.debited,
+            "balance": balance,
             "stopped": report.stopped,
         }
+        document["stopped"] = report.stopped
         click.echo(json.dumps(document, indent=2))
-        return
-    click.echo(render_plan(planned.desired, planned.snapshot, planned.plan, verbose=verbose))
-    outcomes = ", ".join(f"{n} {k}" for k, n in sorted(report.outcomes.items())) or "no sends"
-    click.echo(f"Applied via {provider.name}: {outcomes}.")
+    else:
+        click.echo(render_plan(planned.desired, planned.snapshot, planned.plan, verbose=verbose))
+        outcomes = ", ".join(f"{n} {k}" for k, n in sorted(report.outcomes.items()))
+        click.echo(
+            f"Applied via {provider.name}: {outcomes or 'no sends'}; "
+            f"{report.debited} credits debited, balance {balance}."
+        )
     if report.stopped:
-        click.echo(f"Sending stopped early: {report.stopped}.", err=True)
+        click.echo(
+            f"Sending stopped early: {report.stopped}. What was not sent is still due "
+            f"(exit status {EXIT_SENDING_STOPPED}).",
+            err=True,
+        )
+        sys.exit(EXIT_SENDING_STOPPED)

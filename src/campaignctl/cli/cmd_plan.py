@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from campaignctl.app.apply import make_plan
+from campaignctl.app.plan import make_plan
 from campaignctl.cli.common import AppContext, global_options, pass_app
 from campaignctl.cli.main import cli
 from campaignctl.core.planjson import plan_to_json

@@ -31,7 +31,11 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
 
 
 @cli.command()
-@click.option("--once", is_flag=True, help="Run one tick and exit (1 if it failed).")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Run one tick and exit: 0 done, 1 if it failed, 3 if sending stopped early.",
+)
 @click.option(
     "--interval",
     type=Duration(),

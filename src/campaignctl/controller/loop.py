@@ -18,13 +18,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
-from campaignctl.app.apply import ApplyReport, Planned, apply_now
+from campaignctl.app.apply import apply_now
+from campaignctl.app.executor import ApplyOptions, ApplyReport
+from campaignctl.app.plan import Planned
 from campaignctl.clock import Clock
 from campaignctl.controller.metrics import Metrics
 from campaignctl.controller.watcher import ConfigWatcher
 from campaignctl.core.instants import format_instant
 from campaignctl.core.types import Action, Tally
-from campaignctl.errors import CampaignctlError
+from campaignctl.errors import EXIT_SENDING_STOPPED, CampaignctlError
 from campaignctl.providers.base import Provider
 from campaignctl.render.plan import campaign_line
 from campaignctl.store import LeaseHeld, Store
@@ -92,6 +94,7 @@ class Controller:
         self.wake = threading.Event()
         self.metrics = Metrics()
         self.failures = 0
+        self.stopped_early = False  # the last tick's sending stopped early
         self.interval = options.interval or timedelta(minutes=15)
         self.holder = f"reconcile:{socket.gethostname()}:{os.getpid()}"
 
@@ -107,17 +110,16 @@ class Controller:
         try:
             with Store.open(self.options.state_path) as store:
                 provider = self.provider_factory(store)
-                planned, report = apply_now(
-                    self.options.config_dir,
-                    store,
-                    provider,
-                    self.clock,
-                    allow_empty=self.options.allow_empty,
+                options = ApplyOptions(
                     holder=self.holder,
                     wait_seconds=0.0,
+                    allow_empty=self.options.allow_empty,
                     should_stop=self.stop.is_set,
                     progress=log_progress,
                     importing=log_import,
+                )
+                planned, report = apply_now(
+                    self.options.config_dir, store, provider, self.clock, options
                 )
                 balance = store.balance()
         except LeaseHeld as exc:
@@ -137,6 +139,7 @@ class Controller:
             return False
         seconds = time.monotonic() - started
         self.failures = 0
+        self.stopped_early = report.stopped is not None
         if self.options.interval is None:
             self.interval = planned.desired.settings.reconcile_interval
         self.metrics.observe(planned.plan, report.outcomes, balance, seconds, time.time())
@@ -175,7 +178,9 @@ class Controller:
             while not self.stop.is_set():
                 ok = self.tick()
                 if self.options.once:
-                    return 0 if ok else 1
+                    if not ok:
+                        return 1
+                    return EXIT_SENDING_STOPPED if self.stopped_early else 0
                 delay = self.interval.total_seconds() if ok else self.backoff()
                 if not ok:
                     log.info("next try in %.1fs", delay)

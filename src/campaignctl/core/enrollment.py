@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from campaignctl.core.actions import End, Enroll, Skip
 from campaignctl.core.templates import TemplateProblem, first_blank, required_names
 from campaignctl.core.types import (
     Action,
@@ -56,7 +57,7 @@ class SyncResult:
 
 
 def _skip(campaign: str, phone: str, reason: Reason, detail: str) -> Action:
-    return Action(type="skip", campaign=campaign, phone=phone, reason=reason, detail=detail)
+    return Skip(campaign, phone, reason, detail)
 
 
 def sync_contacts(
@@ -89,9 +90,7 @@ def sync_contacts(
             actions.append(_skip(campaign, phone, reason[0], reason[1]))
             continue
         owners.claimed[phone] = campaign
-        actions.append(
-            Action(type="enroll", campaign=campaign, phone=phone, detail=str(contact.source))
-        )
+        actions.append(Enroll(campaign, phone, str(contact.source)))
         new.append(
             Enrollment(
                 campaign=campaign,
@@ -115,15 +114,7 @@ def removals(campaign: str, group: str, phones: Iterable[str], owners: Owners) -
     actions: list[Action] = []
     for phone in phones:
         owners.released.add(phone)
-        actions.append(
-            Action(
-                type="end",
-                campaign=campaign,
-                phone=phone,
-                reason="removed",
-                detail=f"no longer in group {group!r}",
-            )
-        )
+        actions.append(End(campaign, phone, "removed", f"no longer in group {group!r}"))
     return actions
 
 

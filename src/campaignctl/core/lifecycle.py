@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from campaignctl.core.actions import StatusChange
 from campaignctl.core.types import (
     Action,
     CampaignSpec,
@@ -188,11 +189,7 @@ def transition(spec: CampaignSpec, state: CampaignState | None) -> Transition:
         return Transition("paused", None, credit_paused=True)
     if want == observed or (want == "draft" and observed != "draft"):
         return Transition(observed, None)
-    action = Action(
-        type="campaign_status",
-        campaign=spec.name,
-        from_status=observed,
-        to_status=want,
-        detail="launch" if observed == "draft" else None,
+    action = StatusChange(
+        spec.name, observed, want, detail="launch" if observed == "draft" else None
     )
     return Transition(want, action)

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast, get_args
 
+from campaignctl.core.actions import (
+    Action,
+    Complete,
+    Defer,
+    End,
+    Enroll,
+    Pause,
+    Reason,
+    Resume,
+    Send,
+    Skip,
+    StatusChange,
+)
 from campaignctl.core.instants import format_instant, parse_instant
-from campaignctl.core.types import ACTION_TYPES, Action, Plan
+from campaignctl.core.types import Plan
+
+T = TypeVar("T")
 
 FORMAT_VERSION = 1
 
@@ -17,58 +33,99 @@ _instant_text = lru_cache(maxsize=4096)(format_instant)
 
 
 def action_to_json(action: Action) -> dict[str, Any]:
-    kind = action.type
-    if kind == "campaign_status":
+    if action.type == "campaign_status":
         return {
-            "type": kind,
+            "type": action.type,
             "campaign": action.campaign,
             "from": action.from_status,
             "to": action.to_status,
         }
     # the fields a plan shows, in this order, when they have a value
-    out: dict[str, Any] = {"type": kind, "campaign": action.campaign}
+    out: dict[str, Any] = {"type": action.type, "campaign": action.campaign}
     if action.phone is not None:
         out["phone"] = action.phone
     if action.step is not None:
         out["step"] = action.step
     if action.reason is not None:
         out["reason"] = action.reason
-    if action.body is not None:
+    if action.type == "send":
         out["body"] = action.body
-    if action.segments is not None:
         out["segments"] = action.segments
-    if action.credits is not None:
         out["credits"] = action.credits
     if action.detail is not None:
         out["detail"] = action.detail
-    if kind == "defer" or action.until is not None:
+    if action.type == "defer":
         out["until"] = _instant_text(action.until) if action.until else None
-    if action.valid_until is not None:
+    if action.type == "send" and action.valid_until is not None:
         out["valid_until"] = _instant_text(action.valid_until)
     return out
 
 
+def _field(data: dict[str, Any], name: str, kind: type[T]) -> T:
+    value = data.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError(f"a {data.get('type')} action needs {name!r} ({kind.__name__})")
+    return value
+
+
+def _optional(data: dict[str, Any], name: str, kind: type[T]) -> T | None:
+    return None if data.get(name) is None else _field(data, name, kind)
+
+
+def _instant(data: dict[str, Any], name: str) -> datetime | None:
+    text = _optional(data, name, str)
+    return parse_instant(text) if text else None
+
+
 def action_from_json(data: dict[str, Any]) -> Action:
+    """The action a plan file describes; ValueError for one that is not whole."""
     kind = data.get("type")
-    if kind not in ACTION_TYPES:
-        raise ValueError(f"unknown action type {kind!r}")
-    until = data.get("until")
-    valid_until = data.get("valid_until")
-    return Action(
-        type=kind,
-        campaign=str(data["campaign"]),
-        phone=data.get("phone"),
-        step=data.get("step"),
-        reason=data.get("reason"),
-        until=parse_instant(until) if until else None,
-        body=data.get("body"),
-        segments=data.get("segments"),
-        credits=data.get("credits"),
-        from_status=data.get("from"),
-        to_status=data.get("to"),
-        detail=data.get("detail"),
-        valid_until=parse_instant(valid_until) if valid_until else None,
-    )
+    campaign = _field(data, "campaign", str)
+    detail = _optional(data, "detail", str)
+    if kind == "campaign_status":
+        statuses = ("draft", "active", "paused", "completed")
+        old, new = data.get("from"), data.get("to")
+        if old not in statuses or new not in statuses:
+            raise ValueError(f"a campaign_status action needs 'from' and 'to' among {statuses}")
+        return StatusChange(campaign, old, new, detail)
+    if kind in ("pause", "resume", "complete"):
+        maker: type[Pause | Resume | Complete] = {
+            "pause": Pause,
+            "resume": Resume,
+            "complete": Complete,
+        }[kind]
+        return maker(campaign, detail)
+    phone = _optional(data, "phone", str)
+    if kind == "skip":
+        return Skip(campaign, phone, _reason(data), detail, _optional(data, "step", int))
+    if phone is None:
+        raise ValueError(f"a {kind} action needs 'phone'")
+    if kind == "enroll":
+        return Enroll(campaign, phone, detail)
+    if kind == "end":
+        return End(campaign, phone, _reason(data), detail)
+    step = _field(data, "step", int)
+    if kind == "defer":
+        return Defer(campaign, phone, step, _reason(data), _instant(data, "until"), detail)
+    if kind == "send":
+        return Send(
+            campaign,
+            phone,
+            step,
+            _field(data, "body", str),
+            _field(data, "segments", int),
+            _field(data, "credits", int),
+            _instant(data, "valid_until"),
+            detail,
+        )
+    raise ValueError(f"unknown action type {kind!r}")
+
+
+def _reason(data: dict[str, Any]) -> Reason:
+    reason = data.get("reason")
+    if reason not in get_args(Reason):
+        raise ValueError(f"a {data.get('type')} action has an unknown reason {reason!r}")
+    return cast(Reason, reason)
 
 
 def plan_to_json(plan: Plan, *, with_actions: bool = True) -> dict[str, Any]:
@@ -120,8 +177,8 @@ def action_key(action: Action) -> tuple[object, ...]:
         action.phone,
         action.step,
         action.reason if action.type != "defer" else None,
-        action.body,
-        action.to_status,
+        action.body if action.type == "send" else None,
+        action.to_status if action.type == "campaign_status" else None,
     )
 
 

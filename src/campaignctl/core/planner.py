@@ -6,11 +6,13 @@ tested by the thousand and `plan` shows exactly what `apply` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
+from typing import Literal, NamedTuple
 
-from campaignctl.core.enrollment import Owners, SyncResult, removals, sync_contacts
+from campaignctl.core.actions import Complete, Resume
+from campaignctl.core.enrollment import Owners, removals, sync_contacts
 from campaignctl.core.lifecycle import (
     edit_problems,
     empty_config_problem,
@@ -26,6 +28,7 @@ from campaignctl.core.types import (
     InvalidContact,
     Plan,
     Snapshot,
+    Tally,
 )
 from campaignctl.errors import PlanError
 
@@ -79,20 +82,41 @@ def _runs(
     return runs, status_actions, notes
 
 
+class Stage(NamedTuple):
+    """The decisions of one stage of a plan, in the order they are carried out:
+
+        lifecycle   launches, pauses, resumes and completions the files ask for
+        sync        a batch of a changed group's contacts: enroll or skip each (`new`: the
+                    enrollments made, whose first step is considered next)
+        removal     the live enrollments of numbers that left a group: ended
+        due         a batch of due enrollments: send, defer or skip each
+        finish      resumes of credit-paused campaigns, completions
+
+    `plan()` collects them into a Plan; an apply hands each to the one executor as it comes.
+    """
+
+    kind: Literal["lifecycle", "sync", "removal", "due", "finish"]
+    actions: list[Action]
+    new: Sequence[Enrollment] = ()
+
+
 class Planning:
-    """One plan, decided in stages that `plan()` runs in order on values in memory:
+    """One plan, decided in stages, each returned as a Stage value:
 
-        planning = Planning(desired, snapshot, now)   # refusals, lifecycle: status_actions
-        for name in planning.to_sync():                # groups changed since their last sync
+        planning = Planning(desired, snapshot, now)    # refusals; lifecycle()
+        for name in planning.to_sync():                 # groups changed since their last sync
             planning.sync(name, contacts, invalid, enrolled, owners)  # the whole group, or
-            planning.remove(name, gone, owners)        # ... batch by batch, then the removed
+            planning.remove(name, gone, owners)         # ... batch by batch, then the removed
             planning.synced(name)
-        planning.consider(enrollment)                  # each due enrollment, oldest first
-        planning.finish()                              # resumes and completions
+        planning.due(enrollments, sent_before)          # due enrollments, oldest first
+        planning.finish()                               # resumes and completions
+        planning.result(listed)                         # the Plan
 
-    A streamed apply runs the same stages a batch at a time, with the facts each batch needs
-    read from the state, so a group of a million contacts never sits in memory; the decisions
-    and their order are those of `plan()`.
+    `plan()` runs the stages in order on values in memory; a streamed apply runs the same
+    stages a batch at a time, with the facts each batch needs read from the state, so a group
+    of a million contacts never sits in memory; the decisions and their order are those of
+    `plan()`. Nothing outside reads or sets its fields: facts go in as arguments, decisions
+    come out as Stages.
     """
 
     def __init__(
@@ -146,7 +170,7 @@ class Planning:
         invalid: Iterable[InvalidContact],
         enrolled: AbstractSet[str],
         owners: Owners,
-    ) -> SyncResult:
+    ) -> Stage:
         """Enroll or skip contacts of the campaign's group (all of them, or a batch)."""
         result = sync_contacts(
             campaign,
@@ -161,20 +185,54 @@ class Planning:
         )
         if result.new:
             self.enrolling.add(campaign)
-        return result
+        return Stage("sync", result.actions, result.new)
 
-    def remove(self, campaign: str, phones: Iterable[str], owners: Owners) -> list[Action]:
+    def remove(self, campaign: str, phones: Iterable[str], owners: Owners) -> Stage:
         """End the live enrollments of numbers that left the group; they are not sent to."""
         group = self.group_of(campaign)
         assert group is not None
         gone = list(phones)
         self.sends.removed.update((campaign, phone) for phone in gone)
-        return removals(campaign, group.name, gone, owners)
+        return Stage("removal", removals(campaign, group.name, gone, owners))
 
     def synced(self, campaign: str) -> None:
         group = self.group_of(campaign)
         assert group is not None
         self.group_digests[campaign] = group.digest
+
+    def lifecycle(self) -> Stage:
+        return Stage("lifecycle", list(self.status_actions))
+
+    def had_live(self, campaign: str) -> bool:
+        """Whether the campaign held live enrollments before this plan (then the numbers
+        that left its group must be found and ended)."""
+        state = self.snapshot.campaigns.get(campaign)
+        return state is not None and state.live_enrollments > 0
+
+    def due(
+        self,
+        enrollments: Iterable[tuple[Enrollment, bool]],
+        sent_before: Mapping[str, datetime] | None = None,
+    ) -> Stage:
+        """Decide a batch of due enrollments, each with whether this plan enrolled it.
+        `sent_before`: the last message to each of their numbers before this plan (None:
+        the snapshot's)."""
+        self.sends.sent_before = sent_before
+        for enrollment, new in enrollments:
+            self.consider(enrollment, new=new)
+        return Stage("due", self.take_sends())
+
+    def why_idle(self, enrollment: Enrollment) -> str:
+        """Why a due enrollment is given no decision at all (`due` returned nothing)."""
+        run = self.runs.get(enrollment.campaign)
+        step = enrollment.steps_sent + 1
+        if run is None:
+            return "its campaign is not in the configuration any more: it sends nothing"
+        if run.status in ("draft", "completed"):
+            return f"its campaign is {run.status}"
+        if step > len(run.steps):
+            return f"the campaign's sequence has no step {step}"
+        return "the planner decides nothing about it"
 
     def consider(self, enrollment: Enrollment, *, new: bool = False) -> None:
         """Decide one due enrollment (send, defer, skip); the actions gather in `sends`.
@@ -191,26 +249,21 @@ class Planning:
         actions, self.sends.actions = self.sends.actions, []
         return actions
 
-    def finish(self) -> list[Action]:
+    def finish(self) -> Stage:
         """Resumes of credit-paused campaigns with nothing waiting, and completions."""
         actions: list[Action] = []
         settled = self.sends.resumed | self.sends.paused | self.waiting
         for name, run in self.runs.items():
             if run.credit_paused and name not in settled:
-                actions.append(
-                    Action(
-                        type="resume",
-                        campaign=name,
-                        reason="insufficient_credits",
-                        detail="nothing is due that the balance cannot cover",
-                    )
-                )
+                actions.append(Resume(name, "nothing is due that the balance cannot cover"))
         actions.extend(
             _completions(self.desired, self.snapshot, self.runs, self.enrolling, self.group_digests)
         )
-        return actions
+        return Stage("finish", actions)
 
-    def plan(self, actions: list[Action]) -> Plan:
+    def result(self, actions: list[Action], tallies: tuple[Tally, ...] = ()) -> Plan:
+        """The plan: the actions listed (in the order they are carried out) and, for a large
+        apply, the tallies of those not listed."""
         actions.sort(key=lambda a: ORDER[a.type])
         return Plan(
             now=self.now,
@@ -220,13 +273,13 @@ class Planning:
             actions=tuple(actions),
             group_digests=dict(self.group_digests),
             notes=tuple(self.notes),
+            tallies=tallies,
         )
 
 
-def plan(desired: Desired, snapshot: Snapshot, now: datetime, *, allow_empty: bool = False) -> Plan:
-    """Everything an apply would do at `now`, and why the rest waits."""
-    planning = Planning(desired, snapshot, now, allow_empty=allow_empty)
-    actions = list(planning.status_actions)
+def stages(desired: Desired, snapshot: Snapshot, planning: Planning) -> Iterator[Stage]:
+    """The stages of a plan made whole in memory: every group held by the desired state."""
+    yield planning.lifecycle()
     owners = Owners(dict(snapshot.live_owner))
     new: list[Enrollment] = []
     for name in planning.to_sync():
@@ -234,22 +287,26 @@ def plan(desired: Desired, snapshot: Snapshot, now: datetime, *, allow_empty: bo
         assert group is not None
         if not group.loaded:
             continue  # the loader skipped it: its digest is synced for every campaign using it
-        result = planning.sync(
+        stage = planning.sync(
             name, group.contacts, group.invalid, snapshot.enrolled.get(name, frozenset()), owners
         )
-        actions.extend(result.actions)
-        new.extend(result.new)
+        new.extend(stage.new)
+        yield stage
         present = {contact.phone for contact in group.contacts}
-        gone = sorted(snapshot.live.get(name, frozenset()) - present)
-        actions.extend(planning.remove(name, gone, owners))
+        yield planning.remove(name, sorted(snapshot.live.get(name, frozenset()) - present), owners)
         planning.synced(name)
-    for enrollment in snapshot.due:
-        planning.consider(enrollment)
-    for enrollment in new:
-        planning.consider(enrollment, new=True)
-    actions.extend(planning.take_sends())
-    actions.extend(planning.finish())
-    return planning.plan(actions)
+    due = [(enrollment, False) for enrollment in snapshot.due]
+    yield planning.due([*due, *((enrollment, True) for enrollment in new)])
+    yield planning.finish()
+
+
+def plan(desired: Desired, snapshot: Snapshot, now: datetime, *, allow_empty: bool = False) -> Plan:
+    """Everything an apply would do at `now`, and why the rest waits."""
+    planning = Planning(desired, snapshot, now, allow_empty=allow_empty)
+    actions: list[Action] = []
+    for stage in stages(desired, snapshot, planning):
+        actions.extend(stage.actions)
+    return planning.result(actions)
 
 
 def _completions(
@@ -269,5 +326,5 @@ def _completions(
         synced = group is not None and state.group_digest == group.digest
         if not synced or name in enrolling or name in synced_now or state.live_enrollments:
             continue
-        done.append(Action(type="complete", campaign=name, detail="every enrollment has ended"))
+        done.append(Complete(name, "every enrollment has ended"))
     return done

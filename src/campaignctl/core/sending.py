@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from campaignctl.core.actions import Action, Defer, Pause, Resume, Send, Skip
 from campaignctl.core.segments import count_segments
 from campaignctl.core.templates import (
     MissingField,
@@ -22,7 +23,6 @@ from campaignctl.core.templates import (
 )
 from campaignctl.core.types import (
     MIN_GAP,
-    Action,
     CampaignStatus,
     Enrollment,
     QuietHours,
@@ -93,29 +93,10 @@ class SendPlanner:
         until: datetime | None,
         detail: str | None = None,
     ) -> None:
-        self.actions.append(
-            Action(
-                type="defer",
-                campaign=e.campaign,
-                phone=e.phone,
-                step=step,
-                reason=reason,
-                until=until,
-                detail=detail,
-            )
-        )
+        self.actions.append(Defer(e.campaign, e.phone, step, reason, until, detail))
 
     def _skip(self, e: Enrollment, step: int, reason: Reason, detail: str) -> None:
-        self.actions.append(
-            Action(
-                type="skip",
-                campaign=e.campaign,
-                phone=e.phone,
-                step=step,
-                reason=reason,
-                detail=detail,
-            )
-        )
+        self.actions.append(Skip(e.campaign, e.phone, reason, detail, step))
 
     def consider(self, e: Enrollment, run: CampaignRun) -> None:
         step = e.steps_sent + 1
@@ -174,21 +155,13 @@ class SendPlanner:
             return self._out_of_credits(e, step, run, cost)
         if run.credit_paused and run.name not in self.resumed:
             self.resumed.add(run.name)
-            self.actions.append(
-                Action(
-                    type="resume",
-                    campaign=run.name,
-                    reason="insufficient_credits",
-                    detail="the balance covers the next message",
-                )
-            )
+            self.actions.append(Resume(run.name, "the balance covers the next message"))
         self.budget.balance -= cost
         self.budget.planned[run.sender.key] = self.budget.planned.get(run.sender.key, 0) + 1
         self.last_sent[e.phone] = self.now
         closes = window_closes(self.now, e.zones, run.quiet_hours, e.us_state, strict)
         self.actions.append(
-            Action(
-                type="send",
+            Send(
                 campaign=e.campaign,
                 phone=e.phone,
                 step=step,
@@ -202,12 +175,7 @@ class SendPlanner:
     def _out_of_credits(self, e: Enrollment, step: int, run: CampaignRun, cost: int) -> None:
         if run.name not in self.paused and not (run.credit_paused and run.name not in self.resumed):
             self.actions.append(
-                Action(
-                    type="pause",
-                    campaign=run.name,
-                    reason="insufficient_credits",
-                    detail=f"next message costs {cost}, balance is {self.budget.balance}",
-                )
+                Pause(run.name, f"next message costs {cost}, balance is {self.budget.balance}")
             )
         self.paused.add(run.name)
         self._defer(

@@ -15,43 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Literal, NamedTuple
 
+from campaignctl.core.actions import (
+    ACTION_TYPES,
+    Action,
+    ActionType,
+    CampaignStatus,
+    Reason,
+)
 from campaignctl.errors import Location
 
-CampaignStatus = Literal["draft", "active", "paused", "completed"]
+__all__ = ["ACTION_TYPES", "Action", "ActionType", "CampaignStatus", "Reason"]
+
 TemplateStatus = Literal["draft", "published"]
-
-ActionType = Literal[
-    "campaign_status", "enroll", "send", "defer", "skip", "pause", "resume", "complete", "end"
-]
-ACTION_TYPES: tuple[ActionType, ...] = (
-    "campaign_status",
-    "enroll",
-    "send",
-    "defer",
-    "skip",
-    "pause",
-    "resume",
-    "complete",
-    "end",
-)
-
-Reason = Literal[
-    "quiet_hours",
-    "recent_outreach",
-    "rate_limit",
-    "dnc",
-    "opted_out",
-    "already_enrolled",
-    "invalid_phone",
-    "missing_field",
-    "unknown_timezone",
-    "insufficient_credits",
-    "removed",
-    "replied",
-    "campaign_paused",
-    "suspended",
-    "provider_rejected",
-]
 
 MIN_GAP = timedelta(days=30)  # at most one message to a number in any 30 days
 
@@ -220,22 +195,6 @@ class Snapshot:
 # --------------------------------------------------------------------------- the plan
 
 
-class Action(NamedTuple):
-    type: ActionType
-    campaign: str
-    phone: str | None = None
-    step: int | None = None  # counts from 1
-    reason: Reason | None = None
-    until: datetime | None = None
-    body: str | None = None
-    segments: int | None = None
-    credits: int | None = None
-    from_status: CampaignStatus | None = None  # campaign_status only ("from" in JSON)
-    to_status: CampaignStatus | None = None  # campaign_status only ("to" in JSON)
-    detail: str | None = None  # human explanation, shown by `explain` and --verbose
-    valid_until: datetime | None = None  # send only: when the recipient's window closes
-
-
 @dataclass(frozen=True)
 class Tally:
     """Actions carried out but not kept one by one: what a large apply did beyond the
@@ -265,7 +224,7 @@ class Plan:
             counts[action.type] = counts.get(action.type, 0) + 1
         for tally in self.tallies:
             counts[tally.type] = counts.get(tally.type, 0) + tally.count
-        counts["credits"] = sum(a.credits or 0 for a in self.actions if a.type == "send")
+        counts["credits"] = sum(a.credits for a in self.actions if a.type == "send")
         return counts
 
     @property

@@ -162,6 +162,11 @@ def window_closes(
     return end
 
 
+def seconds_left(closes: datetime | None, now: datetime) -> float | None:
+    """Seconds from `now` until a window that closes at `closes` (None: no known close)."""
+    return None if closes is None else (closes - now).total_seconds()
+
+
 # --------------------------------------------------------------------------- computing
 
 

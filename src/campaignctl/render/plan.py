@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from campaignctl.core.actions import until_of
 from campaignctl.core.instants import format_instant
 from campaignctl.core.planner import SAMPLE
 from campaignctl.core.segments import count_segments
@@ -35,7 +36,9 @@ def campaign_line(
         return len(by_type.get(kind, [])) + sum(t.count for t in counted.get(kind, []))
 
     parts: list[str] = []
-    for action in by_type.get("campaign_status", []):
+    for action in actions:
+        if action.type != "campaign_status":
+            continue
         launch = " (launch)" if action.from_status == "draft" else ""
         parts.append(f"{action.from_status} -> {action.to_status}{launch}")
     for kind in ("resume", "pause", "complete"):
@@ -46,7 +49,7 @@ def campaign_line(
     if number("enroll"):
         parts.append(f"enroll {number('enroll')}")
     if "send" in by_type:
-        credits = sum(a.credits or 0 for a in by_type["send"])
+        credits = sum(a.credits for a in actions if a.type == "send")
         parts.append(f"send {len(by_type['send'])} ({credits} credits)")
     for kind in ("defer", "skip", "end"):
         if number(kind):
@@ -105,7 +108,7 @@ def launch_review(desired: Desired, snapshot: Snapshot, plan: Plan, campaign: st
         f"  audience: {enrolls} enrollable"
         + (f"; skipped: {_reasons(skipped, skipped_counted)}" if skipped or skipped_counted else "")
     )
-    first = sum(a.credits or 0 for a in sends)
+    first = sum(a.credits for a in sends if a.type == "send")
     lines.append(f"  first tick: {len(sends)} messages, {first} credits")
     whole = sum(estimates) * enrolls * desired.settings.credits_per_segment
     verdict = "covered" if whole <= snapshot.balance else "NOT covered: add credits"
@@ -125,8 +128,8 @@ def action_line(action: Action) -> str:
         bits.append(f"step {action.step}")
     if action.reason:
         bits.append(action.reason)
-    if action.until is not None:
-        bits.append(f"until {format_instant(action.until)}")
+    if (until := until_of(action)) is not None:
+        bits.append(f"until {format_instant(until)}")
     if action.type == "send":
         bits.append(f"{action.segments} seg, {action.credits} cr: {action.body!r}")
     if action.detail and action.type != "send":

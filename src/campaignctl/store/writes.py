@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
+from campaignctl.core.actions import until_of
 from campaignctl.core.types import Action, CampaignStatus, Contact, LaunchRecord
 from campaignctl.errors import StateError
 from campaignctl.store.codec import dumps, fields_to_json, launch_to_json, zones_to_json
@@ -214,10 +215,8 @@ class WritesMixin(StoreBase):
                 if action.type in UNRECORDED_DECISIONS:
                     continue
                 until = None
-                if action.until:
-                    until = times.get(action.until) or times.setdefault(
-                        action.until, to_text(action.until)
-                    )
+                if (waits := until_of(action)) is not None:
+                    until = times.get(waits) or times.setdefault(waits, to_text(waits))
                 if action.type in REPEATABLE_DECISIONS:
                     previous = last.get(key)
                     if previous is not None and previous[1:] == (

@@ -1,0 +1,317 @@
+"""The one executor: carries out decided actions through the store and the provider, for a
+fresh apply (a stage at a time, as the planner decides them) and for a saved plan alike.
+
+It records before it acts (an intent before each call to the provider), checks each send
+against the real clock at the moment of the call, and keeps what was really done: a send
+that did not go out is not reported as sent, and its step stays due.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import groupby
+
+from campaignctl.clock import Clock
+from campaignctl.core.actions import Action, ActionType, Defer, Reason, Send
+from campaignctl.core.lifecycle import AUTO_COMPLETED, launch_record
+from campaignctl.core.planner import ORDER
+from campaignctl.core.types import Contact, Desired, Sender, Snapshot, Step, Tally
+from campaignctl.core.windows import seconds_left
+from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
+from campaignctl.store import SendBlocked, Store
+
+log = logging.getLogger("campaignctl.engine")
+
+BATCH = 50_000  # contacts, or due enrollments, decided and written at a time
+LISTED = 10_000  # actions an apply lists in its report; the rest of the bulk kinds are counted
+BULK = frozenset({"enroll", "defer", "skip", "end"})  # kinds that can number in the millions
+UNCLEAR_IN_A_ROW = 3  # answers of unknown outcome in a row after which sending stops
+
+# why the state refused a send between plan and call, as the rule that holds the step
+BLOCKED_REASONS: Mapping[str, Reason] = {
+    "suspended": "suspended",
+    "opted_out": "opted_out",
+    "insufficient_credits": "insufficient_credits",
+}
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How an apply runs, beyond what it applies."""
+
+    holder: str | None = None  # who holds the lease (default: this process)
+    wait_seconds: float = 30.0  # for another apply or controller to finish
+    allow_empty: bool = False  # apply a configuration without campaigns over live ones
+    batch: int = BATCH
+    should_stop: Callable[[], bool] = lambda: False  # asked to stop (a signal): checked often
+    progress: Callable[[int, int], None] | None = None  # (sent, total; 0: not known ahead)
+    importing: Callable[[str, int, int], None] | None = None  # (campaign, read, enrolled)
+
+
+class Report:
+    """The actions an apply carried out: the first LISTED one by one, the rest counted."""
+
+    def __init__(self) -> None:
+        self.listed: list[Action] = []
+        self.counted: Counter[tuple[str, ActionType, Reason | None]] = Counter()
+
+    def add(self, actions: Iterable[Action]) -> None:
+        for action in actions:
+            if action.type in BULK and len(self.listed) >= LISTED:
+                self.counted[(action.campaign, action.type, action.reason)] += 1
+            else:
+                self.listed.append(action)
+
+    def tallies(self) -> tuple[Tally, ...]:
+        return tuple(
+            Tally(campaign, kind, reason, count)
+            for (campaign, kind, reason), count in sorted(
+                self.counted.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or "")
+            )
+        )
+
+
+@dataclass
+class ApplyReport:
+    counts: dict[str, int] = field(default_factory=dict)  # actions carried out, by kind
+    outcomes: dict[str, int] = field(default_factory=dict)  # the provider's answers
+    stopped: str | None = None  # why sending stopped early, if it did
+    sent: int = 0  # messages the provider took (sent, or of unknown outcome)
+    debited: int = 0  # credits those cost
+
+    def count(self, table: dict[str, int], key: str) -> None:
+        table[key] = table.get(key, 0) + 1
+
+
+def next_wait(steps: tuple[Step, ...], step: int) -> int | None:
+    """Days to wait after `step` is sent before the next one; None after the last step."""
+    return steps[step].wait_days if step < len(steps) else None
+
+
+class Executor:
+    """Carries out actions decided on `desired` and `snapshot`, keeping what was done."""
+
+    def __init__(
+        self,
+        store: Store,
+        provider: Provider,
+        desired: Desired,
+        snapshot: Snapshot,
+        clock: Clock,
+        options: ApplyOptions,
+        heartbeat: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.provider = provider
+        self.desired = desired
+        self.snapshot = snapshot
+        self.clock = clock
+        self.options = options
+        self.heartbeat = heartbeat
+        self.done = Report()
+        self.report = ApplyReport()
+        self.enrolled = 0
+        self.total = 0  # sends expected, for progress (0: not known ahead)
+        self._unclear = 0  # unknown outcomes in a row
+
+    @property
+    def stopped(self) -> bool:
+        return self.report.stopped is not None
+
+    def carry_out(
+        self,
+        actions: Sequence[Action],
+        *,
+        joining: Sequence[Contact] | None = None,
+        fresh: bool = False,
+    ) -> list[Action]:
+        """Carry out and record actions, in the order of their kinds; returns what was done.
+        `joining`: the contacts the enrollments among them enroll (else found in the desired
+        state's groups). `fresh`: about enrollments made by this apply (nothing was decided
+        about them before). The ends of enrollments go to the state together."""
+        now = self.clock.now()
+        done: list[Action] = []
+        for kind, same in groupby(sorted(actions, key=lambda a: ORDER[a.type]), lambda a: a.type):
+            batch = list(same)
+            if kind == "enroll":
+                self._enroll(batch, joining, now)
+            elif kind == "end":
+                self._end(batch, now)
+            for action in batch:
+                if action.type == "send":
+                    result = self._send(action)
+                    if result is not None:
+                        done.append(result)
+                    continue
+                if action.type not in ("enroll", "end"):
+                    self._simple(action, self.clock.now())
+                done.append(action)
+        self.store.record_decisions(done, now, fresh=fresh)
+        self.done.add(done)
+        return done
+
+    # ------------------------------------------------------------------ one kind at a time
+
+    def _enroll(
+        self, actions: Sequence[Action], joining: Sequence[Contact] | None, now: datetime
+    ) -> None:
+        wanted: dict[str, set[str]] = {}
+        for action in actions:
+            if action.type == "enroll":
+                wanted.setdefault(action.campaign, set()).add(action.phone)
+        for campaign, phones in wanted.items():
+            if joining is not None:
+                contacts: Sequence[Contact] = [c for c in joining if c.phone in phones]
+            else:
+                group = self.desired.groups[self.desired.campaigns[campaign].prospect_group]
+                contacts = [c for c in group.contacts if c.phone in phones]
+            self.enrolled += self.store.enroll_many(campaign, contacts, now)
+
+    def _end(self, actions: Sequence[Action], now: datetime) -> None:
+        """End enrollments together: a transaction per campaign and reason."""
+        ends: dict[tuple[str, Reason], list[str]] = {}
+        for action in actions:
+            if action.type == "end":
+                ends.setdefault((action.campaign, action.reason), []).append(action.phone)
+        for (campaign, reason), phones in ends.items():
+            self.store.end_enrollments(campaign, phones, reason, now)
+
+    def _simple(self, action: Action, now: datetime) -> None:
+        store = self.store
+        if action.type == "campaign_status":
+            launch = None
+            if action.from_status == "draft":
+                spec = self.desired.campaigns[action.campaign]
+                launch = launch_record(spec, self.desired.templates[spec.template])
+                store.ensure_campaign(action.campaign, now)
+            store.set_campaign_status(action.campaign, action.to_status, None, now, launch)
+        elif action.type == "pause":
+            store.set_campaign_status(action.campaign, "paused", "insufficient_credits", now)
+        elif action.type == "resume":
+            store.set_campaign_status(action.campaign, "active", None, now)
+        elif action.type == "complete":
+            store.set_campaign_status(action.campaign, "completed", AUTO_COMPLETED, now)
+        elif action.type == "skip" and action.step is not None and action.phone is not None:
+            # a due step refused: the enrollment ends (a skip without a step refused to enroll)
+            store.end_enrollment(action.campaign, action.phone, action.reason, now)
+
+    def _steps(self, campaign: str) -> tuple[Step, ...]:
+        state = self.snapshot.campaigns.get(campaign)
+        if state is not None and state.launch is not None:
+            return state.launch.steps
+        spec = self.desired.campaigns[campaign]
+        return self.desired.templates[spec.template].steps
+
+    def _sender(self, campaign: str) -> Sender:
+        state = self.snapshot.campaigns.get(campaign)
+        if state is not None and state.launch is not None:
+            return state.launch.sender
+        return self.desired.campaigns[campaign].sender
+
+    # ------------------------------------------------------------------ sends
+
+    def _send(self, action: Send) -> Action | None:
+        """Hand one message to the provider, recording before and after. Returns what was
+        done: the send, a defer (the window closed, or the state refused it), or None when
+        it was not attempted (sending stopped) and simply stays due."""
+        if self.stopped:
+            return None
+        if self.options.should_stop():
+            self.report.stopped = "asked to stop"
+            return None
+        now = self.clock.now()
+        if _window_closed(action, now):
+            return self._too_late(action)
+        sender = self._sender(action.campaign)
+        try:
+            attempt_id = self.store.record_intent(
+                campaign=action.campaign,
+                phone=action.phone,
+                step=action.step,
+                body=action.body,
+                segments=action.segments,
+                credits=action.credits,
+                sender_key=sender.key,
+                provider=self.provider.name,
+                now=now,
+            )
+        except SendBlocked as exc:
+            # the state changed between plan and send (a STOP arrived, a suspend, credits)
+            log.info("not sent to %s (step %s): %s", action.phone, action.step, exc)
+            self.report.count(self.report.outcomes, f"blocked_{exc.reason}")
+            reason = BLOCKED_REASONS.get(exc.reason)
+            if reason is None:
+                return None  # sent or ended meanwhile: nothing of this step is due
+            return Defer(action.campaign, action.phone, action.step, reason, None, str(exc))
+        # the intent is written: the window is checked again at the moment of the call
+        called = self.clock.now()
+        left = seconds_left(action.valid_until, called)
+        if left is not None and left < 1:
+            closed = Outcome("retry", detail="the recipient's window closed before the call")
+            self.store.record_outcome(attempt_id, closed, called, None)
+            return self._too_late(action)
+        message = OutgoingMessage(
+            attempt_id=attempt_id,
+            campaign=action.campaign,
+            step=action.step,
+            to=action.phone,
+            from_number=sender.from_number,
+            messaging_service_sid=sender.messaging_service_sid,
+            body=action.body,
+            created_at=now,
+            validity_seconds=None if left is None else int(left),  # never rounded up
+        )
+        outcome = self.provider.send(message)
+        wait = next_wait(self._steps(action.campaign), action.step)
+        self.store.record_outcome(attempt_id, outcome, self.clock.now(), wait)
+        self.heartbeat()
+        return self._outcome(action, outcome)
+
+    def _outcome(self, action: Send, outcome: Outcome) -> Action | None:
+        report = self.report
+        report.count(report.outcomes, outcome.status)
+        self._unclear = self._unclear + 1 if outcome.status == "unknown" else 0
+        if outcome.status == "auth_failed":
+            report.stopped = (
+                "the provider refused the credentials (Twilio 20003): check "
+                "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+            )
+        elif outcome.status == "retry":
+            report.stopped = f"the provider is not taking messages ({outcome.detail})"
+        elif self._unclear >= UNCLEAR_IN_A_ROW:
+            report.stopped = (
+                f"the provider answered {self._unclear} sends in a row with errors of unknown "
+                f"outcome ({outcome.detail}); they are settled by look-up at the next apply"
+            )
+        if outcome.status not in ("sent", "unknown"):
+            return None  # refunded: not sent (a permanent refusal ends the enrollment)
+        report.sent += 1
+        report.debited += action.credits
+        if self.options.progress is not None:
+            self.options.progress(report.sent, self.total)
+        return action
+
+    def _too_late(self, action: Send) -> Defer:
+        log.info(
+            "not sent to %s (step %s): the recipient's window closed before the call",
+            action.phone,
+            action.step,
+        )
+        return Defer(
+            action.campaign,
+            action.phone,
+            action.step,
+            "quiet_hours",
+            None,
+            "the recipient's window closed before the message could be handed over; it goes "
+            "out in the next window",
+        )
+
+
+def _window_closed(action: Send, now: datetime) -> bool:
+    left = seconds_left(action.valid_until, now)
+    return left is not None and left < 1

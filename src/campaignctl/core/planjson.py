@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from campaignctl.core.instants import format_instant, parse_instant
+from campaignctl.core.instants import InstantError, format_instant, parse_instant
 from campaignctl.core.types import ACTION_TYPES, Action, Plan
 
 FORMAT_VERSION = 1
@@ -48,6 +49,15 @@ def action_to_json(action: Action) -> dict[str, Any]:
     return out
 
 
+def _instant(field: str, value: object) -> datetime:
+    """A saved plan's instant, refused (ValueError naming the field) if it is not text in
+    the sane range: a hand-edited year 0226 or 9999 never reaches the planner."""
+    try:
+        return parse_instant(value)
+    except InstantError as exc:
+        raise ValueError(f"{field}: {exc}") from None
+
+
 def action_from_json(data: dict[str, Any]) -> Action:
     kind = data.get("type")
     if kind not in ACTION_TYPES:
@@ -60,14 +70,14 @@ def action_from_json(data: dict[str, Any]) -> Action:
         phone=data.get("phone"),
         step=data.get("step"),
         reason=data.get("reason"),
-        until=parse_instant(until) if until else None,
+        until=_instant("until", until) if until else None,
         body=data.get("body"),
         segments=data.get("segments"),
         credits=data.get("credits"),
         from_status=data.get("from"),
         to_status=data.get("to"),
         detail=data.get("detail"),
-        valid_until=parse_instant(valid_until) if valid_until else None,
+        valid_until=_instant("valid_until", valid_until) if valid_until else None,
     )
 
 
@@ -100,8 +110,8 @@ def plan_from_json(data: object) -> Plan:
         raise ValueError(f"format_version {doc.get('format_version')!r} is not {FORMAT_VERSION}")
     try:
         return Plan(
-            now=parse_instant(doc["now"]),
-            expires_at=parse_instant(doc["expires_at"]),
+            now=_instant("now", doc["now"]),
+            expires_at=_instant("expires_at", doc["expires_at"]),
             config_digest=str(doc["config_digest"]),
             state_serial=int(doc["state_serial"]),
             actions=tuple(action_from_json(a) for a in doc["actions"]),

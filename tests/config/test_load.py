@@ -137,3 +137,22 @@ def test_empty_directory_is_valid_with_a_warning(root: Path) -> None:
     assert result.ok
     assert found(result) == [("campaigns.d", None, "warning", "file")]
     assert result.require().campaigns == {}
+
+
+def test_a_yaml_link_to_a_file_outside_the_directory_is_refused_not_read(root: Path) -> None:
+    make_repo(root)
+    secret = Path("outside") / "welcome.yaml"  # beside campaigns.d, not in it
+    secret.parent.mkdir()
+    (root / "templates/welcome.yaml").rename(secret)
+    (root / "templates/welcome.yaml").symlink_to(Path("../../outside/welcome.yaml"))
+    (root / "campaigns/again.yaml").symlink_to(Path("spring.yaml"))  # inside: read as usual
+    result = load(root)
+    assert found(result, "file") == [("campaigns.d/templates/welcome.yaml", None, "error", "file")]
+    assert messages(result, "file") == [
+        "campaigns.d/templates/welcome.yaml: error: a link to outside/welcome.yaml, outside "
+        "campaigns.d: only files inside the config directory are read (copy the file in instead)"
+    ]
+    assert "outside/welcome.yaml" not in result.files
+    assert "campaigns.d/templates/welcome.yaml" not in result.files
+    assert found(result, "duplicate_name")  # the link inside was read: spring twice
+    assert not found(result, "unknown_reference")  # a reference into it is not guessed at

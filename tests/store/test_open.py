@@ -249,3 +249,37 @@ def test_a_file_without_write_permission_opens_read_only(tmp_path: Path) -> None
         assert store.balance() == 50
         with pytest.raises(StateError, match="read-only"):
             store.add_credits(1, None, T0)
+
+
+@pytest.mark.parametrize(
+    ("sql", "writable_schema"),
+    [  # the name of an index in SQLite's schema table; a migration's name, and its date
+        (
+            "UPDATE sqlite_master SET name = CAST(x'6f7574ff' AS TEXT) WHERE name = 'outbox_at'",
+            True,
+        ),
+        ("UPDATE _sqlite_migrations SET name = CAST(x'6d303031ff' AS TEXT) WHERE id = 1", False),
+        (
+            "UPDATE _sqlite_migrations SET applied_at = CAST(x'ff' AS TEXT); PRAGMA user_version = 3",
+            False,
+        ),
+    ],
+)
+def test_schema_text_that_is_not_utf8_is_refused_as_corrupt_untouched(
+    tmp_path: Path, sql: str, writable_schema: bool
+) -> None:
+    path = tmp_path / "state.db"
+    _populated(path)
+    conn = sqlite3.connect(path)
+    if writable_schema:
+        conn.execute("PRAGMA writable_schema = ON")
+    conn.executescript(sql)
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    damaged = path.read_bytes()
+    for opening in (Store.open, Store.open_for_reading):
+        with pytest.raises(StateError, match=r"state\.db: the state database is corrupt \(.*UTF-8"):
+            opening(path)
+    assert path.read_bytes() == damaged
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.db"]

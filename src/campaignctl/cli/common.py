@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 import click
 
 from campaignctl.clock import Clock, FrozenClock, SystemClock
-from campaignctl.core.instants import parse_instant
+from campaignctl.core.instants import InstantError, parse_instant
+from campaignctl.errors import CampaignctlError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,19 +48,30 @@ class AppContext:
         return FrozenClock(self.now) if self.now is not None else SystemClock()
 
 
-def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_instant(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time ({exc})") from exc
+class InstantType(click.ParamType[datetime, Any]):
+    """An option's ISO 8601 instant (`--now`, and any option that takes a time). A bad one
+    ends the command with one line naming the option, exit 1, before anything is read or
+    written: a typo such as year 0226 is never acted on."""
+
+    name = "instant"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_instant(value)
+        except InstantError as exc:
+            option = param.opts[0] if param is not None and param.opts else "instant"
+            raise CampaignctlError(f"{option}: {exc}") from None
+
+
+INSTANT = InstantType()
 
 
 def _store(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-        if param.name == "now":
-            value = _parse_now(ctx, param, value)
         if value is not None:
             app = ctx.find_object(AppContext)
             if app is None:
@@ -93,6 +105,7 @@ def global_options(formats: tuple[str, ...] = FORMATS) -> Callable[[F], F]:
             ),
             click.option(
                 "--now",
+                type=INSTANT,
                 metavar="ISO8601",
                 expose_value=False,
                 callback=_store("now"),

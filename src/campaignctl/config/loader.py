@@ -19,7 +19,7 @@ from campaignctl.config.contacts import ContactSource, ParseContacts, load_group
 from campaignctl.config.dnc import load_dnc
 from campaignctl.config.documents import Resource, check_document
 from campaignctl.config.models import KINDS
-from campaignctl.config.paths import display_path
+from campaignctl.config.paths import display_path, is_inside, outside_text
 from campaignctl.config.yamlload import Document, read_yaml_file
 from campaignctl.core.types import Desired, GroupSpec
 from campaignctl.errors import ConfigError, Issue, Location
@@ -92,6 +92,12 @@ class _Run:
     def read_yaml(self) -> None:
         for path in find_yaml_files(self.root):
             display = display_path(path, self.cwd)
+            if not is_inside(path, self.root):
+                self.issues.append(
+                    Issue("error", outside_text(path, self.root), Location(display), "file")
+                )
+                self.partial = True
+                continue
             parsed = read_yaml_file(path, display)
             self.read(path, parsed.sha256)
             if parsed.problem is not None:
@@ -215,6 +221,8 @@ class _AnyName(set[str]):
 
 
 def iter_documents(root: Path) -> Iterator[Document]:
-    """Every readable document under `root` (files with problems are skipped)."""
+    """Every readable document under `root` (files with problems, and links to files
+    outside it, are skipped)."""
     for path in find_yaml_files(root):
-        yield from read_yaml_file(path, display_path(path)).documents
+        if is_inside(path, root):
+            yield from read_yaml_file(path, display_path(path)).documents

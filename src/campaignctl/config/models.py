@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from campaignctl.core import phones
+from campaignctl.core.instants import LONGEST_WAIT_DAYS
 
 API_VERSION = "campaignctl/v1"
 NAME_PATTERN = r"^[a-z0-9-]{1,63}$"
@@ -102,6 +103,7 @@ class StepModel(_Model):
     wait_days: WholeNumber = Field(
         default=0,
         ge=0,
+        le=LONGEST_WAIT_DAYS,  # a century: an instant plus any wait stays in range
         alias="waitDays",
         description="Days after the previous message was actually sent (>= 30; none on the "
         "first step).",

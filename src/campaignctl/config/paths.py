@@ -43,3 +43,12 @@ def is_inside(path: Path, directory: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def outside_text(path: Path, directory: Path) -> str:
+    """Why a file inside `directory` that links outside it is not read."""
+    target = display_path(path.resolve())
+    return (
+        f"a link to {target}, outside {display_path(directory)}: only files inside the "
+        "config directory are read (copy the file in instead)"
+    )

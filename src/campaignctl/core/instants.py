@@ -6,7 +6,7 @@ date arithmetic (a window, a 30-day gap, an expiry) can then leave the calendar.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 # The instants campaignctl works with: wide enough for any real campaign and any test that
 # simulates years, narrow enough that adding a century of waits never overflows a datetime.
@@ -14,17 +14,25 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 RANGE_TEXT = "from 2000-01-01 to 2199-12-31 (UTC)"
 
+# The longest wait a step may ask for (a century): the latest instant a command ever writes
+# is an accepted `now` plus this wait, plus the days a window or a gap may add to it.
+LONGEST_WAIT_DAYS = 36_500
+STORED_LATEST = LATEST + timedelta(days=LONGEST_WAIT_DAYS + 366)
+
 
 class InstantError(ValueError):
     """Text that is not an instant campaignctl can work with."""
 
 
-def parse_instant(text: str) -> datetime:
+def parse_instant(text: object) -> datetime:
     """Parse an ISO 8601 instant; a value without offset is taken as UTC. Raises
-    InstantError (a ValueError) for text that is not one, or one outside the sane range."""
+    InstantError (a ValueError) for anything that is not one (a number, null, bad text), or
+    one outside the sane range."""
     try:
+        if not isinstance(text, str):
+            raise TypeError
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+    except (TypeError, ValueError):
         raise InstantError(
             f"{text!r} is not an ISO 8601 instant (for example 2026-03-02T15:00:00Z)"
         ) from None

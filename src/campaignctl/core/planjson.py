@@ -21,7 +21,7 @@ from campaignctl.core.actions import (
     Skip,
     StatusChange,
 )
-from campaignctl.core.instants import format_instant, parse_instant
+from campaignctl.core.instants import InstantError, format_instant, parse_instant
 from campaignctl.core.types import Plan
 
 T = TypeVar("T")
@@ -72,9 +72,18 @@ def _optional(data: dict[str, Any], name: str, kind: type[T]) -> T | None:
     return None if data.get(name) is None else _field(data, name, kind)
 
 
-def _instant(data: dict[str, Any], name: str) -> datetime | None:
-    text = _optional(data, name, str)
-    return parse_instant(text) if text else None
+def _instant(field: str, value: object) -> datetime:
+    """A saved plan's instant, refused (ValueError naming the field) if it is not text in
+    the sane range: a hand-edited year 0226 or 9999 never reaches the planner."""
+    try:
+        return parse_instant(value)
+    except InstantError as exc:
+        raise ValueError(f"{field}: {exc}") from None
+
+
+def _optional_instant(data: dict[str, Any], name: str) -> datetime | None:
+    value = data.get(name)
+    return _instant(name, value) if value else None
 
 
 def action_from_json(data: dict[str, Any]) -> Action:
@@ -106,7 +115,7 @@ def action_from_json(data: dict[str, Any]) -> Action:
         return End(campaign, phone, _reason(data), detail)
     step = _field(data, "step", int)
     if kind == "defer":
-        return Defer(campaign, phone, step, _reason(data), _instant(data, "until"), detail)
+        return Defer(campaign, phone, step, _reason(data), _optional_instant(data, "until"), detail)
     if kind == "send":
         return Send(
             campaign,
@@ -115,7 +124,7 @@ def action_from_json(data: dict[str, Any]) -> Action:
             _field(data, "body", str),
             _field(data, "segments", int),
             _field(data, "credits", int),
-            _instant(data, "valid_until"),
+            _optional_instant(data, "valid_until"),
             detail,
         )
     raise ValueError(f"unknown action type {kind!r}")
@@ -157,8 +166,8 @@ def plan_from_json(data: object) -> Plan:
         raise ValueError(f"format_version {doc.get('format_version')!r} is not {FORMAT_VERSION}")
     try:
         return Plan(
-            now=parse_instant(doc["now"]),
-            expires_at=parse_instant(doc["expires_at"]),
+            now=_instant("now", doc["now"]),
+            expires_at=_instant("expires_at", doc["expires_at"]),
             config_digest=str(doc["config_digest"]),
             state_serial=int(doc["state_serial"]),
             actions=tuple(action_from_json(a) for a in doc["actions"]),

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from campaignctl.core.instants import parse_instant
+from campaignctl.core.instants import InstantError, parse_instant
 from campaignctl.emulator.run import serve
 
 
@@ -19,8 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8089, help="0 picks a free port")
     parser.add_argument("--callback-url", help="base URL of `campaignctl webhooks serve`")
     parser.add_argument("--delivery-delay", type=float, default=0.5, metavar="SECONDS")
-    parser.add_argument("--now", type=parse_instant, help="start the emulator's clock here")
+    parser.add_argument("--now", help="start the emulator's clock here")
     args = parser.parse_args(argv)
+    try:
+        now = parse_instant(args.now) if args.now is not None else None
+    except InstantError as exc:
+        print(f"error: --now: {exc}", file=sys.stderr)
+        return 1
     try:
         serve(
             args.host,
@@ -28,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             env=os.environ,
             callback_url=args.callback_url,
             delivery_delay=args.delivery_delay,
-            now=args.now,
+            now=now,
             echo=lambda line: print(line, flush=True),
         )
     except OSError as exc:

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from campaignctl.core.instants import check_instant
 from campaignctl.emulator.faults import Fault
 from campaignctl.emulator.messages import (
     API_VERSION,
@@ -192,7 +193,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 emulator.reset()
                 return self._json(200, {"ok": True})
             if path == "/_emulator/clock":
-                emulator.set_now(parse_date_filter(str(data["now"])))
+                emulator.set_now(check_instant(parse_date_filter(str(data["now"]))))
                 return self._json(200, {"now": emulator.now().isoformat()})
             if path == "/_emulator/inbound":
                 status, text, sid = emulator.send_inbound(

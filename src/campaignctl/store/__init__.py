@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from campaignctl.store.commands import CommandsMixin
-from campaignctl.store.db import LeaseHeld, WallClock
+from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
 from campaignctl.store.lease import LeaseMixin
 from campaignctl.store.queries import QueriesMixin
 from campaignctl.store.records import (
@@ -95,3 +95,5 @@ class Store(
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+        if isinstance(exc, DamagedValue) and exc.where is None:  # decoded outside a read
+            raise exc.located(self.path) from None

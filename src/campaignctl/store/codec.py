@@ -8,7 +8,13 @@ from collections.abc import Mapping, Sequence
 from datetime import time
 from typing import Any
 
+from campaignctl.core.instants import LONGEST_WAIT_DAYS
 from campaignctl.core.types import LaunchRecord, QuietHours, Sender, Step
+from campaignctl.store.db import DamagedValue, shown
+
+# what decoding a document that campaignctl did not write can raise: broken JSON, a list
+# where an object was, a missing key, a number where text was, a time that is not one
+_MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError)
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # built once: fast
 _string = json.encoder.encode_basestring  # a str as JSON text, as _ENCODER writes it
@@ -42,13 +48,22 @@ def _zones_text(zones: tuple[str, ...]) -> str:
 
 
 def fields_from_json(text: str) -> dict[str, str]:
-    value = json.loads(text)
-    return {str(k): str(v) for k, v in value.items()}
+    try:
+        value = json.loads(text)
+        return {str(k): str(v) for k, v in value.items()}
+    except _MALFORMED:
+        raise DamagedValue(f"the stored contact fields {shown(text)} cannot be read") from None
 
 
 @functools.lru_cache(maxsize=4096)  # a few hundred distinct zone lists in a whole state
 def zones_from_json(text: str) -> tuple[str, ...]:
-    return tuple(str(z) for z in json.loads(text))
+    try:
+        value = json.loads(text)
+        if not isinstance(value, list):
+            raise TypeError
+        return tuple(str(z) for z in value)
+    except _MALFORMED:
+        raise DamagedValue(f"the stored time zones {shown(text)} cannot be read") from None
 
 
 def launch_to_json(launch: LaunchRecord) -> str:
@@ -74,13 +89,30 @@ def launch_to_json(launch: LaunchRecord) -> str:
 
 
 def launch_from_json(text: str) -> LaunchRecord:
-    data = json.loads(text)
+    try:
+        return _launch(json.loads(text))
+    except _MALFORMED:
+        raise DamagedValue(f"the stored launch record {shown(text)} cannot be read") from None
+
+
+def _wait(value: Any) -> int:
+    """A step's stored wait: whole days, no longer than any configuration can ask for (so
+    adding it to an instant stays in range)."""
+    days = int(value)
+    if not 0 <= days <= LONGEST_WAIT_DAYS:
+        raise ValueError(days)
+    return days
+
+
+def _launch(data: Any) -> LaunchRecord:
     sender = data["sender"]
     quiet = data["quiet_hours"]
     return LaunchRecord(
         template=data["template"],
         prospect_group=data["prospect_group"],
-        steps=tuple(Step(body=s["body"], wait_days=int(s["wait_days"])) for s in data["steps"]),
+        steps=tuple(
+            Step(body=str(s["body"]), wait_days=_wait(s["wait_days"])) for s in data["steps"]
+        ),
         sender=Sender(
             from_number=sender["from_number"],
             messaging_service_sid=sender["messaging_service_sid"],

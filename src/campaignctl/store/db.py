@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from campaignctl.core.instants import EARLIEST, STORED_LATEST
 from campaignctl.errors import StateError
 from campaignctl.store import schema
 
@@ -28,9 +30,41 @@ LOW_SPACE_BYTES = 1 << 20  # below this, an I/O error while writing is taken as 
 
 WallClock = Callable[[], float]
 
+# what SQLite and its driver raise on a damaged file: a name in the schema that is not UTF-8
+# makes even the error message undecodable (UnicodeDecodeError instead of sqlite3.Error)
+DATABASE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+_UNDECODABLE = re.compile(r"Could not decode to UTF-8 column ('[^']*')")
+
 
 class LeaseHeld(StateError):
     """Another process holds the apply lease."""
+
+
+def corrupt_text(where: str | None, detail: str) -> str:
+    """The one line that refuses a damaged state."""
+    prefix = f"{where}: " if where is not None else ""
+    return f"{prefix}the state database is corrupt ({detail}); restore a backup"
+
+
+class DamagedValue(StateError):
+    """A value in the state that campaignctl cannot have written (an instant that cannot
+    be read or lies out of range, broken JSON): the file was damaged or edited by hand.
+    The decoders raise it without the file's name (they see one value); the store gives it
+    the name before it reaches a user, and nothing decoded from it is ever acted on."""
+
+    def __init__(self, detail: str, where: str | None = None) -> None:
+        super().__init__(corrupt_text(where, detail))
+        self.detail = detail
+        self.where = where
+
+    def located(self, where: Path | str) -> DamagedValue:
+        return self if self.where is not None else DamagedValue(self.detail, str(where))
+
+
+def shown(value: object) -> str:
+    """A stored value as an error shows it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def to_text(at: datetime) -> str:
@@ -41,11 +75,21 @@ def to_text(at: datetime) -> str:
 
 
 def from_text(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+    """A stored instant; DamagedValue if it cannot be read, has no offset, or lies outside
+    what a command can have written (EARLIEST to STORED_LATEST)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError):  # not text (a blob, a number), or not an instant
+        raise DamagedValue(f"the stored instant {shown(text)} cannot be read") from None
+    if value.tzinfo is None:
+        raise DamagedValue(f"the stored instant {shown(text)} has no UTC offset")
+    if not EARLIEST <= value < STORED_LATEST:
+        raise DamagedValue(f"the stored instant {shown(text)} is out of range")
+    return value
 
 
 def opt_from_text(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
+    return None if text is None else from_text(text)
 
 
 def wall_text(epoch: float) -> str:
@@ -96,12 +140,16 @@ def _connect(path: Path | None, read_only: bool) -> sqlite3.Connection:
         check_same_thread=False,  # the webhook server shares a store between threads
         timeout=BUSY_TIMEOUT_SECONDS,
     )
-    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    # WAL + NORMAL: a commit survives a crash of the process (the intent-before-send
-    # guarantee); only a power cut can lose the last transactions.
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: a million-row state stays warm
+    try:  # the first statements read the schema: a damaged one fails here
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        # WAL + NORMAL: a commit survives a crash of the process (the intent-before-send
+        # guarantee); only a power cut can lose the last transactions.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: a million-row state stays warm
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -127,9 +175,14 @@ def _low_on_space(path: Path | None) -> bool:
         return False
 
 
-def _describe(path: Path | None, exc: sqlite3.Error) -> str:
+def _describe(path: Path | None, exc: Exception) -> str:
     where = str(path) if path is not None else "state"
+    if isinstance(exc, UnicodeDecodeError):  # SQLite's message names bytes that are not text
+        return corrupt_text(where, "a name in its schema is not UTF-8 text")
     text = str(exc)
+    undecodable = _UNDECODABLE.match(text)
+    if undecodable:  # the driver's message quotes the bytes themselves: name the column only
+        return corrupt_text(where, f"column {undecodable.group(1)} holds text that is not UTF-8")
     if "disk is full" in text or ("disk I/O error" in text and _low_on_space(path)):
         return (
             f"{where}: the disk holding the state database is full; free some space and run "
@@ -141,8 +194,15 @@ def _describe(path: Path | None, exc: sqlite3.Error) -> str:
         return f"{where}: the state database is busy (locked by another process); try again"
     damaged = "malformed" in text or "not a database" in text or "corrupt" in text
     if damaged and not isinstance(exc, sqlite3.OperationalError):
-        return f"{where}: the state database is corrupt ({text}); restore a backup"
+        return corrupt_text(where, text)
     return f"{where}: state database error: {text}"
+
+
+def _refusal(path: Path | None, exc: Exception) -> StateError:
+    """The one-line StateError for what went wrong reading or writing the state at path."""
+    if isinstance(exc, DamagedValue):
+        return exc.located(path if path is not None else "state")
+    return StateError(_describe(path, exc))
 
 
 class StoreBase:
@@ -188,13 +248,13 @@ class StoreBase:
                     raise StateError(f"{path}: cannot create the state directory: {exc}") from exc
         try:
             conn = _connect(path, read_only)
-        except sqlite3.Error as exc:
-            raise StateError(_describe(path, exc)) from exc
+        except DATABASE_ERRORS as exc:
+            raise _refusal(path, exc) from exc
         try:
             schema.check_and_migrate(conn, path, read_only=read_only)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             conn.close()
-            raise StateError(_describe(path, exc)) from exc
+            raise _refusal(path, exc) from exc
         except BaseException:
             conn.close()
             raise
@@ -224,8 +284,8 @@ class StoreBase:
                 finally:
                     if self._conn.in_transaction:
                         self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise StateError(_describe(self._path, exc)) from exc
+            except (*DATABASE_ERRORS, DamagedValue) as exc:
+                raise _refusal(self._path, exc) from exc
 
     @contextmanager
     def _write(self, *, fenced: bool = False, bump: bool = True) -> Iterator[sqlite3.Connection]:
@@ -253,8 +313,8 @@ class StoreBase:
                     if self._conn.in_transaction:
                         self._conn.execute("ROLLBACK")
                     raise
-            except sqlite3.Error as exc:
-                raise StateError(_describe(self._path, exc)) from exc
+            except (*DATABASE_ERRORS, DamagedValue) as exc:
+                raise _refusal(self._path, exc) from exc
 
     def _check_fence(self) -> None:
         """Inside a write: the lease must still be ours (or, holding none, be free)."""
@@ -279,8 +339,8 @@ class StoreBase:
         with self._lock:
             try:
                 row = self._conn.execute("SELECT serial FROM meta WHERE id = 1").fetchone()
-            except sqlite3.Error as exc:
-                raise StateError(_describe(self._path, exc)) from exc
+            except DATABASE_ERRORS as exc:
+                raise _refusal(self._path, exc) from exc
             return int(row[0])
 
     @staticmethod

@@ -23,10 +23,9 @@ from campaignctl.clock import Clock
 from campaignctl.controller.metrics import Metrics
 from campaignctl.controller.watcher import ConfigWatcher
 from campaignctl.core.instants import format_instant
-from campaignctl.core.types import Action, Tally
 from campaignctl.errors import CampaignctlError
 from campaignctl.providers.base import Provider
-from campaignctl.render.plan import campaign_line
+from campaignctl.render.plan import tick_parts
 from campaignctl.store import LeaseHeld, Store
 
 log = logging.getLogger("campaignctl.controller")
@@ -49,18 +48,9 @@ class ControllerOptions:
 
 def summary_line(planned: Planned, report: ApplyReport) -> str:
     """One line a tick: per campaign, what was done and why the rest waits."""
-    by_campaign: dict[str, list[Action]] = {}
-    for action in planned.plan.actions:
-        by_campaign.setdefault(action.campaign, []).append(action)
-    tallies: dict[str, list[Tally]] = {}
-    for tally in planned.plan.tallies:
-        tallies.setdefault(tally.campaign, []).append(tally)
     named = [
-        f"{name}: "
-        + campaign_line(name, "", by_campaign.get(name, []), tallies.get(name, []))
-        .split(None, 1)[1]
-        .strip()
-        for name in sorted(set(by_campaign) | set(tallies))
+        f"{name}: " + ("; ".join(parts) if parts else "nothing to do")
+        for name, parts in tick_parts(planned.plan).items()
     ]
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))
     text = " | ".join(named) if named else "nothing due"

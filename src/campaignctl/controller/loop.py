@@ -1,6 +1,11 @@
 """The reconcile loop: every interval and soon after any file change, load the files as they
 are now, plan and apply under the lease, log one line. A failing tick never ends the loop:
-it is logged, the state stays as the last good tick left it, and the next try backs off."""
+it is logged, the state stays as the last good tick left it, and the next try backs off.
+
+The time the ticks plan at (a Clock), the waits between them (a Sleeper) and the jitter of
+the backoff (a random source) are given to the Controller, so a test drives its ticks in
+the test's own process, one after the other, with a clock it moves on.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from campaignctl.app.apply import ApplyReport, Planned, apply_now
 from campaignctl.clock import Clock
@@ -25,6 +31,7 @@ from campaignctl.controller.watcher import ConfigWatcher
 from campaignctl.core.instants import format_instant
 from campaignctl.errors import CampaignctlError
 from campaignctl.providers.base import Provider
+from campaignctl.providers.outbox import OutboxTable
 from campaignctl.render.plan import tick_parts
 from campaignctl.store import LeaseHeld, Store
 
@@ -44,6 +51,21 @@ class ControllerOptions:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     allow_empty: bool = False
+
+
+class Sleeper(Protocol):
+    """How the loop waits between ticks."""
+
+    def wait(self, seconds: float, wake: threading.Event) -> bool:
+        """Wait `seconds`, or less when `wake` is set meanwhile; True when it was."""
+        ...
+
+
+class EventSleeper:
+    """Waits in real time, on the event itself."""
+
+    def wait(self, seconds: float, wake: threading.Event) -> bool:
+        return wake.wait(timeout=seconds)
 
 
 def summary_line(planned: Planned, report: ApplyReport) -> str:
@@ -69,15 +91,23 @@ def log_import(campaign: str, read: int, enrolled: int) -> None:
 
 
 class Controller:
+    """Ticks until stopped. `clock` is the time ticks plan at, `sleeper` waits between them,
+    `jitter` (a number in [0, 1) a call) spreads the backoff of failing ticks."""
+
     def __init__(
         self,
         options: ControllerOptions,
         clock: Clock,
-        provider_factory: Callable[[Store], Provider],
+        provider_factory: Callable[[OutboxTable], Provider],
+        *,
+        sleeper: Sleeper | None = None,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.options = options
         self.clock = clock
         self.provider_factory = provider_factory
+        self.sleeper: Sleeper = sleeper or EventSleeper()
+        self.jitter = jitter
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.metrics = Metrics()
@@ -143,7 +173,7 @@ class Controller:
         """Seconds before the next try after `failures` failed ticks in a row."""
         base = min(MAX_BACKOFF_SECONDS, 2.0 ** min(self.failures, 10))
         ceiling = self.interval.total_seconds()
-        return min(ceiling, base * (0.5 + random.random() / 2))
+        return min(ceiling, base * (0.5 + self.jitter() / 2))
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._signal)
@@ -162,28 +192,37 @@ class Controller:
             threading.Thread(target=self._relay, args=(watcher,), daemon=True).start()
         log.info("reconciling %s into %s", self.options.config_dir, self.options.state_path)
         try:
-            while not self.stop.is_set():
-                ok = self.tick()
-                if self.options.once:
-                    return 0 if ok else 1
-                delay = self.interval.total_seconds() if ok else self.backoff()
-                if not ok:
-                    log.info("next try in %.1fs", delay)
-                self.wake.wait(timeout=delay)
-                if self.wake.is_set() and not self.stop.is_set():
-                    self.stop.wait(DEBOUNCE_SECONDS)  # let a burst of writes settle
-                self.wake.clear()
+            return self.loop()
         finally:
             if watcher is not None:
                 watcher.stop()
+
+    def loop(self) -> int:
+        """Tick until `stop` is set (with `once`, one tick: 0 when it went well, else 1)."""
+        while not self.stop.is_set():
+            ok = self.tick()
+            if self.options.once:
+                return 0 if ok else 1
+            self.pause(ok)
         log.info("stopped")
         return 0
+
+    def pause(self, ok: bool) -> None:
+        """Wait for the next tick: the interval after a good one, a backoff after a failure;
+        `wake` (a file changed, a signal) ends the wait early, once a burst of writes settled."""
+        delay = self.interval.total_seconds() if ok else self.backoff()
+        if not ok:
+            log.info("next try in %.1fs", delay)
+        if self.sleeper.wait(delay, self.wake) and not self.stop.is_set():
+            self.sleeper.wait(DEBOUNCE_SECONDS, self.stop)
+        self.wake.clear()
 
     def _relay(self, watcher: ConfigWatcher) -> None:
         while not self.stop.is_set():
             if watcher.changed.wait(timeout=1.0):
                 watcher.changed.clear()
-                log.info("change under %s: reconciling", self.options.config_dir)
+                latest = watcher.changes[-1] if watcher.changes else self.options.config_dir
+                log.info("change to %s: reconciling", latest)
                 self.wake.set()
 
 

@@ -1,4 +1,5 @@
-"""The controller as a real process: first tick, file changes, bad commits, signals, metrics."""
+"""The controller as a real process: first tick, file changes waking it, bad commits, signals,
+metrics, --once. Its loop is tested in process in test_loop.py."""
 
 from __future__ import annotations
 
@@ -109,7 +110,8 @@ def test_controller_sends_follows_changes_survives_bad_yaml_and_stops(
         f.write("+14155550102,Cy,Oakland\n")
     wait_for(lambda: "+14155550102" in sent_to(repo), timeout=15)
 
-    # a broken commit: the tick fails, is logged, nothing is lost, the loop goes on
+    # a broken commit: the tick fails and is logged, the loop goes on (that such a tick
+    # sends nothing is shown in process, tests/controller/test_loop.py)
     template = repo.dir / "templates/buyer-followup.yaml"
     good = template.read_text()
     template.write_text(good.replace("status: published", "status: [unclosed"))
@@ -117,8 +119,6 @@ def test_controller_sends_follows_changes_survives_bad_yaml_and_stops(
     assert ctl.proc.poll() is None
     with csv.open("a") as f:
         f.write("+16175550103,Di,Boston\n")
-    time.sleep(2)
-    assert "+16175550103" not in sent_to(repo)  # the broken config is never half-applied
 
     # fixed: the next change brings the controller back, the new contact is sent to
     template.write_text(good)

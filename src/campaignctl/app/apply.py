@@ -31,13 +31,13 @@ from campaignctl.core.planner import Planning
 from campaignctl.core.planner import plan as make_core_plan
 from campaignctl.core.types import Plan
 from campaignctl.providers.base import Provider
-from campaignctl.store import Store
 from campaignctl.store.lease import process_holder
+from campaignctl.store.protocols import ApplyStore
 
 
 def apply_now(
     config_dir: Path,
-    store: Store,
+    store: ApplyStore,
     provider: Provider,
     clock: Clock,
     options: ApplyOptions | None = None,
@@ -76,7 +76,7 @@ def apply_now(
 
 def _apply_saved(
     config_dir: Path,
-    store: Store,
+    store: ApplyStore,
     provider: Provider,
     clock: Clock,
     options: ApplyOptions,
@@ -103,7 +103,7 @@ def _apply_saved(
 
 
 def carry_out_plan(
-    store: Store,
+    store: ApplyStore,
     provider: Provider,
     clock: Clock,
     options: ApplyOptions,
@@ -125,7 +125,7 @@ def carry_out_plan(
     return executor
 
 
-def _finish(store: Store, clock: Clock, executor: Executor, plan: Plan) -> ApplyReport:
+def _finish(store: ApplyStore, clock: Clock, executor: Executor, plan: Plan) -> ApplyReport:
     """Record the run, and count what was done by kind."""
     summary = plan.summary()
     store.record_run(clock.now(), plan_digest(plan), summary)

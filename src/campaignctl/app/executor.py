@@ -22,7 +22,8 @@ from campaignctl.core.planner import ORDER
 from campaignctl.core.types import Contact, Desired, Sender, Snapshot, Step, Tally
 from campaignctl.core.windows import seconds_left
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
-from campaignctl.store import SendBlocked, Store
+from campaignctl.store import SendBlocked
+from campaignctl.store.protocols import ApplyWriter
 
 log = logging.getLogger("campaignctl.engine")
 
@@ -97,7 +98,7 @@ class Executor:
 
     def __init__(
         self,
-        store: Store,
+        store: ApplyWriter,
         provider: Provider,
         desired: Desired,
         snapshot: Snapshot,

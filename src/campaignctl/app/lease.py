@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 
-from campaignctl.store import Store
+from campaignctl.store.protocols import LeaseHolder
 
 
 class Lease:
-    def __init__(self, store: Store, holder: str, wait_seconds: float, ttl: float = 60.0) -> None:
+    def __init__(
+        self, store: LeaseHolder, holder: str, wait_seconds: float, ttl: float = 60.0
+    ) -> None:
         self.store = store
         self.holder = holder
         self.wait_seconds = wait_seconds

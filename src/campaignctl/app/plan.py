@@ -16,7 +16,7 @@ from campaignctl.core.planjson import action_key
 from campaignctl.core.planner import plan as make_core_plan
 from campaignctl.core.types import Desired, Plan, Snapshot
 from campaignctl.errors import PlanError
-from campaignctl.store import Store
+from campaignctl.store.protocols import SnapshotReader
 
 
 @contextmanager
@@ -53,7 +53,7 @@ class Planned:
     plan: Plan
 
 
-def load_desired(config_dir: Path, store: Store | None) -> Desired:
+def load_desired(config_dir: Path, store: SnapshotReader | None) -> Desired:
     """The files as they are now; groups already synced with the same digest are not parsed."""
     synced = store.synced_groups() if store is not None else {}
     result = config.load(config_dir, parse_contacts=lambda name, digest: synced.get(name) != digest)
@@ -80,7 +80,7 @@ def load_desired(config_dir: Path, store: Store | None) -> Desired:
 
 
 def make_plan(
-    config_dir: Path, store: Store, now: datetime, *, allow_empty: bool = False
+    config_dir: Path, store: SnapshotReader, now: datetime, *, allow_empty: bool = False
 ) -> Planned:
     with collection_paused():
         desired = load_desired(config_dir, store)

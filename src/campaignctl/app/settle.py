@@ -8,12 +8,12 @@ from campaignctl.app.executor import next_wait
 from campaignctl.clock import Clock
 from campaignctl.core.types import Snapshot
 from campaignctl.providers.base import Outcome, Provider
-from campaignctl.store import Store
+from campaignctl.store.protocols import InFlight
 
 log = logging.getLogger("campaignctl.engine")
 
 
-def resolve_in_flight(store: Store, provider: Provider, snapshot: Snapshot, clock: Clock) -> int:
+def resolve_in_flight(store: InFlight, provider: Provider, snapshot: Snapshot, clock: Clock) -> int:
     """Found: recorded sent. Certainly absent: recorded retry, so the step is due again. Still
     unclear: left in flight, never sent again blindly. Returns how many were settled."""
     settled = 0

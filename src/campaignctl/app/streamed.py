@@ -32,7 +32,7 @@ from campaignctl.core.actions import Action
 from campaignctl.core.enrollment import Owners
 from campaignctl.core.planner import SAMPLE, Planning, Stage
 from campaignctl.core.types import Contact, Desired, InvalidContact, Plan
-from campaignctl.store import Store
+from campaignctl.store.protocols import BatchStore
 
 log = logging.getLogger("campaignctl.engine")
 
@@ -47,7 +47,7 @@ class StreamedApply:
 
     def __init__(
         self,
-        store: Store,
+        store: BatchStore,
         planning: Planning,
         sources: Mapping[str, ContactSource],
         executor: Executor,

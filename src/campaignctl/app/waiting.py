@@ -25,7 +25,8 @@ from campaignctl.core.instants import format_instant
 from campaignctl.core.planner import Planning
 from campaignctl.core.types import Action, Desired, Enrollment
 from campaignctl.errors import ConfigError, PlanError
-from campaignctl.store import AttemptRecord, Store
+from campaignctl.store import AttemptRecord
+from campaignctl.store.protocols import WaitingReader
 
 # scheduled: the next step is due later; in_flight: the last attempt's outcome is not known
 # yet; send: due, the next apply sends it; defer: due, but a rule holds it (reason, until);
@@ -136,7 +137,7 @@ def _decided(e: Enrollment, action: Action, note: str | None) -> Waiting:
 
 
 def _plan_due(
-    config_dir: Path, store: Store, phone: str, due: Sequence[Enrollment], now: datetime
+    config_dir: Path, store: WaitingReader, phone: str, due: Sequence[Enrollment], now: datetime
 ) -> dict[int, Waiting]:
     """The planner's decision about each due enrollment (by its index in `due`), considered
     in the order an apply considers them: oldest due first."""
@@ -169,7 +170,7 @@ def _plan_due(
     return found
 
 
-def next_step(config_dir: Path, store: Store, phone: str, now: datetime) -> list[Waiting]:
+def next_step(config_dir: Path, store: WaitingReader, phone: str, now: datetime) -> list[Waiting]:
     """For each live enrollment of `phone` (any campaign, in enrollment order), what happens
     to its next step at `now`. Never raises for a configuration that cannot be read or a
     plan that is refused: those entries say why they cannot tell."""

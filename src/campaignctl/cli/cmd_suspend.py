@@ -9,10 +9,10 @@ import click
 from campaignctl.cli.common import AppContext, global_options, pass_app
 from campaignctl.cli.main import cli
 from campaignctl.core.instants import format_instant
-from campaignctl.store import Store
+from campaignctl.store import Store, Suspension
 
 
-def _echo_state(app: AppContext, store: Store, message: str) -> None:
+def _echo_state(app: AppContext, store: Suspension, message: str) -> None:
     reason, since = store.suspended(), store.suspended_at()
     if app.format == "json":
         document = {

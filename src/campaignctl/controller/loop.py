@@ -1,6 +1,11 @@
 """The reconcile loop: every interval and soon after any file change, load the files as they
 are now, plan and apply under the lease, log one line. A failing tick never ends the loop:
-it is logged, the state stays as the last good tick left it, and the next try backs off."""
+it is logged, the state stays as the last good tick left it, and the next try backs off.
+
+The time the ticks plan at (a Clock), the waits between them (a Sleeper) and the jitter of
+the backoff (a random source) are given to the Controller, so a test drives its ticks in
+the test's own process, one after the other, with a clock it moves on.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from campaignctl.app.apply import apply_now
 from campaignctl.app.executor import ApplyOptions, ApplyReport
@@ -25,10 +31,10 @@ from campaignctl.clock import Clock
 from campaignctl.controller.metrics import Metrics
 from campaignctl.controller.watcher import ConfigWatcher
 from campaignctl.core.instants import format_instant
-from campaignctl.core.types import Action, Tally
 from campaignctl.errors import EXIT_SENDING_STOPPED, CampaignctlError
 from campaignctl.providers.base import Provider
-from campaignctl.render.plan import campaign_line
+from campaignctl.providers.outbox import OutboxTable
+from campaignctl.render.plan import tick_parts
 from campaignctl.store import LeaseHeld, Store
 
 log = logging.getLogger("campaignctl.controller")
@@ -49,20 +55,26 @@ class ControllerOptions:
     allow_empty: bool = False
 
 
+class Sleeper(Protocol):
+    """How the loop waits between ticks."""
+
+    def wait(self, seconds: float, wake: threading.Event) -> bool:
+        """Wait `seconds`, or less when `wake` is set meanwhile; True when it was."""
+        ...
+
+
+class EventSleeper:
+    """Waits in real time, on the event itself."""
+
+    def wait(self, seconds: float, wake: threading.Event) -> bool:
+        return wake.wait(timeout=seconds)
+
+
 def summary_line(planned: Planned, report: ApplyReport) -> str:
     """One line a tick: per campaign, what was done and why the rest waits."""
-    by_campaign: dict[str, list[Action]] = {}
-    for action in planned.plan.actions:
-        by_campaign.setdefault(action.campaign, []).append(action)
-    tallies: dict[str, list[Tally]] = {}
-    for tally in planned.plan.tallies:
-        tallies.setdefault(tally.campaign, []).append(tally)
     named = [
-        f"{name}: "
-        + campaign_line(name, "", by_campaign.get(name, []), tallies.get(name, []))
-        .split(None, 1)[1]
-        .strip()
-        for name in sorted(set(by_campaign) | set(tallies))
+        f"{name}: " + ("; ".join(parts) if parts else "nothing to do")
+        for name, parts in tick_parts(planned.plan).items()
     ]
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))
     text = " | ".join(named) if named else "nothing due"
@@ -81,15 +93,23 @@ def log_import(campaign: str, read: int, enrolled: int) -> None:
 
 
 class Controller:
+    """Ticks until stopped. `clock` is the time ticks plan at, `sleeper` waits between them,
+    `jitter` (a number in [0, 1) a call) spreads the backoff of failing ticks."""
+
     def __init__(
         self,
         options: ControllerOptions,
         clock: Clock,
-        provider_factory: Callable[[Store], Provider],
+        provider_factory: Callable[[OutboxTable], Provider],
+        *,
+        sleeper: Sleeper | None = None,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.options = options
         self.clock = clock
         self.provider_factory = provider_factory
+        self.sleeper: Sleeper = sleeper or EventSleeper()
+        self.jitter = jitter
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.metrics = Metrics()
@@ -156,7 +176,7 @@ class Controller:
         """Seconds before the next try after `failures` failed ticks in a row."""
         base = min(MAX_BACKOFF_SECONDS, 2.0 ** min(self.failures, 10))
         ceiling = self.interval.total_seconds()
-        return min(ceiling, base * (0.5 + random.random() / 2))
+        return min(ceiling, base * (0.5 + self.jitter() / 2))
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._signal)
@@ -175,30 +195,40 @@ class Controller:
             threading.Thread(target=self._relay, args=(watcher,), daemon=True).start()
         log.info("reconciling %s into %s", self.options.config_dir, self.options.state_path)
         try:
-            while not self.stop.is_set():
-                ok = self.tick()
-                if self.options.once:
-                    if not ok:
-                        return 1
-                    return EXIT_SENDING_STOPPED if self.stopped_early else 0
-                delay = self.interval.total_seconds() if ok else self.backoff()
-                if not ok:
-                    log.info("next try in %.1fs", delay)
-                self.wake.wait(timeout=delay)
-                if self.wake.is_set() and not self.stop.is_set():
-                    self.stop.wait(DEBOUNCE_SECONDS)  # let a burst of writes settle
-                self.wake.clear()
+            return self.loop()
         finally:
             if watcher is not None:
                 watcher.stop()
+
+    def loop(self) -> int:
+        """Tick until `stop` is set (with `once`, one tick: 0 when it went well, 1 when it
+        failed, 3 when sending stopped early)."""
+        while not self.stop.is_set():
+            ok = self.tick()
+            if self.options.once:
+                if not ok:
+                    return 1
+                return EXIT_SENDING_STOPPED if self.stopped_early else 0
+            self.pause(ok)
         log.info("stopped")
         return 0
+
+    def pause(self, ok: bool) -> None:
+        """Wait for the next tick: the interval after a good one, a backoff after a failure;
+        `wake` (a file changed, a signal) ends the wait early, once a burst of writes settled."""
+        delay = self.interval.total_seconds() if ok else self.backoff()
+        if not ok:
+            log.info("next try in %.1fs", delay)
+        if self.sleeper.wait(delay, self.wake) and not self.stop.is_set():
+            self.sleeper.wait(DEBOUNCE_SECONDS, self.stop)
+        self.wake.clear()
 
     def _relay(self, watcher: ConfigWatcher) -> None:
         while not self.stop.is_set():
             if watcher.changed.wait(timeout=1.0):
                 watcher.changed.clear()
-                log.info("change under %s: reconciling", self.options.config_dir)
+                latest = watcher.changes[-1] if watcher.changes else self.options.config_dir
+                log.info("change to %s: reconciling", latest)
                 self.wake.set()
 
 

@@ -5,6 +5,7 @@ controller, which only ever sees "something changed"."""
 from __future__ import annotations
 
 import threading
+from collections import deque
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -22,8 +23,9 @@ def is_relevant(path: str) -> bool:
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, changed: threading.Event) -> None:
+    def __init__(self, changed: threading.Event, changes: deque[str]) -> None:
         self.changed = changed
+        self.changes = changes
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
@@ -31,21 +33,26 @@ class _Handler(FileSystemEventHandler):
         if event.is_directory and event.event_type == "modified":
             return  # a folder's mtime moves with any file in it, swap files included
         paths = [str(event.src_path), str(getattr(event, "dest_path", "") or "")]
-        if any(p and is_relevant(p) for p in paths):
+        relevant = [p for p in paths if p and is_relevant(p)]
+        if relevant:
+            self.changes.append(relevant[-1])
             self.changed.set()
 
 
 class ConfigWatcher:
-    """Sets `changed` whenever a relevant file under `directory` is created, changed or moved."""
+    """Sets `changed` whenever a relevant file under `directory` is created, changed or moved;
+    `changes` holds the paths of the latest such events, oldest first."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.changed = threading.Event()
+        self.changes: deque[str] = deque(maxlen=64)
         self._observer = Observer()
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._observer.schedule(_Handler(self.changed), str(self.directory), recursive=True)
+        handler = _Handler(self.changed, self.changes)
+        self._observer.schedule(handler, str(self.directory), recursive=True)
         self._observer.daemon = True
         self._observer.start()
 

@@ -21,10 +21,9 @@ def _reasons(actions: Iterable[Action], tallies: Iterable[Tally] = ()) -> str:
     return ", ".join(f"{reason} {n}" for reason, n in counts.most_common())
 
 
-def campaign_line(
-    name: str, status: str, actions: list[Action], tallies: Iterable[Tally] = ()
-) -> str:
-    """One campaign's summary: what it does, with the counted actions of a large apply."""
+def campaign_parts(actions: list[Action], tallies: Iterable[Tally] = ()) -> list[str]:
+    """What one campaign does, a piece of text per kind of action (`enroll 2`, `send 2 (2
+    credits)`), with the counted actions of a large apply; empty when it does nothing."""
     by_type: dict[str, list[Action]] = {}
     for action in actions:
         by_type.setdefault(action.type, []).append(action)
@@ -55,7 +54,30 @@ def campaign_line(
         if number(kind):
             reasons = _reasons(by_type.get(kind, []), counted.get(kind, []))
             parts.append(f"{kind} {number(kind)} ({reasons})")
+    return parts
+
+
+def campaign_line(
+    name: str, status: str, actions: list[Action], tallies: Iterable[Tally] = ()
+) -> str:
+    """One campaign's summary: what it does, with the counted actions of a large apply."""
+    parts = campaign_parts(actions, tallies)
     return f"  {name:<24} {status:<10} " + ("; ".join(parts) if parts else "nothing to do")
+
+
+def tick_parts(plan: Plan) -> dict[str, list[str]]:
+    """What each campaign with an action in `plan` does (see `campaign_parts`), by name in
+    order: the pieces the controller's one log line a tick is made of."""
+    actions: dict[str, list[Action]] = {}
+    for action in plan.actions:
+        actions.setdefault(action.campaign, []).append(action)
+    tallies: dict[str, list[Tally]] = {}
+    for tally in plan.tallies:
+        tallies.setdefault(tally.campaign, []).append(tally)
+    return {
+        name: campaign_parts(actions.get(name, []), tallies.get(name, []))
+        for name in sorted(set(actions) | set(tallies))
+    }
 
 
 def _segments_estimate(desired: Desired, plan: Plan, campaign: str) -> list[float]:

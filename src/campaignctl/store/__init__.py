@@ -7,6 +7,9 @@
     writes.py    campaigns, enrollments, runs     sends.py     intents and outcomes
     commands.py  credits, opt-outs, suspend,      queries.py   status, explain, ledger
                  webhooks, outbox
+
+Consumers are typed with the narrow protocols of protocols.py (a reader, an apply writer, a
+lease holder, a ledger...), which `Store` implements; a second backend implements them too.
 """
 
 from __future__ import annotations
@@ -14,10 +17,28 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from campaignctl.store.commands import CommandsMixin
 from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
 from campaignctl.store.lease import LeaseMixin
+from campaignctl.store.protocols import (
+    ApplyStore,
+    ApplyWriter,
+    BatchStore,
+    Commands,
+    ExplainReader,
+    HistoryReader,
+    InFlight,
+    LeaseHolder,
+    Ledger,
+    OptOuts,
+    OutboxReader,
+    SnapshotReader,
+    StatusReader,
+    Suspension,
+    WaitingReader,
+)
 from campaignctl.store.queries import QueriesMixin
 from campaignctl.store.records import (
     AttemptRecord,
@@ -34,19 +55,34 @@ from campaignctl.store.stream import DueBatch, StreamMixin, SyncFacts, SyncStart
 from campaignctl.store.writes import WritesMixin
 
 __all__ = [
+    "ApplyStore",
+    "ApplyWriter",
     "AttemptRecord",
+    "BatchStore",
     "CampaignStatusRow",
+    "Commands",
     "DueBatch",
     "EnrollmentRecord",
+    "ExplainReader",
     "HistoryEvent",
+    "HistoryReader",
+    "InFlight",
     "LeaseHeld",
+    "LeaseHolder",
+    "Ledger",
     "LedgerEntry",
     "OptOutRecord",
+    "OptOuts",
+    "OutboxReader",
     "OutboxRecord",
     "SendBlocked",
+    "SnapshotReader",
+    "StatusReader",
     "Store",
+    "Suspension",
     "SyncFacts",
     "SyncStart",
+    "WaitingReader",
 ]
 
 
@@ -97,3 +133,18 @@ class Store(
         self.close()
         if isinstance(exc, DamagedValue) and exc.where is None:  # decoded outside a read
             raise exc.located(self.path) from None
+
+
+if TYPE_CHECKING:
+    from campaignctl.providers.outbox import OutboxTable
+
+    def _implements_every_protocol(store: Store) -> None:
+        """Never called: mypy checks here that a Store is what each consumer asks for (the
+        composite protocols cover the others)."""
+        apply: ApplyStore = store
+        commands: Commands = store
+        explain: ExplainReader = store
+        ledger: Ledger = store
+        status: StatusReader = store
+        outbox: OutboxTable = store
+        del apply, commands, explain, ledger, status, outbox

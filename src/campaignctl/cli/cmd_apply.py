@@ -93,7 +93,7 @@ def apply(
     """
     saved = read_plan_file(planfile) if planfile is not None else None
     with Store.open(app.state_path) as store:
-        provider = provider_from_env(store, os.environ)
+        provider = provider_from_env(store, os.environ, app.clock)
         planned, report = apply_now(
             app.config_dir,
             store,

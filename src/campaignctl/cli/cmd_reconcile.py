@@ -100,5 +100,7 @@ def reconcile(
         metrics_host=metrics_host,
         allow_empty=allow_empty,
     )
-    controller = Controller(options, app.clock, lambda store: provider_from_env(store, os.environ))
+    controller = Controller(
+        options, app.clock, lambda store: provider_from_env(store, os.environ, app.clock)
+    )
     sys.exit(controller.run())

@@ -19,7 +19,8 @@ from campaignctl.providers.outbox import OutboxTable
 def provider_from_env(
     store: OutboxTable, env: Mapping[str, str], clock: Clock | None = None
 ) -> Provider:
-    """The provider the environment asks for (`clock` dates the outbox's records)."""
+    """The provider the environment asks for. `clock` dates the outbox's records and is the
+    time the Twilio provider holds Twilio's clock against when it looks a message up."""
     sid = env.get("TWILIO_ACCOUNT_SID", "").strip()
     token = env.get("TWILIO_AUTH_TOKEN", "").strip()
     if sid and token:
@@ -30,6 +31,7 @@ def provider_from_env(
             token,
             base_url=env.get("CAMPAIGNCTL_TWILIO_BASE_URL") or None,
             status_callback_base=env.get("CAMPAIGNCTL_PUBLIC_URL") or None,
+            clock=clock,
         )
     if sid or token:
         missing = "TWILIO_AUTH_TOKEN" if sid else "TWILIO_ACCOUNT_SID"

@@ -87,8 +87,9 @@ def reconcile(
       campaignctl reconcile --once
     """
     from campaignctl.controller.loop import Controller, ControllerOptions, setup_logging
-    from campaignctl.providers.select import provider_from_env
+    from campaignctl.providers.select import provider_from_env, settings_from_env
 
+    settings_from_env(os.environ)  # a half-set account or a bad URL: refuse before starting
     setup_logging(log_format)
     options = ControllerOptions(
         config_dir=app.config_dir,

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -214,3 +215,62 @@ def test_emulator_clock_can_start_elsewhere() -> None:
     with TwilioEmulator(now=start) as emulator:
         time.sleep(0.01)
         assert timedelta(0) <= emulator.now() - start < timedelta(seconds=5)
+
+
+@pytest.mark.parametrize("offset", ["-5m", "+3h"])
+def test_emulator_clock_runs_behind_or_ahead_and_everything_it_dates_follows(offset: str) -> None:
+    from campaignctl.emulator.clock import parse_offset
+
+    skew = parse_offset(offset)
+    with TwilioEmulator(
+        account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, clock_offset=skew, delivery_delay=0.01
+    ) as emulator:
+        created = sdk(emulator).messages.create(to="+14155550100", from_=SENDER, body="x")
+        assert emulator.wait_idle()
+        with urllib.request.urlopen(emulator.url + "/_emulator/clock", timeout=5) as answer:
+            told = parsedate_to_datetime(answer.headers["Date"])
+            clock = json.loads(answer.read())
+        [listed] = sdk(emulator).messages.list(date_sent_after=created.date_created, limit=5)
+    now = datetime.now(UTC)
+    assert clock["offset_seconds"] == skew.total_seconds()
+    for at in (created.date_created, listed.date_sent, told):
+        assert abs(at - (now + skew)) < timedelta(seconds=5), at
+
+
+def test_emulator_clock_offset_can_be_set_over_http(emulator: TwilioEmulator) -> None:
+    status, clock = control(emulator.url, "/_emulator/clock", {"offset_seconds": -420})
+    assert status == 200 and clock["offset_seconds"] == -420
+    assert abs(emulator.now() - datetime.now(UTC) + timedelta(minutes=7)) < timedelta(seconds=5)
+    assert control(emulator.url, "/_emulator/clock", {"offset_seconds": "soon"})[0] == 400
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-m", "campaignctl.emulator", "--port", "0", "--clock-offset=-5m"],
+        [sys.executable, "-m", "campaignctl", "twilio-emulator", "--port", "0",
+         "--clock-offset", "-5m"],
+    ],
+)  # fmt: skip
+def test_the_command_takes_a_clock_offset(command: list[str]) -> None:
+    process, url = _start(command, {**os.environ})
+    try:
+        assert process.stdout is not None
+        said = process.stdout.readline()  # the line after the one with the URL
+        status, clock = control(url, "/_emulator/clock")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=10)
+    assert status == 200 and clock["offset_seconds"] == -300
+    assert said.startswith("Its clock reads") and process.returncode == 0, err
+
+
+def test_a_clock_offset_that_is_not_one_is_one_clean_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "campaignctl", "twilio-emulator", "--clock-offset", "soon"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "-5m" in result.stderr

@@ -10,6 +10,9 @@ from campaignctl.emulator import TwilioEmulator
 from campaignctl.errors import ProviderError
 from campaignctl.providers.select import provider_from_env
 from campaignctl.store import Store
+from tests.cli.repo import Repo
+from tests.delivery.campaign import NOW, attempts, project
+from tests.delivery.cli import twilio_env
 from tests.delivery.helpers import ACCOUNT_SID, AUTH_TOKEN, new_message
 
 
@@ -42,3 +45,31 @@ def test_half_configured_twilio_is_an_error_not_a_silent_outbox(state: Path, pre
     with Store.open(state) as store, pytest.raises(ProviderError) as error:
         provider_from_env(store, {present: AUTH_TOKEN})
     assert "is not set" in str(error.value) and AUTH_TOKEN not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "advice"),
+    [
+        ("CAMPAIGNCTL_TWILIO_BASE_URL", "localhost:8080", "http://localhost:8080"),
+        ("CAMPAIGNCTL_TWILIO_BASE_URL", "http://", "http://127.0.0.1:8089"),
+        ("CAMPAIGNCTL_PUBLIC_URL", "hooks.example.com", "https://hooks.example.com"),
+        ("CAMPAIGNCTL_PUBLIC_URL", "ftp://hooks.example.com", "http://127.0.0.1:8089"),
+    ],
+)
+@pytest.mark.parametrize("command", [["apply"], ["reconcile", "--once"]], ids=" ".join)
+def test_a_url_without_scheme_is_one_line_before_anything_is_sent(
+    tmp_path: Path,
+    emulator: TwilioEmulator,
+    variable: str,
+    value: str,
+    advice: str,
+    command: list[str],
+) -> None:
+    repo = project(Repo(tmp_path), ("+14155550100",))
+    env = {**twilio_env(emulator.url), variable: value}
+    result = repo.process(*command, "--now", NOW, env=env)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert f"{variable}={value}" in line and advice in line, line
+    assert "Traceback" not in result.stderr
+    assert emulator.requests() == [] and attempts(repo) == []

@@ -5,14 +5,21 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campaignctl.clock import FrozenClock
 from campaignctl.emulator import Fault, TwilioEmulator
-from campaignctl.providers.twilio import TwilioProvider
+from campaignctl.providers.twilio import (
+    LOOKUP_SCAN_LIMIT,
+    LOOKUP_WINDOW,
+    MAX_CLOCK_SKEW,
+    TwilioProvider,
+)
 from tests.delivery.helpers import ACCOUNT_SID, AUTH_TOKEN, SENDER, closed_port, new_message
 
 Factory = Callable[..., TwilioProvider]
@@ -253,7 +260,9 @@ def test_connection_refused_is_retried_then_given_up(sleeps: list[float]) -> Non
     assert len(sleeps) == 2
 
 
-def test_lookup_matches_body_and_time(emulator: TwilioEmulator, make_provider: Factory) -> None:
+def test_lookup_matches_number_sender_and_body_within_the_window(
+    emulator: TwilioEmulator, make_provider: Factory
+) -> None:
     provider = make_provider()
     message = new_message()
     sent = provider.send(message)
@@ -265,8 +274,68 @@ def test_lookup_matches_body_and_time(emulator: TwilioEmulator, make_provider: F
     assert provider.lookup(other_body) is None
     other_number = new_message(to="+14155550101", body=message.body)
     assert provider.lookup(other_number) is None
-    later = new_message(body=message.body, created_at=message.created_at + timedelta(minutes=5))
-    assert provider.lookup(later) is None  # that message is older than this intent
+    other_sender = new_message(body=message.body, from_number="+15125550199")
+    assert provider.lookup(other_sender) is None
+    for minutes in (-90, -5, 5, 90):  # the intent's clock minutes or hours off Twilio's
+        shifted = replace(message, created_at=message.created_at + timedelta(minutes=minutes))
+        assert provider.lookup(shifted) == found
+    beyond = LOOKUP_WINDOW + timedelta(hours=1)
+    for shift in (beyond, -beyond):  # another message, days away: not this attempt's
+        assert provider.lookup(replace(message, created_at=message.created_at + shift)) is None
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    skew_minutes=st.integers(-30 * 24 * 60, 30 * 24 * 60),
+    after_create=st.booleans(),
+)
+def test_an_unclear_create_never_makes_two_messages_whatever_twilios_clock(
+    emulator: TwilioEmulator, skew_minutes: int, after_create: bool
+) -> None:
+    """Twilio's clock up to 30 days behind or ahead of ours, a 500 after or before the
+    message is made: one message at most, and "sent" whenever the clocks agree to a day."""
+    emulator.reset()
+    skew = timedelta(minutes=skew_minutes)
+    emulator.clock.set_offset(skew)
+    emulator.add_fault(Fault(status=500, after_create=after_create))
+    provider = TwilioProvider(ACCOUNT_SID, AUTH_TOKEN, base_url=emulator.url, sleep=lambda _: None)
+
+    outcome = provider.send(new_message())
+
+    made = emulator.book.all()
+    assert len(made) <= 1
+    if abs(skew) <= MAX_CLOCK_SKEW:
+        assert [(outcome.status, outcome.provider_id)] == [("sent", m.sid) for m in made]
+    else:  # found when made, else Twilio's clock is too far off for "absent" to be trusted
+        assert outcome.status in ("sent", "unknown")
+        assert len(made) == (1 if after_create else 0)
+        if outcome.status == "unknown":
+            assert "clock" in (outcome.detail or "")
+
+
+def test_a_lookup_says_unknown_when_twilios_clock_is_days_off(
+    emulator: TwilioEmulator, make_provider: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="campaignctl.twilio")
+    emulator.clock.set_offset(timedelta(days=3))
+    outcome = make_provider().lookup(new_message())
+    assert outcome is not None and outcome.status == "unknown"
+    assert "Twilio's clock is 3 days ahead of campaignctl's" in (outcome.detail or "")
+    assert "check this machine's clock" in caplog.text
+
+
+def test_a_lookup_holds_its_own_clock_against_twilios(
+    emulator: TwilioEmulator, make_provider: Factory
+) -> None:
+    """The provider's clock (the engine's, e.g. --now) is what Twilio's is compared with."""
+    at = datetime.now(UTC) - timedelta(days=10)
+    emulator.set_now(at)
+    message = new_message(created_at=at)
+    assert make_provider(clock=FrozenClock(at)).lookup(message) is None
+    outcome = make_provider().lookup(message)  # the host's clock: ten days off Twilio's
+    assert outcome is not None and outcome.status == "unknown"
 
 
 def test_lookup_finds_a_message_from_an_earlier_day(
@@ -299,6 +368,18 @@ def test_lookup_that_cannot_list_is_unknown(
     emulator.add_fault(Fault(op="list", status=500))
     outcome = make_provider().lookup(new_message())
     assert outcome is not None and outcome.status == "unknown"
+
+
+def test_a_lookup_through_too_many_messages_cannot_tell(
+    emulator: TwilioEmulator, make_provider: Factory
+) -> None:
+    target = new_message()
+    for _ in range(LOOKUP_SCAN_LIMIT):
+        other = emulator.book.create(ACCOUNT_SID, {"To": target.to, "From": SENDER, "Body": "x"})
+        emulator.book.advance(other.sid, "sent")
+    outcome = make_provider().lookup(target)
+    assert outcome is not None and outcome.status == "unknown"
+    assert "more than 1000 messages" in (outcome.detail or "")
 
 
 def test_lookup_pages_through_many_messages(

@@ -98,6 +98,7 @@ def test_thirty_percent_provider_faults_lose_nothing_and_double_nothing(tmp_path
             backoff_base=0.02,
             backoff_cap=0.2,
             rng=random.Random(31),
+            clock=clock,  # the engine's time, which Twilio's clock is held against
         )
         with Store.open(repo.state) as store:
             while True:  # the faults stay on: every apply meets them

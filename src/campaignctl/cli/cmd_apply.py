@@ -112,7 +112,7 @@ def apply(
         importing=terminal_import() if terminal else None,
     )
     with Store.open(app.state_path) as store:
-        provider = provider_from_env(store, os.environ)
+        provider = provider_from_env(store, os.environ, app.clock)
         planned, report = apply_now(
             app.config_dir, store, provider, app.clock, options, saved=saved
         )

@@ -4,12 +4,31 @@ test it) without a Twilio account."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import click
 
 from campaignctl.cli.common import AppContext, global_options, pass_app
 from campaignctl.cli.main import cli
 from campaignctl.errors import CampaignctlError
+
+
+class ClockOffset(click.ParamType):  # type: ignore[type-arg]
+    """A signed duration for --clock-offset: -5m, +90s, 2h, -1d."""
+
+    name = "offset"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        from campaignctl.emulator.clock import parse_offset
+
+        try:
+            return parse_offset(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 @cli.command("twilio-emulator")
@@ -36,16 +55,30 @@ from campaignctl.errors import CampaignctlError
     metavar="SECONDS",
     help="Time from queued to sent, and from sent to delivered.",
 )
+@click.option(
+    "--clock-offset",
+    type=ClockOffset(),
+    default="0s",
+    metavar="OFFSET",
+    help="Run its clock this far ahead of this machine's (-5m: five minutes behind; also "
+    "s, h, d), to see that a disagreeing clock never sends a message twice.",
+)
 @pass_app
 def twilio_emulator(
-    app: AppContext, host: str, port: int, callback_url: str | None, delivery_delay: float
+    app: AppContext,
+    host: str,
+    port: int,
+    callback_url: str | None,
+    delivery_delay: float,
+    clock_offset: timedelta,
 ) -> None:
     """Run a local Twilio-compatible server until Ctrl-C or SIGTERM.
 
     It speaks enough of Twilio's Messages API for campaignctl (and the twilio SDK): sends,
     lists, fetches, and status callbacks signed like Twilio's. It accepts the account in
     TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN, or a built-in test account it prints. With
-    --now, its clock starts at that time (use the same --now for campaignctl).
+    --now, its clock starts at that time (use the same --now for campaignctl); with
+    --clock-offset it runs that far ahead of (or behind) this machine's, or of --now.
 
     Faults can be scripted over HTTP, e.g. the next send fails with 500 after creating:
 
@@ -74,6 +107,7 @@ def twilio_emulator(
             callback_url=callback_url,
             delivery_delay=delivery_delay,
             now=app.now,
+            clock_offset=clock_offset,
             echo=lambda line: click.echo(line),
         )
     except OSError as exc:

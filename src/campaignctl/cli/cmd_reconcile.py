@@ -91,8 +91,9 @@ def reconcile(
       campaignctl reconcile --once
     """
     from campaignctl.controller.loop import Controller, ControllerOptions, setup_logging
-    from campaignctl.providers.select import provider_from_env
+    from campaignctl.providers.select import provider_from_env, settings_from_env
 
+    settings_from_env(os.environ)  # a half-set account or a bad URL: refuse before starting
     setup_logging(log_format)
     options = ControllerOptions(
         config_dir=app.config_dir,
@@ -104,5 +105,7 @@ def reconcile(
         metrics_host=metrics_host,
         allow_empty=allow_empty,
     )
-    controller = Controller(options, app.clock, lambda store: provider_from_env(store, os.environ))
+    controller = Controller(
+        options, app.clock, lambda store: provider_from_env(store, os.environ, app.clock)
+    )
     sys.exit(controller.run())

@@ -91,6 +91,8 @@ def action_from_json(data: dict[str, Any]) -> Action:
     kind = data.get("type")
     campaign = _field(data, "campaign", str)
     detail = _optional(data, "detail", str)
+    until = _optional_instant(data, "until")  # checked on any action: the file is whole or refused
+    valid_until = _optional_instant(data, "valid_until")
     if kind == "campaign_status":
         statuses = ("draft", "active", "paused", "completed")
         old, new = data.get("from"), data.get("to")
@@ -115,7 +117,7 @@ def action_from_json(data: dict[str, Any]) -> Action:
         return End(campaign, phone, _reason(data), detail)
     step = _field(data, "step", int)
     if kind == "defer":
-        return Defer(campaign, phone, step, _reason(data), _optional_instant(data, "until"), detail)
+        return Defer(campaign, phone, step, _reason(data), until, detail)
     if kind == "send":
         return Send(
             campaign,
@@ -124,7 +126,7 @@ def action_from_json(data: dict[str, Any]) -> Action:
             _field(data, "body", str),
             _field(data, "segments", int),
             _field(data, "credits", int),
-            _optional_instant(data, "valid_until"),
+            valid_until,
             detail,
         )
     raise ValueError(f"unknown action type {kind!r}")

@@ -7,6 +7,7 @@ import os
 import sys
 
 from campaignctl.core.instants import InstantError, parse_instant
+from campaignctl.emulator.clock import parse_offset
 from campaignctl.emulator.run import serve
 
 
@@ -20,6 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callback-url", help="base URL of `campaignctl webhooks serve`")
     parser.add_argument("--delivery-delay", type=float, default=0.5, metavar="SECONDS")
     parser.add_argument("--now", help="start the emulator's clock here")
+    parser.add_argument(
+        "--clock-offset",
+        type=parse_offset,
+        default="0s",
+        metavar="OFFSET",
+        help="run the emulator's clock this far ahead of the host's (-5m: behind)",
+    )
     args = parser.parse_args(argv)
     try:
         now = parse_instant(args.now) if args.now is not None else None
@@ -34,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             callback_url=args.callback_url,
             delivery_delay=args.delivery_delay,
             now=now,
+            clock_offset=args.clock_offset,
             echo=lambda line: print(line, flush=True),
         )
     except OSError as exc:

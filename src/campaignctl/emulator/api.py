@@ -10,6 +10,7 @@ import socket
 import struct
 import time
 from datetime import timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -43,6 +44,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header of every answer, read from the emulator's clock (as Twilio's
+        answers carry Twilio's time, whatever the client's clock says)."""
+        return format_datetime(self.emulator.now(), usegmt=True)
 
     # ------------------------------------------------------------------ routing
 
@@ -177,6 +183,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return self._json(200, {"requests": emulator.requests()})
         if path == "/_emulator/callbacks":
             return self._json(200, {"callbacks": emulator.callbacks()})
+        if path == "/_emulator/clock":
+            return self._json(200, _clock_json(emulator))
         if path == "/_emulator/health":
             return self._json(200, {"ok": True, "account_sid": emulator.account_sid})
         self._error(20404, 404)
@@ -193,8 +201,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 emulator.reset()
                 return self._json(200, {"ok": True})
             if path == "/_emulator/clock":
-                emulator.set_now(check_instant(parse_date_filter(str(data["now"]))))
-                return self._json(200, {"now": emulator.now().isoformat()})
+                if "offset_seconds" in data:
+                    emulator.clock.set_offset(timedelta(seconds=float(data["offset_seconds"])))
+                else:
+                    emulator.set_now(check_instant(parse_date_filter(str(data["now"]))))
+                return self._json(200, _clock_json(emulator))
             if path == "/_emulator/inbound":
                 status, text, sid = emulator.send_inbound(
                     str(data["from"]),
@@ -250,6 +261,13 @@ def _filter(params: dict[str, str]) -> MessageFilter:
         sent_before=sent_before,
         sent_on=parse_date_filter(params["DateSent"]) if params.get("DateSent") else None,
     )
+
+
+def _clock_json(emulator: TwilioEmulator) -> dict[str, object]:
+    return {
+        "now": emulator.now().isoformat(),
+        "offset_seconds": emulator.clock.offset.total_seconds(),
+    }
 
 
 def _reset(handler: BaseHTTPRequestHandler) -> None:

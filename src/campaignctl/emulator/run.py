@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 
 from campaignctl.emulator.server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioEmulator
@@ -29,6 +29,7 @@ def serve(
     delivery_delay: float,
     now: datetime | None,
     echo: Callable[[str], None],
+    clock_offset: timedelta = timedelta(0),
 ) -> None:
     """Serve until SIGTERM or SIGINT; prints how to point campaignctl at it."""
     sid, token, defaults = credentials_from_env(env)
@@ -40,8 +41,11 @@ def serve(
         callback_url=callback_url,
         delivery_delay=delivery_delay,
         now=now,
+        clock_offset=clock_offset,
     )
     echo(f"Twilio emulator listening on {emulator.url}")
+    if clock_offset:
+        echo(f"Its clock reads {emulator.now().isoformat(timespec='seconds')}")
     echo("Send through it with:")
     echo(f"  export CAMPAIGNCTL_TWILIO_BASE_URL={emulator.url}")
     if defaults:
@@ -51,7 +55,10 @@ def serve(
         echo("  (with the TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN of this environment)")
     if callback_url:
         echo(f"Status callbacks and inbound messages go to {callback_url.rstrip('/')}/twilio/...")
-    echo("Control API: GET /_emulator/messages, POST /_emulator/faults, POST /_emulator/inbound")
+    echo(
+        "Control API: GET /_emulator/messages, POST /_emulator/faults, POST /_emulator/inbound, "
+        "GET|POST /_emulator/clock"
+    )
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(0)

@@ -13,11 +13,12 @@ import binascii
 import hmac
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import ThreadingHTTPServer
 from typing import Any
 
 from campaignctl.emulator.api import EmulatorHandler
+from campaignctl.emulator.clock import EmulatorClock
 from campaignctl.emulator.delivery import Deliverer
 from campaignctl.emulator.faults import Fault, FaultBook
 from campaignctl.emulator.messages import MessageBook
@@ -41,13 +42,14 @@ class TwilioEmulator:
         callback_url: str | None = None,
         delivery_delay: float = 0.05,
         now: datetime | None = None,
+        clock_offset: timedelta = timedelta(0),
     ) -> None:
         self.account_sid = account_sid
         self._auth_token = auth_token
         self.callback_url = callback_url
-        self._offset = timedelta(0)
-        if now is not None:
-            self.set_now(now)
+        # `now` starts the clock at a time; `clock_offset` moves it on from there (or from
+        # the host's time): a Twilio whose clock runs behind or ahead of the sender's
+        self.clock = EmulatorClock(clock_offset, now)
         self.faults = FaultBook()
         self.book = MessageBook(self.now)
         self.deliverer = Deliverer(
@@ -109,11 +111,11 @@ class TwilioEmulator:
     # ------------------------------------------------------------------ scripting
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
+        return self.clock.now()
 
     def set_now(self, at: datetime) -> None:
         """Make the emulator's clock read `at` now (and run on from there)."""
-        self._offset = at.astimezone(UTC) - datetime.now(UTC)
+        self.clock.set_now(at)
 
     def add_fault(self, *faults: Fault) -> None:
         self.faults.add(*faults)

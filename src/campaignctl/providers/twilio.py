@@ -14,7 +14,16 @@ answer. The rules, from DOMAIN.md:
     any other 4xx            -> failed       permanent for this message
 
 Twilio has no idempotency key, so a message is never created twice blindly: every doubt is
-resolved by listing the messages to that number and matching body and creation time.
+resolved by looking the message up (see `lookup`). A look-up matches what no clock can move:
+recipient, sender (number or messaging service) and body. Twilio returns no tag of ours (a
+Message's properties do not include its status-callback URL), so the attempt is told apart
+by time, over a window of LOOKUP_WINDOW either side of the intent: wide enough for any clock
+that disagrees with Twilio's (a host without NTP drifts seconds a day; a clock set to local
+time instead of UTC is off by at most 14 hours), and safe because campaignctl sends at most
+one message to a number in any 30 days, so no other message of ours has that body, to that
+number, from that sender, inside the window. Before it says "absent" (safe to send again),
+a look-up checks Twilio's own time (the Date header of its answer) against campaignctl's
+clock: a disagreement of more than MAX_CLOCK_SKEW leaves the attempt "unknown" instead.
 """
 
 from __future__ import annotations
@@ -22,9 +31,10 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import requests
@@ -33,6 +43,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from campaignctl.clock import Clock, SystemClock
 from campaignctl.providers.base import Outcome, OutgoingMessage
 
 log = logging.getLogger("campaignctl.twilio")
@@ -41,7 +52,10 @@ http_log = logging.getLogger("campaignctl.twilio.http")
 http_log.setLevel(logging.WARNING)
 
 MAX_VALIDITY_SECONDS = 36_000  # Twilio's ceiling for validity_period
-LOOKUP_SLACK = timedelta(minutes=1)  # clock skew allowed when matching a message's creation time
+LOOKUP_WINDOW = timedelta(days=2)  # either side of the intent: where its message can be
+MAX_CLOCK_SKEW = timedelta(days=1)  # beyond this, "not found" cannot be trusted
+LOOKUP_SCAN_LIMIT = 1000  # messages read at most; more unmatched ones: the look-up cannot tell
+RECENT_SCAN = 50  # the newest messages to the number, read for one still queued (no date_sent)
 REJECTED_CODES = frozenset({21211, 21614, 21408})
 OPTED_OUT_CODE = 21610
 AUTH_FAILED_CODE = 20003
@@ -93,6 +107,7 @@ class TwilioProvider:
         timeout: float = 15.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
@@ -105,9 +120,9 @@ class TwilioProvider:
         self._backoff_cap = backoff_cap
         self._sleep = sleep
         self._rng = rng or random.Random()
-        client = Client(
-            account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout, logger=http_log)
-        )
+        self._clock = clock or SystemClock()
+        self._http = _ClockedHttpClient(self._clock, timeout=timeout, logger=http_log)
+        client = Client(account_sid, auth_token, http_client=self._http)
         if base_url:
             client.region = None  # a region or edge would rewrite the host of base_url
             client.edge = None
@@ -175,34 +190,58 @@ class TwilioProvider:
         )
 
     def lookup(self, message: OutgoingMessage) -> Outcome | None:
-        """Find the message among those sent to its number (from its sender) since the day
-        it was recorded, by body and creation time: sent, None if absent, or unknown."""
-        created = message.created_at.astimezone(UTC)
-        day = created.replace(hour=0, minute=0, second=0, microsecond=0)
-        filters: dict[str, Any] = {"to": message.to}
-        if message.from_number:
-            filters["from_"] = message.from_number
+        """Find the message among those Twilio holds for its number and sender, by body,
+        within LOOKUP_WINDOW of the intent: sent, None if certainly absent, else unknown."""
         try:
-            match = self._match(
-                message,
-                self._messages.list(date_sent_after=day, limit=500, page_size=100, **filters),
-            )
-            if match is None:
-                # a queued message has no date_sent yet and escapes the date filter:
-                # look at the most recent messages to this number as well
-                match = self._match(message, self._messages.list(limit=50, page_size=50, **filters))
+            match, scanned = self._find(message)
         except (TwilioException, requests.RequestException, ValueError) as exc:
             detail = self._describe(exc)
             log.info("attempt %s: lookup failed: %s", message.attempt_id, detail)
             return Outcome("unknown", detail=f"lookup failed: {detail}")
-        if match is None:
-            return None
-        return Outcome(
-            "sent",
-            provider_id=match.sid,
-            segments=_int(match.num_segments),
-            detail="found by lookup",
-        )
+        if match is not None:
+            return Outcome(
+                "sent",
+                provider_id=match.sid,
+                segments=_int(match.num_segments),
+                detail="found by lookup",
+            )
+        doubt = self._doubt_about_absence(scanned)
+        if doubt is not None:
+            log.warning("attempt %s: not found, but %s", message.attempt_id, doubt)
+            return Outcome("unknown", detail=f"lookup cannot tell: {doubt}")
+        return None
+
+    def _find(self, message: OutgoingMessage) -> tuple[Any | None, int]:
+        """The matching message, if any, and how many messages were read to look for it."""
+        filters: dict[str, Any] = {"to": message.to}
+        if message.from_number:
+            filters["from_"] = message.from_number
+        earliest = (message.created_at - LOOKUP_WINDOW).astimezone(UTC)
+        day = earliest.replace(hour=0, minute=0, second=0, microsecond=0)  # DateSent: a day
+        scanned = 0
+        for candidate in self._messages.stream(date_sent_after=day, page_size=100, **filters):
+            scanned += 1
+            if _matches(message, candidate):
+                return candidate, scanned
+            if scanned >= LOOKUP_SCAN_LIMIT:
+                return None, scanned
+        # a queued message has no date_sent yet and escapes the date filter: look at the
+        # most recent messages to this number as well
+        recent = self._messages.list(limit=RECENT_SCAN, page_size=RECENT_SCAN, **filters)
+        return next((c for c in recent if _matches(message, c)), None), scanned
+
+    def _doubt_about_absence(self, scanned: int) -> str | None:
+        """Why "not found" cannot be trusted, if it cannot; None when it can."""
+        if scanned >= LOOKUP_SCAN_LIMIT:
+            return f"more than {LOOKUP_SCAN_LIMIT} messages to this number to look through"
+        skew = self._http.skew
+        if skew is not None and abs(skew) > MAX_CLOCK_SKEW:
+            ahead = "ahead of" if skew > timedelta(0) else "behind"
+            return (
+                f"Twilio's clock is {_duration(abs(skew))} {ahead} campaignctl's "
+                f"(more than {_duration(MAX_CLOCK_SKEW)}): check this machine's clock or --now"
+            )
+        return None
 
     # ------------------------------------------------------------------ one create call
 
@@ -260,25 +299,6 @@ class TwilioProvider:
         ceiling = min(self._backoff_cap, self._backoff_base * 2.0**round_)
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
-    def _match(self, message: OutgoingMessage, candidates: Iterable[Any]) -> Any | None:
-        earliest = message.created_at - LOOKUP_SLACK
-        wanted = message.body.translate(_SMART_ENCODING)
-        for candidate in candidates:
-            body = candidate.body or ""
-            if body != message.body and body.translate(_SMART_ENCODING) != wanted:
-                continue
-            if candidate.date_created is None or candidate.date_created < earliest:
-                continue
-            service = candidate.messaging_service_sid
-            if (
-                message.messaging_service_sid
-                and service
-                and service != message.messaging_service_sid
-            ):
-                continue
-            return candidate
-        return None
-
     def _describe(self, exc: BaseException) -> str:
         """One line about an error, with the auth token removed wherever it might appear."""
         if isinstance(exc, TwilioRestException):
@@ -290,6 +310,56 @@ class TwilioProvider:
         else:
             text = f"{type(exc).__name__}: {exc}"
         return redact(" ".join(text.split()), self._secret)
+
+
+class _ClockedHttpClient(TwilioHttpClient):  # type: ignore[misc]
+    """The SDK's HTTP client, noting how far Twilio's clock (the Date header of each answer)
+    is from campaignctl's when the answer arrives."""
+
+    def __init__(self, clock: Clock, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._clock = clock
+        self.skew: timedelta | None = None  # Twilio's time minus ours, at the last answer
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        self.skew = None
+        response = super().request(*args, **kwargs)
+        told = _http_date((response.headers or {}).get("Date"))
+        if told is not None:
+            self.skew = told - self._clock.now()
+        return response
+
+
+def _matches(message: OutgoingMessage, candidate: Any) -> bool:
+    """Whether a message Twilio holds is this attempt's: same body (allowing for Smart
+    Encoding), same messaging service where both name one, created within the window."""
+    body = candidate.body or ""
+    wanted = message.body.translate(_SMART_ENCODING)
+    if body != message.body and body.translate(_SMART_ENCODING) != wanted:
+        return False
+    service = candidate.messaging_service_sid
+    if message.messaging_service_sid and service and service != message.messaging_service_sid:
+        return False
+    created: datetime | None = candidate.date_created
+    return created is None or abs(created - message.created_at) <= LOOKUP_WINDOW
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP Date header (always GMT) as a UTC time; None when absent or unreadable."""
+    try:
+        told = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+    return None if told is None else told.replace(tzinfo=told.tzinfo or UTC).astimezone(UTC)
+
+
+def _duration(span: timedelta) -> str:
+    """A span to the nearest minute, hour or day, for a log line."""
+    minutes = round(span.total_seconds() / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = round(minutes / 60)
+    return f"{hours} h" if hours < 48 else f"{round(hours / 24)} days"
 
 
 def redact(text: str, secret: str) -> str:

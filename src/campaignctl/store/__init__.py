@@ -6,7 +6,8 @@
     stream.py    a streamed apply's batch reads
     writes.py    campaigns, enrollments, runs     sends.py     intents and outcomes
     commands.py  credits, opt-outs, suspend,      queries.py   status, explain, ledger
-                 webhooks, outbox
+                 outbox                           inbound.py   webhook events, one
+                                                               transaction each
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from types import TracebackType
 
 from campaignctl.store.commands import CommandsMixin
 from campaignctl.store.db import LeaseHeld, WallClock
+from campaignctl.store.inbound import InboundMixin
 from campaignctl.store.lease import LeaseMixin
 from campaignctl.store.queries import QueriesMixin
 from campaignctl.store.records import (
@@ -51,7 +53,14 @@ __all__ = [
 
 
 class Store(
-    SnapshotMixin, StreamMixin, LeaseMixin, WritesMixin, SendsMixin, CommandsMixin, QueriesMixin
+    SnapshotMixin,
+    StreamMixin,
+    LeaseMixin,
+    WritesMixin,
+    SendsMixin,
+    CommandsMixin,
+    InboundMixin,
+    QueriesMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

@@ -259,7 +259,8 @@ def test_a_full_disk_at_any_point_loses_no_stop_and_no_status(tmp_path: Path) ->
     """The disk fills up while the events are handled, at every level from none left to
     enough for all (a page at a time): an event is recorded whole or answered 500, and once
     the disk has room again Twilio's retries record every one exactly once."""
-    base = build_world(tmp_path / "base", seed=7, enrolled=24, later=8)
+    base = build_world(tmp_path / "base", seed=7, enrolled=14, later=6)
+    assert set(base.roles.values()) == set(ROLES)  # every kind of event is among them
     logs = tmp_path / "logs"
     room_for_all = measured_room(base, tmp_path / "measure", logs)
     levels = list(range(0, room_for_all + 8192, 4096))
@@ -323,7 +324,7 @@ def test_kill_9_while_handling_webhooks_loses_no_stop_and_no_status(tmp_path: Pa
     are replayed to a server left running."""
     kills = sized(5, 110)
     rng = random.Random(29)
-    world = build_world(tmp_path / "repo", seed=29, enrolled=sized(30, 120), later=sized(90, 1300))
+    world = build_world(tmp_path / "repo", seed=29, enrolled=sized(30, 120), later=sized(90, 2000))
     logs = tmp_path / "logs"
     answered: set[str] = set()
     cut: list[Event] = []

@@ -4,6 +4,7 @@ twilio SDK's validator (directly, or by the emulator delivering callbacks)."""
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,7 +117,10 @@ def test_routes_methods_and_health(hooks: str) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    ["stop", " Stop! ", "STOPALL", "unsubscribe.", "Cancel", "end", "QUIT", "revoke", "OptOut"],
+    [
+        *["stop", " Stop! ", "STOPALL", "unsubscribe.", "Cancel", "end", "QUIT", "revoke"],
+        *["OptOut", "Opt out", "Opt-out", "opt-out.", "ＳＴＯＰ", "stop texting me please"],
+    ],
 )
 def test_stop_variants_opt_out_and_end_every_live_enrollment(
     hooks: str, enrolled: Path, body: str
@@ -188,6 +192,29 @@ def test_a_replayed_message_sid_is_processed_once(hooks: str, enrolled: Path) ->
     with Store.open(enrolled) as store:
         history = [(e.kind, e.reason) for e in store.explain(ANA) if e.kind in ("optout", "optin")]
     assert history == [("optout", "STOP by SMS"), ("optin", "START by SMS")]
+
+
+def test_an_event_that_cannot_be_recorded_whole_is_not_recorded_and_its_retry_is_honoured(
+    hooks: str, enrolled: Path
+) -> None:
+    """The opt-out's writes fail and so would any undo (as on a full disk): the server
+    answers 500, and Twilio's retry of the same MessageSid must still opt the number out."""
+    db = sqlite3.connect(enrolled)
+    db.executescript(
+        "CREATE TRIGGER no_history BEFORE INSERT ON optout_history"
+        " BEGIN SELECT RAISE(ABORT, 'disk full'); END;"
+        "CREATE TRIGGER no_undo BEFORE DELETE ON webhook_events"
+        " BEGIN SELECT RAISE(ABORT, 'disk full'); END;"
+    )
+    sid = "SM" + secrets.token_hex(16)
+    assert send_inbound(hooks, ANA, "STOP", sid)[0] == 500
+    assert optout_of(enrolled, ANA) is None
+    assert enrollments(enrolled, ANA) == {"spring": None}
+    db.executescript("DROP TRIGGER no_history; DROP TRIGGER no_undo;")
+    db.close()
+    assert send_inbound(hooks, ANA, "STOP", sid)[0] == 200  # Twilio's retry
+    assert optout_of(enrolled, ANA) == "sms"
+    assert enrollments(enrolled, ANA) == {"spring": "opted_out"}
 
 
 def test_missing_fields_are_a_400(hooks: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 from campaignctl.store import Store
 from tests.delivery.cli import env_for, run, start_webhooks
 from tests.delivery.helpers import AUTH_TOKEN, closed_port, inbound, post_signed
+from tests.faults.system import immutable, read_only_mount
 
 
 @pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT])
@@ -86,3 +87,16 @@ def test_help_teaches(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "--public-url" in result.stdout and "X-Twilio-Signature" in result.stdout
     assert "Example" in result.stdout
+
+
+@pytest.mark.parametrize("how", ["read-only file", "read-only folder"])
+def test_a_state_it_cannot_write_is_refused_before_listening(tmp_path: Path, how: str) -> None:
+    state = tmp_path / "state" / "state.db"
+    Store.open(state).close()
+    guard = immutable(state) if how == "read-only file" else read_only_mount(state.parent)
+    args = ["--port", "0", "--public-url", "http://x.example", "--state", str(state)]
+    with guard:
+        result = run(["webhooks", "serve", *args], env_for(TWILIO_AUTH_TOKEN=AUTH_TOKEN), tmp_path)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "read-only" in lines[0] and "listening" not in result.stderr

@@ -82,14 +82,6 @@ def test_replies_end_only_stop_on_reply_campaigns(store: Store) -> None:
     assert ended == {"keeps": {"opted_out": 1}, "stops": {"replied": 1}}
 
 
-def test_webhook_events_are_processed_once(store: Store) -> None:
-    serial = store.serial
-    assert store.webhook_seen("SM1", T0) is False
-    assert store.webhook_seen("SM1", later(1)) is True
-    assert store.webhook_seen("SM2", T0) is False
-    assert store.serial == serial
-
-
 def test_decisions_keep_a_bounded_history(store: Store) -> None:
     active_campaign(store)
     skip = Skip("c1", phone(1), "missing_field", "field 'city' is empty")

@@ -1,19 +1,76 @@
-"""Webhook idempotency: an event is processed once, and again only if its processing failed."""
+"""Webhook events: each recorded in one transaction with the mark that it was processed, so
+Twilio's retry of an event is a no-op once, and only once, the event is in the state."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from campaignctl.core.instants import parse_instant
+import pytest
+
+from campaignctl.errors import StateError
+from campaignctl.providers.base import Outcome
 from campaignctl.store import Store
+from campaignctl.store.inbound import InboundEvent, StatusEvent
+from tests.store.helpers import T0, active_campaign, contact, later, phone, send
 
-NOW = parse_instant("2026-03-02T17:00:00Z")
+
+def test_an_inbound_event_is_processed_once(store: Store) -> None:
+    active_campaign(store)
+    store.enroll_many("c1", [contact(phone(1))], T0)
+    serial = store.serial
+    stop = InboundEvent("SM1", phone(1), "opt_out", "OPTOUT")
+    first = store.record_inbound(stop, T0)
+    assert (first.duplicate, first.changed, first.ended) == (False, True, ("c1",))
+    assert store.serial == serial + 1
+    assert store.record_inbound(stop, later(1)).duplicate  # Twilio's retry
+    assert store.serial == serial + 1
+    record = store.optout_of(phone(1))
+    assert record is not None and record.note == "OPTOUT by SMS"
+    help_ = store.record_inbound(InboundEvent("SM2", phone(1), "help"), T0)
+    assert (help_.duplicate, help_.changed, store.serial) == (False, False, serial + 1)
 
 
-def test_seen_once_and_forgotten_after_a_failure(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "state.db") as store:
-        assert store.webhook_seen("SM1", NOW) is False  # first delivery: process it
-        assert store.webhook_seen("SM1", NOW) is True  # Twilio's retry: skip
-        store.forget_webhook("SM1")  # processing failed: the retry must go through
-        assert store.webhook_seen("SM1", NOW) is False
-        assert store.webhook_seen("SM2", NOW) is False
+def test_a_failure_inside_the_event_leaves_nothing_and_the_retry_goes_through(
+    store: Store, tmp_path: Path
+) -> None:
+    active_campaign(store)
+    store.enroll_many("c1", [contact(phone(1))], T0)
+    other = sqlite3.connect(tmp_path / "state.db")
+    other.execute(
+        "CREATE TRIGGER no_history BEFORE INSERT ON optout_history"
+        " BEGIN SELECT RAISE(ABORT, 'no room for the history'); END"
+    )
+    other.commit()
+    stop = InboundEvent("SM1", phone(1), "opt_out", "STOP")
+    with pytest.raises(StateError, match="no room for the history"):
+        store.record_inbound(stop, T0)
+    assert store.optout_of(phone(1)) is None
+    assert [e.end_reason for e in store.enrollments_of(phone(1))] == [None]
+    other.execute("DROP TRIGGER no_history")
+    other.commit()
+    other.close()
+    assert not store.record_inbound(stop, later(1)).duplicate
+    assert [e.end_reason for e in store.enrollments_of(phone(1))] == ["opted_out"]
+
+
+def test_status_callbacks_are_matched_ranked_and_deduplicated(store: Store) -> None:
+    active_campaign(store)
+    store.enroll_many("c1", [contact(phone(1))], T0)
+    store.add_credits(10, None, T0)
+    attempt_id = send(store, "c1", phone(1), 1, T0)
+    store.record_outcome(attempt_id, Outcome("sent", provider_id="SM9"), T0, 30)
+    assert store.record_status(StatusEvent("SMX", "delivered"), T0).outcome == "unknown"
+    wrong_url = StatusEvent("SMX", "delivered", attempt_id=attempt_id)  # the SID disagrees
+    assert store.record_status(wrong_url, T0).outcome == "unknown"
+    serial = store.serial
+    sent = store.record_status(StatusEvent("SM9", "sent", attempt_id=attempt_id), T0)
+    assert (sent.outcome, sent.previous) == ("recorded", None)
+    lost = StatusEvent("SM9", "undelivered", 30005)
+    assert store.record_status(lost, T0).ended == ("c1",)
+    assert store.record_status(lost, T0).outcome == "duplicate"
+    assert store.record_status(StatusEvent("SM9", "sent"), T0).outcome == "late"
+    assert store.serial == serial + 1  # only the ended enrollment changes a plan
+    record = store.attempt(attempt_id)
+    assert record is not None
+    assert (record.delivery_status, record.error_code) == ("undelivered", 30005)

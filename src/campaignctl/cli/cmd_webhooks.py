@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
@@ -59,24 +60,29 @@ def serve(app: AppContext, host: str, port: int, public_url: str, threads: int) 
 
     Requests must carry a valid X-Twilio-Signature, computed with the account's auth token
     (TWILIO_AUTH_TOKEN) over --public-url + path: others get 403 and change nothing.
-    Status callbacks record delivery (30005/30006 end the enrollment). A one-word STOP,
-    STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE or OPTOUT opts the number out; START,
-    YES or UNSTOP opts it back in; HELP or INFO gets a help reply; any other message ends
-    the contact's sequence with `replied` where the campaign has stopOnReply.
+    Status callbacks record delivery (30005/30006 end the enrollment). STOP, STOPALL,
+    UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE or OPTOUT opts the number out, in any case,
+    width, punctuation or spacing ("Opt-out.", "stop all"), or in a short reply made of
+    courtesy words around it ("please stop texting me"); START, YES or UNSTOP opts it back
+    in; HELP or INFO gets a help reply; any other message ends the contact's sequence with
+    `replied` where the campaign has stopOnReply. Each event is recorded whole in one
+    transaction, or not at all (answered 500, so that Twilio's retry records it).
+
+    The state must be writable: a read-only state file or folder is refused at start.
 
     In Twilio, set the number's (or Messaging Service's) incoming-message webhook to
     URL/twilio/inbound; campaignctl asks for status callbacks at URL/twilio/status when
     CAMPAIGNCTL_PUBLIC_URL is set for `apply` and `reconcile`.
 
     \b
-    Example (behind a TLS proxy that forwards https://hooks.example.com to port 8080):
+    Example (behind a TLS proxy that forwards https://hooks.example.com to port 8080;
+    deploy/nginx-webhooks.conf is one):
       export TWILIO_AUTH_TOKEN=...
       campaignctl webhooks serve --host 0.0.0.0 --port 8080 \\
         --public-url https://hooks.example.com
     """
     import waitress.server
 
-    from campaignctl.store import Store
     from campaignctl.webhooks.app import make_app
 
     token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
@@ -85,13 +91,12 @@ def serve(app: AppContext, host: str, port: int, public_url: str, threads: int) 
             "TWILIO_AUTH_TOKEN is not set: webhooks serve needs the account's auth token "
             "to check X-Twilio-Signature"
         )
-    with Store.open(app.state_path):  # create or migrate now: fail before listening
-        pass
+    _check_writable(app.state_path)
     _configure_logging()
     wsgi = make_app(app.state_path, token, public_url, app.clock)
     try:
         server = waitress.server.create_server(
-            wsgi, host=host, port=port, threads=threads, ident="campaignctl"
+            wsgi, host=host, port=port, threads=threads, **_server_options()
         )
     except OSError as exc:
         raise CampaignctlError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
@@ -107,6 +112,78 @@ def serve(app: AppContext, host: str, port: int, public_url: str, threads: int) 
     )
     server.run()
     click.echo("campaignctl webhooks: stopped", err=True)
+
+
+# Waitress's settings, chosen for Twilio's traffic. A webhook request is a small form that
+# arrives whole in well under a second, and Twilio gives up on an answer after 15 seconds.
+CONNECTION_LIMIT = 1000
+"""Open connections served at once. Waitress stops accepting at this number (default 100),
+and a connection held open by a slow or idle client counts like a busy one: 100 slow
+clients would leave every STOP waiting in the listen queue. A connection costs one file
+descriptor and a few kilobytes, so a thousand are cheap; a reverse proxy in front
+(deploy/nginx-webhooks.conf) is what stops a determined slow client."""
+CHANNEL_TIMEOUT = 15
+"""Seconds a connection may sit idle (nothing received, no request in progress) before it is
+closed (default 120): Twilio's own limit for a whole webhook. A request being served is
+never cut off."""
+CLEANUP_INTERVAL = 5
+"""How often, in seconds, idle connections are looked for (default 30): an idle connection
+is closed at most CHANNEL_TIMEOUT + CLEANUP_INTERVAL seconds after its last byte."""
+BACKLOG = 1024
+"""Connections the kernel queues while waitress is busy accepting (the listen() backlog)."""
+MAX_HEADER_BYTES = 32 * 1024
+"""Twilio's headers are a few hundred bytes; larger ones are refused (431) unbuffered."""
+FILES_KEPT = 64
+"""File descriptors kept back from connections: the listener, the state's files, logs."""
+
+
+def _server_options() -> dict[str, object]:
+    """The waitress settings above, with the connection limit fitted to the file descriptors
+    this process may open (raised to what the system allows first)."""
+    from campaignctl.webhooks.app import MAX_BODY_BYTES
+
+    limit = CONNECTION_LIMIT
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = CONNECTION_LIMIT + FILES_KEPT
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            limit = min(CONNECTION_LIMIT, raised - FILES_KEPT)
+    except (ImportError, ValueError, OSError):  # not on this system: waitress's own limits
+        pass
+    return {
+        "ident": "campaignctl",
+        "connection_limit": max(limit, 16),
+        "channel_timeout": CHANNEL_TIMEOUT,
+        "cleanup_interval": CLEANUP_INTERVAL,
+        "backlog": BACKLOG,
+        # poll(), not select(): select cannot watch file descriptors above 1023
+        "asyncore_use_poll": True,
+        # a Twilio form is refused by waitress itself above this, before it is buffered
+        "max_request_body_size": MAX_BODY_BYTES,
+        "max_request_header_size": MAX_HEADER_BYTES,
+    }
+
+
+def _check_writable(state: Path) -> None:
+    """Create or migrate the state now, and refuse to listen when it cannot be written: every
+    webhook would be answered 500 and Twilio's retries would all fail the same way."""
+    from campaignctl.store import Store
+
+    folder = state.resolve().parent
+    if folder.exists() and not os.access(folder, os.W_OK):
+        raise CampaignctlError(
+            f"{folder}: the state's folder is read-only; webhooks serve needs to write there "
+            "(the state database and its -wal and -shm files)"
+        )
+    with Store.open(state) as store:
+        if store.read_only:
+            raise CampaignctlError(
+                f"{state}: the state database is read-only; webhooks serve needs to write to it"
+            )
 
 
 def _configure_logging() -> None:

@@ -6,7 +6,8 @@
     stream.py    a streamed apply's batch reads
     writes.py    campaigns, enrollments, runs     sends.py     intents and outcomes
     commands.py  credits, opt-outs, suspend,      queries.py   status, explain, ledger
-                 webhooks, outbox
+                 outbox                           inbound.py   webhook events, one
+                                                               transaction each
 
 Consumers are typed with the narrow protocols of protocols.py (a reader, an apply writer, a
 lease holder, a ledger...), which `Store` implements; a second backend implements them too.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from campaignctl.store.commands import CommandsMixin
 from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
+from campaignctl.store.inbound import InboundMixin
 from campaignctl.store.lease import LeaseMixin
 from campaignctl.store.protocols import (
     ApplyStore,
@@ -87,7 +89,14 @@ __all__ = [
 
 
 class Store(
-    SnapshotMixin, StreamMixin, LeaseMixin, WritesMixin, SendsMixin, CommandsMixin, QueriesMixin
+    SnapshotMixin,
+    StreamMixin,
+    LeaseMixin,
+    WritesMixin,
+    SendsMixin,
+    CommandsMixin,
+    InboundMixin,
+    QueriesMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

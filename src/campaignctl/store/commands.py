@@ -1,9 +1,10 @@
-"""Writes from the state commands and the webhooks: credits, opt-outs, suspend, webhook
-idempotency, ending sequences on a reply, and the outbox provider's messages. None of
-them takes the lease: each is one short transaction of its own."""
+"""Writes from the state commands: credits, opt-outs, suspend, ending sequences, and the
+outbox provider's messages. None of them takes the lease: each is one short transaction of
+its own. (The webhooks record each event in one transaction: inbound.py.)"""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 from campaignctl.errors import StateError
@@ -13,12 +14,52 @@ from campaignctl.store.records import OPTOUT_SOURCES, OutboxRecord
 from campaignctl.store.writes import end_live
 
 OUTBOX_COLUMNS = 'id, attempt_id, at, campaign, "to", sender, step, body'
+# a number's live enrollments in the campaigns launched with stopOnReply (the default)
+WHERE_STOP_ON_REPLY = (
+    "phone = ? AND campaign IN (SELECT name FROM campaigns WHERE launch IS NULL"
+    " OR coalesce(json_extract(launch, '$.stop_on_reply'), 1))"
+)
 
 
 def _source(source: str) -> str:
     if source not in OPTOUT_SOURCES:
         raise ValueError(f"opt-out source must be one of {', '.join(OPTOUT_SOURCES)}")
     return source
+
+
+def insert_optout(
+    conn: sqlite3.Connection, phone: str, source: str, note: str | None, now: datetime
+) -> bool:
+    """Inside a write: opt a number out, with its history row; False when it already was."""
+    at = to_text(now)
+    cursor = conn.execute(
+        "INSERT INTO optouts (phone, at, source, note) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (phone) DO NOTHING",
+        [phone, at, _source(source), note],
+    )
+    if cursor.rowcount == 0:
+        return False
+    conn.execute(
+        "INSERT INTO optout_history (phone, at, action, source, reason) VALUES (?, ?, 'add', ?, ?)",
+        [phone, at, source, note],
+    )
+    return True
+
+
+def delete_optout(
+    conn: sqlite3.Connection, phone: str, source: str, reason: str, now: datetime
+) -> bool:
+    """Inside a write: lift a number's opt-out, with its history row; False when it was not
+    opted out."""
+    cursor = conn.execute("DELETE FROM optouts WHERE phone = ?", [phone])
+    if cursor.rowcount == 0:
+        return False
+    conn.execute(
+        "INSERT INTO optout_history (phone, at, action, source, reason)"
+        " VALUES (?, ?, 'remove', ?, ?)",
+        [phone, to_text(now), _source(source), reason],
+    )
+    return True
 
 
 def outbox_id(attempt_id: int) -> str:
@@ -44,21 +85,8 @@ class CommandsMixin(StoreBase):
 
     def add_optout(self, phone: str, source: str, note: str | None, now: datetime) -> bool:
         """Opt a number out of everything. Returns False when it already was."""
-        at = to_text(now)
         with self._write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO optouts (phone, at, source, note) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (phone) DO NOTHING",
-                [phone, at, _source(source), note],
-            )
-            if cursor.rowcount == 0:
-                return False
-            conn.execute(
-                "INSERT INTO optout_history (phone, at, action, source, reason)"
-                " VALUES (?, ?, 'add', ?, ?)",
-                [phone, at, source, note],
-            )
-            return True
+            return insert_optout(conn, phone, source, note, now)
 
     def remove_optout(self, phone: str, reason: str, source: str, now: datetime) -> bool:
         """Lift an opt-out (the contact's START, or a manual removal with a reason).
@@ -66,15 +94,7 @@ class CommandsMixin(StoreBase):
         if not reason.strip():
             raise StateError("lifting an opt-out needs a reason")
         with self._write() as conn:
-            cursor = conn.execute("DELETE FROM optouts WHERE phone = ?", [phone])
-            if cursor.rowcount == 0:
-                return False
-            conn.execute(
-                "INSERT INTO optout_history (phone, at, action, source, reason)"
-                " VALUES (?, ?, 'remove', ?, ?)",
-                [phone, to_text(now), _source(source), reason],
-            )
-            return True
+            return delete_optout(conn, phone, source, reason, now)
 
     # ------------------------------------------------------------------ suspend
 
@@ -112,30 +132,9 @@ class CommandsMixin(StoreBase):
     ) -> list[str]:
         """End the number's live enrollments (e.g. it replied); returns their campaigns.
         only_stop_on_reply: only in campaigns launched with stopOnReply (the default)."""
-        where = "phone = ?"
-        if only_stop_on_reply:
-            where += (
-                " AND campaign IN (SELECT name FROM campaigns WHERE launch IS NULL"
-                " OR coalesce(json_extract(launch, '$.stop_on_reply'), 1))"
-            )
+        where = WHERE_STOP_ON_REPLY if only_stop_on_reply else "phone = ?"
         with self._write() as conn:
             return end_live(conn, where, [phone], reason, now)
-
-    def webhook_seen(self, message_sid: str, now: datetime) -> bool:
-        """True when this webhook event was already processed; records it otherwise."""
-        with self._write(bump=False) as conn:
-            cursor = conn.execute(
-                "INSERT INTO webhook_events (message_sid, at) VALUES (?, ?)"
-                " ON CONFLICT (message_sid) DO NOTHING",
-                [message_sid, to_text(now)],
-            )
-            return cursor.rowcount == 0
-
-    def forget_webhook(self, message_sid: str) -> None:
-        """Undo `webhook_seen` for an event whose processing failed, so Twilio's retry of it
-        is processed (every handler is idempotent, so a retry can never do it twice)."""
-        with self._write(bump=False) as conn:
-            conn.execute("DELETE FROM webhook_events WHERE message_sid = ?", [message_sid])
 
     # ------------------------------------------------------------------ outbox
 

@@ -249,17 +249,23 @@ class SendsMixin(StoreBase):
         """A delivery status callback. 30005/30006 (unknown number, landline) end the
         enrollment (provider_rejected). Only that changes what a plan sees, so only that
         increases the serial."""
-        ends = error_code in UNREACHABLE_NUMBER_CODES
-        with self._write(bump=ends) as conn:
-            row = conn.execute(
-                "SELECT campaign, phone FROM attempts WHERE id = ?", [attempt_id]
-            ).fetchone()
-            if row is None:
-                raise StateError(f"no send attempt {attempt_id} in the state")
-            conn.execute(
-                "UPDATE attempts SET delivery_status = ?, error_code = coalesce(?, error_code),"
-                " updated_at = ? WHERE id = ?",
-                [status, error_code, to_text(now), attempt_id],
-            )
-            if ends:
-                end_live(conn, "campaign = ? AND phone = ?", list(row), "provider_rejected", now)
+        with self._write(bump=error_code in UNREACHABLE_NUMBER_CODES) as conn:
+            write_delivery(conn, attempt_id, status, error_code, now)
+
+
+def write_delivery(
+    conn: sqlite3.Connection, attempt_id: int, status: str, error_code: int | None, now: datetime
+) -> list[str]:
+    """Inside a write: an attempt's delivery status; 30005/30006 end its enrollment
+    (provider_rejected). Returns the campaigns whose enrollment ended."""
+    row = conn.execute("SELECT campaign, phone FROM attempts WHERE id = ?", [attempt_id]).fetchone()
+    if row is None:
+        raise StateError(f"no send attempt {attempt_id} in the state")
+    conn.execute(
+        "UPDATE attempts SET delivery_status = ?, error_code = coalesce(?, error_code),"
+        " updated_at = ? WHERE id = ?",
+        [status, error_code, to_text(now), attempt_id],
+    )
+    if error_code in UNREACHABLE_NUMBER_CODES:
+        return end_live(conn, "campaign = ? AND phone = ?", list(row), "provider_rejected", now)
+    return []

@@ -6,71 +6,34 @@
 
 Every POST must carry a valid X-Twilio-Signature, computed by Twilio over the public URL it
 called (`public_url` + path + query) and the form parameters; anything else gets 403 and
-changes nothing. Twilio retries webhooks, so each is processed once per MessageSid.
+changes nothing. Twilio retries webhooks, so each is processed once per MessageSid: the
+state records an event and the mark that it was processed in one transaction
+(store/inbound.py), so an event answered 500 left nothing behind and its retry goes through.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 from xml.sax.saxutils import escape
 
 from campaignctl.clock import Clock
+from campaignctl.core.keywords import classify
+from campaignctl.errors import StateError
 from campaignctl.providers.signature import SignatureCheck
 from campaignctl.store import Store
+from campaignctl.store.inbound import InboundEvent, StatusEvent, WebhookRecorder
 
 log = logging.getLogger("campaignctl.webhooks")
-
-OPT_OUT_KEYWORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-)
-OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
-HELP_KEYWORDS = frozenset({"HELP", "INFO"})
-OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
-# a delivery status never goes back: a late "sent" must not overwrite "delivered"
-DELIVERY_RANK = {"accepted": 0, "queued": 0, "sending": 1, "sent": 2}
-FINAL_RANK = 3  # delivered, undelivered, failed, read...
 
 DEFAULT_HELP_TEXT = "Reply STOP to stop these messages, START to receive them again."
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_BODY_BYTES = 64 * 1024
-
-_SINGLE_WORD = re.compile(r"^[\W_]*([A-Za-z]+)[\W_]*$")
-
-InboundKind = Literal["opt_out", "opt_in", "help", "reply"]
-
-
-def keyword_of(body: str) -> str | None:
-    """The keyword a message consists of, upper-cased, or None: one word, case-insensitive,
-    surrounding spaces and punctuation ignored ("  Stop! " -> STOP; "stop it" -> None)."""
-    match = _SINGLE_WORD.match(body)
-    if match is None:
-        return None
-    word = match.group(1).upper()
-    if word in OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS:
-        return word
-    return None
-
-
-def classify_inbound(body: str, opt_out_type: str | None = None) -> InboundKind:
-    """What an incoming message means; Twilio's own OptOutType verdict wins when present."""
-    if opt_out_type and opt_out_type.upper() in OPT_OUT_TYPES:
-        return OPT_OUT_TYPES[opt_out_type.upper()]  # type: ignore[return-value]
-    word = keyword_of(body)
-    if word in OPT_OUT_KEYWORDS:
-        return "opt_out"
-    if word in OPT_IN_KEYWORDS:
-        return "opt_in"
-    if word in HELP_KEYWORDS:
-        return "help"
-    return "reply"
 
 
 class Form(dict[str, list[str]]):
@@ -103,7 +66,8 @@ class Reply:
 
 
 class WebhookApp:
-    """The WSGI application; opens the state for each request (waitress serves on threads)."""
+    """The WSGI application; records each event with one call to the state, which is opened
+    on first use and shared by the server's threads (waitress serves on threads)."""
 
     def __init__(
         self,
@@ -113,20 +77,22 @@ class WebhookApp:
         clock: Clock,
         *,
         help_text: str = DEFAULT_HELP_TEXT,
+        open_recorder: Callable[[Path], WebhookRecorder] = Store.open,
     ) -> None:
         self._store_path = store_path
         self._signatures = SignatureCheck(auth_token)
         self._public_url = public_url.rstrip("/")
         self._clock = clock
         self._help_text = help_text
+        self._open_recorder = open_recorder
         self._lock = threading.Lock()
-        self._opened: Store | None = None
+        self._opened: WebhookRecorder | None = None
 
-    def store(self) -> Store:
+    def store(self) -> WebhookRecorder:
         """The state, opened on first use and shared by the server's threads."""
         with self._lock:
             if self._opened is None:
-                self._opened = Store.open(self._store_path)
+                self._opened = self._open_recorder(self._store_path)
             return self._opened
 
     def close(self) -> None:
@@ -165,9 +131,12 @@ class WebhookApp:
             if path == "/twilio/status":
                 return self._status(form, parse_qs(query))
             return self._inbound(form)
-        except Exception:
-            log.exception("%s: failed; Twilio will retry", path)
-            return Reply.text("500 Internal Server Error", "could not record the webhook")
+        except StateError as exc:  # a full disk, a lock held too long...: one line
+            log.error("%s: not recorded (%s); answered 500 so that Twilio retries", path, exc)
+        except Exception:  # a defect: its traceback is what fixes it
+            log.exception("%s: not recorded; answered 500 so that Twilio retries", path)
+        # nothing of the event was recorded (one transaction): Twilio's retry records it
+        return Reply.text("500 Internal Server Error", "could not record the webhook")
 
     # ------------------------------------------------------------------ status callbacks
 
@@ -176,41 +145,34 @@ class WebhookApp:
         status = (form.first("MessageStatus") or form.first("SmsStatus")).lower()
         if not sid or not status:
             return Reply.text("400 Bad Request", "MessageSid and MessageStatus are required")
-        code_text = form.first("ErrorCode")
-        error_code = _small_int(code_text)
-        now = self._clock.now()
-        store = self.store()
-        record = None
-        attempt_text = (query.get("attempt") or [""])[0]
-        attempt_id = _small_int(attempt_text)
-        if attempt_id is not None:
-            record = store.attempt(attempt_id)
-            if record is not None and record.provider_id not in (None, sid):
-                record = None  # the URL and the message disagree: trust the MessageSid
-        if record is None:
-            record = store.attempt_by_provider_id(sid)
-        if record is None:
+        event = StatusEvent(
+            message_sid=sid,
+            status=status,
+            error_code=_small_int(form.first("ErrorCode")),
+            attempt_id=_small_int((query.get("attempt") or [""])[0]),
+        )
+        done = self.store().record_status(event, self._clock.now())
+        if done.outcome == "unknown":
             log.info("status %s for unknown message %s: ignored", status, sid)
-            return Reply.twiml()
-        if _rank(status) < _rank(record.delivery_status):
+        elif done.outcome == "late":
             log.info(
                 "attempt %s (%s): late %s after %s: ignored",
-                record.id,
+                done.attempt_id,
                 sid,
                 status,
-                record.delivery_status,
+                done.previous,
             )
-            return Reply.twiml()
-        if store.webhook_seen(f"{sid}:{status}", now):
-            return Reply.twiml()
-        store.record_delivery(record.id, status, error_code, now)
-        log.info(
-            "attempt %s (%s): %s%s",
-            record.id,
-            sid,
-            status,
-            f" error {error_code}" if error_code else "",
-        )
+        elif done.outcome == "recorded":
+            code = event.error_code
+            ended = f"; ended in {', '.join(done.ended)}" if done.ended else ""
+            log.info(
+                "attempt %s (%s): %s%s%s",
+                done.attempt_id,
+                sid,
+                status,
+                f" error {code}" if code else "",
+                ended,
+            )
         return Reply.twiml()
 
     # ------------------------------------------------------------------ incoming SMS
@@ -221,56 +183,32 @@ class WebhookApp:
         if not sid or not phone:
             return Reply.text("400 Bad Request", "MessageSid and From are required")
         opt_out_type = form.first("OptOutType") or None
-        kind = classify_inbound(form.first("Body"), opt_out_type)
-        now = self._clock.now()
-        reply = Reply.twiml()
-        store = self.store()
-        if store.webhook_seen(sid, now):
+        meaning = classify(form.first("Body"), opt_out_type)
+        event = InboundEvent(sid, phone, meaning.kind, meaning.keyword)
+        done = self.store().record_inbound(event, self._clock.now())
+        if done.duplicate:
             log.info("inbound %s: already processed", sid)
-            return reply
-        try:
-            if kind == "opt_out":
-                word = keyword_of(form.first("Body")) or opt_out_type or "STOP"
-                store.add_optout(phone, "sms", f"{word} by SMS", now)
-                ended = store.end_live_enrollments(phone, "opted_out", now)
-                log.info(
-                    "inbound %s from %s: opted out; ended %d enrollment(s)", sid, phone, len(ended)
-                )
-            elif kind == "opt_in":
-                lifted = store.remove_optout(phone, reason="START by SMS", source="sms", now=now)
-                log.info(
-                    "inbound %s from %s: opt-in (%s)",
-                    sid,
-                    phone,
-                    "opt-out lifted" if lifted else "was not opted out",
-                )
-            elif kind == "help":
-                if opt_out_type is None:  # with Advanced Opt-Out, Twilio answers HELP itself
-                    reply = Reply.twiml(self._help_text)
-                log.info("inbound %s from %s: help", sid, phone)
-            else:
-                ended = store.end_live_enrollments(phone, "replied", now, only_stop_on_reply=True)
-                log.info(
-                    "inbound %s from %s: reply; ended %d enrollment(s)", sid, phone, len(ended)
-                )
-        except Exception:
-            # answer 500 so Twilio retries, and let the retry through
-            try:
-                store.forget_webhook(sid)
-                log.error(
-                    "inbound %s from %s (%s) failed; Twilio's retry will redo it", sid, phone, kind
-                )
-            except Exception:
-                log.error(
-                    "inbound %s from %s (%s) was NOT recorded; record it by hand (e.g. "
-                    "`campaignctl optout add %s`)",
-                    sid,
-                    phone,
-                    kind,
-                    phone,
-                )
-            raise
-        return reply
+            return Reply.twiml()
+        if meaning.kind == "opt_out":
+            log.info(
+                "inbound %s from %s: opted out (%s); ended %d enrollment(s)",
+                sid,
+                phone,
+                meaning.keyword,
+                len(done.ended),
+            )
+        elif meaning.kind == "opt_in":
+            lifted = "opt-out lifted" if done.changed else "was not opted out"
+            log.info("inbound %s from %s: opt-in (%s)", sid, phone, lifted)
+        elif meaning.kind == "help":
+            log.info("inbound %s from %s: help", sid, phone)
+            if opt_out_type is None:  # with Advanced Opt-Out, Twilio answers HELP itself
+                return Reply.twiml(self._help_text)
+        else:
+            log.info(
+                "inbound %s from %s: reply; ended %d enrollment(s)", sid, phone, len(done.ended)
+            )
+        return Reply.twiml()
 
 
 def make_app(
@@ -291,12 +229,6 @@ def _small_int(text: str) -> int | None:
     if not text.isascii() or not text.isdigit() or len(text) > 18:
         return None
     return int(text)
-
-
-def _rank(status: str | None) -> int:
-    if status is None:
-        return -1
-    return DELIVERY_RANK.get(status, FINAL_RANK)
 
 
 def _read_form(environ: WSGIEnvironment) -> Form | None:

@@ -12,6 +12,8 @@ from campaignctl.app.plan import make_plan
 from campaignctl.cli.common import AppContext, global_options, pass_app
 from campaignctl.cli.main import cli
 from campaignctl.core.planjson import plan_to_json
+from campaignctl.errors import ConfigError, PlanError
+from campaignctl.render.markdown import render_plan_markdown, render_refusal_markdown
 from campaignctl.render.plan import render_plan
 from campaignctl.store import Store
 
@@ -35,30 +37,61 @@ from campaignctl.store import Store
     is_flag=True,
     help="Plan even when the configuration has no campaigns but the state has live ones.",
 )
-@global_options()
+@click.option(
+    "--show-numbers",
+    is_flag=True,
+    help="With --format markdown: write phone numbers in full (masked by default, as "
+    "+1212555****: a pull-request comment is read widely).",
+)
+@global_options(formats=("text", "json", "markdown"))
 @pass_app
 def plan(
-    app: AppContext, out: Path | None, verbose: bool, detailed_exitcode: bool, allow_empty: bool
+    app: AppContext,
+    out: Path | None,
+    verbose: bool,
+    detailed_exitcode: bool,
+    allow_empty: bool,
+    show_numbers: bool,
 ) -> None:
     """Show what an apply would do now: enrollments, sends, and why the rest waits.
 
     Reads the files under --dir and the state, and writes nothing to the state. The text form
     leads with one line per campaign; a campaign going live gets a launch review (its
-    sequence, audience and credits).
+    sequence, audience and credits). The markdown form is a pull-request comment: a table of
+    the campaigns, the launch reviews, what is refused (shown, then exit 1), the notes, and
+    the actions folded away, with phone numbers masked.
 
     \b
     Examples:
       campaignctl plan
       campaignctl plan --verbose --now 2026-03-02T15:00:00Z
       campaignctl plan --format json --out plan.json && campaignctl apply plan.json
+      campaignctl plan --format markdown > comment.md
     """
+    now = app.clock.now()
     with Store.open_for_reading(app.state_path) as store:
-        planned = make_plan(app.config_dir, store, app.clock.now(), allow_empty=allow_empty)
+        try:
+            planned = make_plan(app.config_dir, store, now, allow_empty=allow_empty)
+        except (ConfigError, PlanError) as exc:
+            if app.format == "markdown":
+                serial = store.serial
+                click.echo(
+                    render_refusal_markdown(str(exc), serial, now, show_numbers=show_numbers),
+                    nl=False,
+                )
+            raise
     document = plan_to_json(planned.plan)
     if out is not None:
         out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     if app.format == "json":
         click.echo(json.dumps(document, indent=2))
+    elif app.format == "markdown":
+        click.echo(
+            render_plan_markdown(
+                planned.desired, planned.snapshot, planned.plan, show_numbers=show_numbers
+            ),
+            nl=False,
+        )
     else:
         click.echo(render_plan(planned.desired, planned.snapshot, planned.plan, verbose=verbose))
         if out is not None:

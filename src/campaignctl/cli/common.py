@@ -3,12 +3,13 @@ the application context built from them, and the one place errors become exit co
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -18,7 +19,12 @@ from campaignctl.errors import CampaignctlError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "github", "markdown")
+"""Every output format. `--format` takes any of them, before or after the command name; a
+command refuses, in one line, a format it does not write, so none prints text when another
+form was asked for."""
+
+DATA_FORMATS = ("text", "json")
 
 
 @dataclass
@@ -82,10 +88,29 @@ def _store(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
     return callback
 
 
-def global_options(formats: tuple[str, ...] = FORMATS) -> Callable[[F], F]:
-    """Add --dir, --state, --now and --format to a group or a command."""
+def refuse_other_formats(formats: tuple[str, ...]) -> None:
+    """End the current command with one line when --format asks for a form it does not write
+    (the option given before the command name is checked only here, once the command is
+    known)."""
+    ctx = click.get_current_context()
+    if ctx.invoked_subcommand is not None:
+        return  # a group: its command checks, knowing the whole --format
+    app = ctx.find_object(AppContext)
+    if app is not None and app.format not in formats:
+        *others, last = formats
+        written = f"{', '.join(others)} or {last}" if others else last
+        raise CampaignctlError(f"--format {app.format}: `{ctx.command_path}` writes only {written}")
+
+
+def global_options(formats: tuple[str, ...] = DATA_FORMATS) -> Callable[[F], F]:
+    """Add --dir, --state, --now and --format to a group or a command that writes `formats`."""
 
     def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            refuse_other_formats(formats)
+            return func(*args, **kwargs)
+
         options = [
             click.option(
                 "--dir",
@@ -114,15 +139,16 @@ def global_options(formats: tuple[str, ...] = FORMATS) -> Callable[[F], F]:
             click.option(
                 "--format",
                 "format_",
-                type=click.Choice(formats),
+                type=click.Choice(FORMATS),
+                metavar=f"[{'|'.join(formats)}]",
                 expose_value=False,
                 callback=_store("format"),
                 help="Output format.",
             ),
         ]
         for option in reversed(options):
-            func = option(func)
-        return func
+            checked = option(checked)
+        return cast(F, checked)
 
     return decorate
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from campaignctl import __version__
-from campaignctl.cli.common import AppContext, global_options
+from campaignctl.cli.common import FORMATS, AppContext, global_options
 from campaignctl.errors import CampaignctlError
 
 _LOCATED = re.compile(r"^[^\s:]+:\d+(:\d+)?: ")
@@ -51,7 +51,7 @@ class CampaignctlGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="campaignctl")
-@global_options(formats=("text", "json", "github"))
+@global_options(formats=FORMATS)
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """SMS outreach campaigns as code.

@@ -4,7 +4,7 @@ live, then (with --verbose) every action. The JSON form is core.planjson."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from campaignctl.core.actions import until_of
 from campaignctl.core.instants import format_instant
@@ -65,15 +65,21 @@ def campaign_line(
     return f"  {name:<24} {status:<10} " + ("; ".join(parts) if parts else "nothing to do")
 
 
-def tick_parts(plan: Plan) -> dict[str, list[str]]:
-    """What each campaign with an action in `plan` does (see `campaign_parts`), by name in
-    order: the pieces the controller's one log line a tick is made of."""
+def by_campaign(plan: Plan) -> tuple[dict[str, list[Action]], dict[str, list[Tally]]]:
+    """The plan's listed actions and counted ones, by campaign, each in plan order."""
     actions: dict[str, list[Action]] = {}
     for action in plan.actions:
         actions.setdefault(action.campaign, []).append(action)
     tallies: dict[str, list[Tally]] = {}
     for tally in plan.tallies:
         tallies.setdefault(tally.campaign, []).append(tally)
+    return actions, tallies
+
+
+def tick_parts(plan: Plan) -> dict[str, list[str]]:
+    """What each campaign with an action in `plan` does (see `campaign_parts`), by name in
+    order: the pieces the controller's one log line a tick is made of."""
+    actions, tallies = by_campaign(plan)
     return {
         name: campaign_parts(actions.get(name, []), tallies.get(name, []))
         for name in sorted(set(actions) | set(tallies))
@@ -141,22 +147,30 @@ def launch_review(desired: Desired, snapshot: Snapshot, plan: Plan, campaign: st
     return lines
 
 
-def action_line(action: Action) -> str:
-    head = f"  {action.type:<15} {action.campaign:<20} {action.phone or '':<16}"
-    if action.type == "campaign_status":
-        return f"{head} {action.from_status} -> {action.to_status}"
+def action_facts(
+    action: Action, body: Callable[[str], str] = repr, detail: Callable[[str], str] = str
+) -> list[str]:
+    """What one action's line tells after its kind, campaign, phone and step: the rule, until
+    when it waits, a send's cost and body, and where it comes from (`body` and `detail` write
+    the values taken from the files)."""
     bits: list[str] = []
-    if action.step is not None:
-        bits.append(f"step {action.step}")
     if action.reason:
         bits.append(action.reason)
     if (until := until_of(action)) is not None:
         bits.append(f"until {format_instant(until)}")
     if action.type == "send":
-        bits.append(f"{action.segments} seg, {action.credits} cr: {action.body!r}")
+        bits.append(f"{action.segments} seg, {action.credits} cr: {body(action.body)}")
     if action.detail and action.type != "send":
-        bits.append(f"({action.detail})")
-    return f"{head} {' '.join(bits)}".rstrip()
+        bits.append(f"({detail(action.detail)})")
+    return bits
+
+
+def action_line(action: Action) -> str:
+    head = f"  {action.type:<15} {action.campaign:<20} {action.phone or '':<16}"
+    if action.type == "campaign_status":
+        return f"{head} {action.from_status} -> {action.to_status}"
+    step = [f"step {action.step}"] if action.step is not None else []
+    return f"{head} {' '.join([*step, *action_facts(action)])}".rstrip()
 
 
 def render_plan(desired: Desired, snapshot: Snapshot, plan: Plan, *, verbose: bool = False) -> str:
@@ -165,20 +179,13 @@ def render_plan(desired: Desired, snapshot: Snapshot, plan: Plan, *, verbose: bo
         f"valid until {format_instant(plan.expires_at)})",
         "",
     ]
-    by_campaign: dict[str, list[Action]] = {}
-    for action in plan.actions:
-        by_campaign.setdefault(action.campaign, []).append(action)
-    tallies: dict[str, list[Tally]] = {}
-    for tally in plan.tallies:
-        tallies.setdefault(tally.campaign, []).append(tally)
-    names = sorted(set(desired.campaigns) | set(by_campaign) | set(tallies))
+    actions, tallies = by_campaign(plan)
+    names = sorted(set(desired.campaigns) | set(actions) | set(tallies))
     for name in names:
         state = snapshot.campaigns.get(name)
         status = state.status if state else "new"
-        if name in desired.campaigns or by_campaign.get(name) or tallies.get(name):
-            lines.append(
-                campaign_line(name, status, by_campaign.get(name, []), tallies.get(name, []))
-            )
+        if name in desired.campaigns or actions.get(name) or tallies.get(name):
+            lines.append(campaign_line(name, status, actions.get(name, []), tallies.get(name, [])))
     launches = [
         a.campaign
         for a in plan.actions

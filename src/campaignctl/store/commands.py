@@ -8,7 +8,9 @@ from datetime import datetime
 
 from campaignctl.errors import StateError
 from campaignctl.providers.base import OutgoingMessage
+from campaignctl.store.codec import launch_value
 from campaignctl.store.db import StoreBase, from_text, to_text
+from campaignctl.store.dialect import Conn
 from campaignctl.store.records import OPTOUT_SOURCES, OutboxRecord
 from campaignctl.store.writes import end_live
 
@@ -19,6 +21,16 @@ def _source(source: str) -> str:
     if source not in OPTOUT_SOURCES:
         raise ValueError(f"opt-out source must be one of {', '.join(OPTOUT_SOURCES)}")
     return source
+
+
+def _stops_on_reply(conn: Conn, campaign: str) -> bool:
+    """A reply ends the campaign's sequences: it launched with stopOnReply (the default),
+    or has not launched."""
+    row = conn.execute("SELECT launch FROM campaigns WHERE name = ?", [campaign]).fetchone()
+    if row is None or row[0] is None:
+        return True
+    value = launch_value(row[0], "stop_on_reply")
+    return True if value is None else bool(value)
 
 
 def outbox_id(attempt_id: int) -> str:
@@ -112,14 +124,20 @@ class CommandsMixin(StoreBase):
     ) -> list[str]:
         """End the number's live enrollments (e.g. it replied); returns their campaigns.
         only_stop_on_reply: only in campaigns launched with stopOnReply (the default)."""
-        where = "phone = ?"
-        if only_stop_on_reply:
-            where += (
-                " AND campaign IN (SELECT name FROM campaigns WHERE launch IS NULL"
-                " OR coalesce(json_extract(launch, '$.stop_on_reply'), 1))"
-            )
         with self._write() as conn:
-            return end_live(conn, where, [phone], reason, now)
+            if not only_stop_on_reply:
+                return end_live(conn, "phone = ?", [phone], reason, now)
+            live = conn.execute(
+                "SELECT DISTINCT campaign FROM enrollments WHERE phone = ? AND +status = 'live'",
+                [phone],
+            ).fetchall()
+            ending = [campaign for (campaign,) in live if _stops_on_reply(conn, campaign)]
+            if not ending:
+                return []
+            marks = ",".join("?" * len(ending))
+            return end_live(
+                conn, f"phone = ? AND campaign IN ({marks})", [phone, *ending], reason, now
+            )
 
     def webhook_seen(self, message_sid: str, now: datetime) -> bool:
         """True when this webhook event was already processed; records it otherwise."""
@@ -166,8 +184,9 @@ class CommandsMixin(StoreBase):
         where, params = ("WHERE campaign = ?", [campaign]) if campaign else ("", [])
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {OUTBOX_COLUMNS} FROM outbox {where} ORDER BY at DESC, rowid DESC LIMIT ?",
-                [*params, -1 if limit is None else limit],
+                f"SELECT {OUTBOX_COLUMNS} FROM outbox {where} ORDER BY at DESC, attempt_id DESC"
+                + ("" if limit is None else " LIMIT ?"),
+                [*params] if limit is None else [*params, limit],
             ).fetchall()
         return [_outbox_record(r) for r in reversed(rows)]
 

@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 
 from campaignctl.clock import Clock
 from campaignctl.providers.signature import SignatureCheck
-from campaignctl.store import Store
+from campaignctl.store import StateLocation, Store
 
 log = logging.getLogger("campaignctl.webhooks")
 
@@ -107,7 +107,7 @@ class WebhookApp:
 
     def __init__(
         self,
-        store_path: Path,
+        store_path: Path | StateLocation,
         auth_token: str,
         public_url: str,
         clock: Clock,
@@ -274,7 +274,7 @@ class WebhookApp:
 
 
 def make_app(
-    store_path: Path,
+    store_path: Path | StateLocation,
     auth_token: str,
     public_url: str,
     clock: Clock,

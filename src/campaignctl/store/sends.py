@@ -212,7 +212,7 @@ class SendsMixin(StoreBase):
             )
         conn.execute(
             "INSERT INTO phones (phone, last_sent_at) VALUES (?, ?) ON CONFLICT (phone)"
-            " DO UPDATE SET last_sent_at = max(last_sent_at, excluded.last_sent_at)",
+            " DO UPDATE SET last_sent_at = max(phones.last_sent_at, excluded.last_sent_at)",
             [attempt.phone, at],
         )
 

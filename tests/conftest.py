@@ -3,7 +3,7 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,3 +51,24 @@ def state(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Itera
     url = server.create_database()
     yield url
     server.drop_database(url)
+
+
+@pytest.fixture
+def new_state(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], str]]:
+    """Makes new states on demand (a property test wants one per example), on each backend;
+    the databases made are dropped at the end."""
+    if backend == "sqlite":
+        yield lambda: str(tmp_path_factory.mktemp("state") / "state.db")
+        return
+    server: Server = request.getfixturevalue("postgres_server")
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(server.create_database())
+        return made[-1]
+
+    yield make
+    for url in made:
+        server.drop_database(url)

@@ -22,6 +22,7 @@ from yoyo.exceptions import LockTimeout
 from campaignctl.errors import StateError
 
 MIGRATIONS_TABLE = "_yoyo_migration"
+YOYO_TABLES = {MIGRATIONS_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 LOCK_SECONDS = 60  # how long a second opener waits for the first one's migrations
 
 
@@ -41,22 +42,24 @@ def applied(conn: psycopg.Connection[Any], where: str) -> list[str] | None:
         str(r[0])
         for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
     }
-    if not tables:
-        return None
     foreign = StateError(
         f"{where}: not a campaignctl state database (it holds other tables); "
         "refusing to use or change it"
     )
     if MIGRATIONS_TABLE not in tables:
-        raise foreign
+        if tables - YOYO_TABLES:
+            raise foreign
+        return None  # empty, or yoyo's own tables alone: another opener is making the schema
     ids = [
         str(r[0])
         for r in conn.execute(
             f"SELECT migration_id FROM {MIGRATIONS_TABLE} ORDER BY applied_at_utc, migration_id"
         )
     ]
+    if not ids:
+        return None  # the first migration under way in another process: it is waited for
     known = known_migrations()
-    if (ids and not set(ids) & set(known)) or (ids and "meta" not in tables):
+    if not set(ids) & set(known) or "meta" not in tables:
         raise foreign
     if [i for i in ids if i not in known]:
         raise StateError(

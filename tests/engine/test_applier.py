@@ -31,9 +31,9 @@ def carry_out(store: Store, planned: Planned) -> Executor:
     return executor
 
 
-def test_stop_arriving_between_plan_and_send_blocks_that_send(tmp_path: Path) -> None:
+def test_stop_arriving_between_plan_and_send_blocks_that_send(tmp_path: Path, state: str) -> None:
     repo = Repo(tmp_path).standard()
-    with Store.open(repo.state) as store:
+    with Store.open(state) as store:
         store.add_credits(10, None, NOON)
         planned = make_plan(repo.dir, store, NOON)
         assert [a.phone for a in planned.plan.actions if a.type == "send"] == [
@@ -55,9 +55,9 @@ def test_stop_arriving_between_plan_and_send_blocks_that_send(tmp_path: Path) ->
         assert store.balance() == 9
 
 
-def test_suspend_between_plan_and_send_blocks_every_send(tmp_path: Path) -> None:
+def test_suspend_between_plan_and_send_blocks_every_send(tmp_path: Path, state: str) -> None:
     repo = Repo(tmp_path).standard()
-    with Store.open(repo.state) as store:
+    with Store.open(state) as store:
         store.add_credits(10, None, NOON)
         planned = make_plan(repo.dir, store, NOON)
         store.suspend("carrier incident", NOON)

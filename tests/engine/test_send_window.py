@@ -31,14 +31,16 @@ class SteppingClock:
         return self.at
 
 
-def test_sends_stop_at_21_local_and_the_rest_go_out_next_morning(tmp_path: Path) -> None:
+def test_sends_stop_at_21_local_and_the_rest_go_out_next_morning(
+    tmp_path: Path, state: str
+) -> None:
     repo = Repo(tmp_path)
     repo.standard()
     repo.group(rows=[(number, "Ana") for number in NUMBERS])
     start = parse_instant("2026-03-03T01:58:30Z")  # 20:58:30 in New York
     closes = datetime(2026, 3, 2, 21, 0, tzinfo=NEW_YORK)
     clock = SteppingClock(start, timedelta(milliseconds=200))
-    with Store.open(repo.state) as store:
+    with Store.open(state) as store:
         store.add_credits(1_000, None, start)
         planned, report = apply_now(
             repo.dir, store, OutboxProvider(store, clock), clock, ApplyOptions(holder="test")

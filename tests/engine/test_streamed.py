@@ -4,12 +4,13 @@ made from `plan` (every contact in memory), saved and carried out by the same ex
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -96,76 +97,89 @@ STATE_QUERIES = {
 }
 
 
-def state_of(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """The state's tables, in a set order; sources relative to the repository."""
-    conn = sqlite3.connect(path)
-    root = str(path.parent)
-    try:
+def state_of(state: str, root: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """The state's tables, in a set order; sources relative to the repository at root."""
+    with Store.open(state, read_only=True) as store:
         return {
             table: sorted(
                 (
-                    tuple(v.replace(root, "") if isinstance(v, str) else v for v in row)
-                    for row in conn.execute(sql).fetchall()
+                    tuple(v.replace(str(root), "") if isinstance(v, str) else v for v in row)
+                    for row in store._conn.execute(sql).fetchall()
                 ),
                 key=repr,
             )
             for table, sql in STATE_QUERIES.items()
         }
-    finally:
-        conn.close()
 
 
-def enrolled(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        return int(conn.execute("SELECT count(*) FROM enrollments").fetchone()[0])
-    finally:
-        conn.close()
+def enrolled(state: str) -> int:
+    with Store.open(state, read_only=True) as store:
+        return int(store._conn.execute("SELECT count(*) FROM enrollments").fetchone()[0])
 
 
-def run_history(root: Path, history: list[Tick], senders: list[str], streamed: bool) -> Path:
+def run_history(
+    root: Path, state: str, history: list[Tick], senders: list[str], streamed: bool
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The state after the history's applies (streamed, or from saved plans)."""
     repo = Repo(root)
     repo.template()
     repo.write("settings.yaml", SETTINGS)
     now = START
-    with Store.open(repo.state) as store:
+    with Store.open(state) as store:
         store.add_credits(40, None, now - timedelta(hours=1))
     for tick in history:
         now += timedelta(hours=tick.hours)
         write(repo, tick, senders)
         clock = FrozenClock(now)
-        with Store.open(repo.state) as store:
+        with Store.open(state) as store:
             provider = OutboxProvider(store, clock)
             if streamed:
                 engine.apply_now(repo.dir, store, provider, clock, BATCH_OF_3)
             else:
                 planned = make_plan(repo.dir, store, now)
                 engine.apply_now(repo.dir, store, provider, clock, TEST, saved=planned.plan)
-    return repo.state
+    return state_of(state, root)
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+CASES = st.integers(min_value=1, max_value=3).flatmap(
+    lambda n: st.tuples(st.just(n), ticks(n), st.booleans())
 )
-@given(
-    st.integers(min_value=1, max_value=3).flatmap(
-        lambda n: st.tuples(st.just(n), ticks(n), st.booleans())
-    )
-)
-def test_streamed_apply_leaves_the_state_the_whole_plan_leaves(
-    tmp_path_factory: Any, case: tuple[int, list[Tick], bool]
+FIXTURES_PER_TEST = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+
+
+def _same_state_streamed_or_whole(
+    tmp_path_factory: Any, new_state: Callable[[], str], case: tuple[int, list[Tick], bool]
 ) -> None:
     campaigns, history, shared_sender = case
     senders = ["+15125550147" if shared_sender else f"+1512555014{i}" for i in range(campaigns)]
     root = tmp_path_factory.mktemp("case")
-    whole = state_of(run_history(root / "whole", history, senders, streamed=False))
-    streamed_ = state_of(run_history(root / "streamed", history, senders, streamed=True))
+    whole = run_history(root / "whole", new_state(), history, senders, streamed=False)
+    streamed_ = run_history(root / "streamed", new_state(), history, senders, streamed=True)
     assert streamed_ == whole
 
 
-def test_a_number_twice_in_a_group_is_decided_once_across_batches(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite"])
+@settings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_PER_TEST)
+@given(CASES)
+def test_streamed_apply_leaves_the_state_the_whole_plan_leaves(
+    tmp_path_factory: Any, new_state: Callable[[], str], case: tuple[int, list[Tick], bool]
+) -> None:
+    _same_state_streamed_or_whole(tmp_path_factory, new_state, case)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+@settings(max_examples=12, deadline=None, suppress_health_check=FIXTURES_PER_TEST)
+@given(CASES)
+def test_streamed_apply_on_postgresql_leaves_the_state_the_whole_plan_leaves(
+    tmp_path_factory: Any, new_state: Callable[[], str], case: tuple[int, list[Tick], bool]
+) -> None:
+    """The same, fewer examples: the SQLite run covers the cases, this one the database."""
+    _same_state_streamed_or_whole(tmp_path_factory, new_state, case)
+
+
+def test_a_number_twice_in_a_group_is_decided_once_across_batches(
+    tmp_path: Path, state: str
+) -> None:
     """The first row of a number wins, even when its second row is batches later and could
     be enrolled (the first cannot: its name is empty)."""
     repo = Repo(tmp_path)
@@ -176,7 +190,7 @@ def test_a_number_twice_in_a_group_is_decided_once_across_batches(tmp_path: Path
     write(repo, Tick(0, (group,), (), ("active",)), ["+15125550147"])
     now = parse_instant("2026-03-02T17:00:00Z")
     clock = FrozenClock(now)
-    with Store.open(repo.state) as store:
+    with Store.open(state) as store:
         store.add_credits(40, None, now)
         planned, _ = engine.apply_now(
             repo.dir,
@@ -192,7 +206,7 @@ def test_a_number_twice_in_a_group_is_decided_once_across_batches(tmp_path: Path
     assert planned.plan.summary()["enroll"] == len(other)
 
 
-def test_a_bad_row_stops_the_apply_and_the_next_one_goes_on(tmp_path: Path) -> None:
+def test_a_bad_row_stops_the_apply_and_the_next_one_goes_on(tmp_path: Path, state: str) -> None:
     """A row the loader refuses, batches into the file: the apply fails with the file and
     line before it changes anything (the campaign is not even launched); once the file is
     fixed, the next apply launches, enrolls and sends."""
@@ -206,7 +220,7 @@ def test_a_bad_row_stops_the_apply_and_the_next_one_goes_on(tmp_path: Path) -> N
     csv.write_text("".join([*lines[:8], "+12125550999,Ana,Austin,extra\n", *lines[8:]]))
     now = parse_instant("2026-03-02T17:00:00Z")
     clock = FrozenClock(now)
-    with Store.open(repo.state) as store:
+    with Store.open(state) as store:
         store.add_credits(40, None, now)
         try:
             engine.apply_now(repo.dir, store, OutboxProvider(store, clock), clock, BATCH_OF_3)
@@ -215,17 +229,19 @@ def test_a_bad_row_stops_the_apply_and_the_next_one_goes_on(tmp_path: Path) -> N
         else:
             raise AssertionError("the bad row was not refused")
         assert store.outbox() == []
-        assert enrolled(repo.state) == 0
+        assert enrolled(state) == 0
         assert store.campaign_status_rows() == []  # not launched
         csv.write_text("".join(lines))
         _, report = engine.apply_now(
             repo.dir, store, OutboxProvider(store, clock), clock, BATCH_OF_3
         )
-        assert enrolled(repo.state) == 10
+        assert enrolled(state) == 10
         assert report.outcomes == {"sent": 3}  # the sender's pace: 3 a tick
 
 
-def test_a_large_apply_lists_its_first_actions_and_counts_the_rest(tmp_path: Path) -> None:
+def test_a_large_apply_lists_its_first_actions_and_counts_the_rest(
+    tmp_path: Path, state: str
+) -> None:
     repo = Repo(tmp_path)
     repo.template()
     repo.write("settings.yaml", SETTINGS)
@@ -233,7 +249,7 @@ def test_a_large_apply_lists_its_first_actions_and_counts_the_rest(tmp_path: Pat
     write(repo, Tick(0, (tuple(Row(p, "Ana") for p in numbers),), (), ("active",)), [SENDER])
     night = parse_instant("2026-03-02T08:00:00Z")  # 03:00 in New York
     clock = FrozenClock(night)
-    with Store.open(repo.state) as store:
+    with Store.open(state) as store:
         planned, report = engine.apply_now(
             repo.dir, store, OutboxProvider(store, clock), clock, TEST
         )
@@ -254,4 +270,4 @@ def test_a_large_apply_lists_its_first_actions_and_counts_the_rest(tmp_path: Pat
     assert "step 1: on enrollment, ~1.0 segments" in text  # estimated from a sample
     assert "whole sequence: about 20100 credits" in text
     assert f"... and {20_101 - LISTED} more enrollments, defers and skips" in text
-    assert enrolled(repo.state) == 10_050
+    assert enrolled(state) == 10_050

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -9,6 +8,7 @@ from campaignctl.store import Store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "state.db") as opened:
+def store(state: str) -> Iterator[Store]:
+    """An open new state, on each backend."""
+    with Store.open(state) as opened:
         yield opened

@@ -70,11 +70,12 @@ def test_the_remaining_triggers_keep_the_count_on_update_and_delete(store: Store
     assert _live_counts(store)["c1"] == (2, 2, 2)
 
 
-def test_no_insert_trigger_in_a_new_state(store: Store) -> None:
-    triggers = {
-        str(r[0])
-        for r in store._conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+def test_no_insert_trigger_in_a_new_state(store: Store, backend: str) -> None:
+    catalog = {
+        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+        "postgresql": "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal",
     }
+    triggers = {str(r[0]) for r in store._conn.execute(catalog[backend])}
     assert "enrollments_count_insert" not in triggers
     assert {"enrollments_count_update", "enrollments_count_delete"} <= triggers
 
@@ -129,8 +130,8 @@ def test_an_older_enroll_decision_tells_the_enrollment_once(store: Store) -> Non
     active_campaign(store)
     store.enroll_many("c1", [contact(phone(1))], T0)
     store._conn.execute(
-        "INSERT INTO decisions (at, last_at, campaign, phone, type, detail)"
-        " SELECT enrolled_at, enrolled_at, campaign, phone, 'enroll', 'contacts.csv:3'"
+        "INSERT INTO decisions (id, at, last_at, campaign, phone, type, detail)"
+        " SELECT id, enrolled_at, enrolled_at, campaign, phone, 'enroll', 'contacts.csv:3'"
         " FROM enrollments"
     )
     history = [(e.kind, e.what, e.detail) for e in store.explain(phone(1))]

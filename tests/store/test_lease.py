@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +23,7 @@ class FakeWall:
 
 
 def _race(path: str, start_at: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    store = Store.open(Path(path))
+    store = Store.open(path)
     while time.time() < start_at:
         pass
     try:
@@ -35,13 +34,13 @@ def _race(path: str, start_at: float, queue: multiprocessing.Queue) -> None:  # 
     store._conn.close()  # exit without releasing, like a crash
 
 
-def test_two_processes_racing_get_exactly_one_token(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
+def test_two_processes_racing_get_exactly_one_token(state: str) -> None:
+    path = state
     Store.open(path).close()
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     start_at = time.time() + 1.5
-    procs = [ctx.Process(target=_race, args=(str(path), start_at, queue)) for _ in range(4)]
+    procs = [ctx.Process(target=_race, args=(path, start_at, queue)) for _ in range(4)]
     for proc in procs:
         proc.start()
     results = [queue.get(timeout=30) for _ in procs]
@@ -53,9 +52,9 @@ def test_two_processes_racing_get_exactly_one_token(tmp_path: Path) -> None:
     assert len(held) == 3 and all("another apply is running" in h for h in held)
 
 
-def test_an_expired_lease_is_taken_over_with_a_greater_token(tmp_path: Path) -> None:
+def test_an_expired_lease_is_taken_over_with_a_greater_token(state: str) -> None:
     wall = FakeWall()
-    path = tmp_path / "state.db"
+    path = state
     first, second = Store.open(path, wall_clock=wall), Store.open(path, wall_clock=wall)
     token = first.acquire_lease("apply-1", ttl_seconds=60)
     with pytest.raises(LeaseHeld, match="apply-1") as held:
@@ -71,8 +70,8 @@ def test_an_expired_lease_is_taken_over_with_a_greater_token(tmp_path: Path) -> 
     second.close()
 
 
-def test_waiting_for_a_lease_that_is_released(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
+def test_waiting_for_a_lease_that_is_released(state: str) -> None:
+    path = state
     first, second = Store.open(path), Store.open(path)
     token = first.acquire_lease("apply-1", ttl_seconds=0.3)
     started = time.monotonic()
@@ -82,9 +81,9 @@ def test_waiting_for_a_lease_that_is_released(tmp_path: Path) -> None:
     second.close()
 
 
-def test_fencing_a_stale_holder_cannot_write(tmp_path: Path) -> None:
+def test_fencing_a_stale_holder_cannot_write(state: str) -> None:
     wall = FakeWall()
-    path = tmp_path / "state.db"
+    path = state
     stale, fresh = Store.open(path, wall_clock=wall), Store.open(path, wall_clock=wall)
     stale.acquire_lease("apply-1", ttl_seconds=60)
     active_campaign(stale)
@@ -105,8 +104,8 @@ def test_fencing_a_stale_holder_cannot_write(tmp_path: Path) -> None:
     fresh.close()
 
 
-def test_apply_writes_without_the_lease_wait_for_a_holder(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
+def test_apply_writes_without_the_lease_wait_for_a_holder(state: str) -> None:
+    path = state
     holder, other = Store.open(path), Store.open(path)
     token = holder.acquire_lease("apply-1")
     with pytest.raises(LeaseHeld, match="holds the apply lease"):
@@ -118,9 +117,9 @@ def test_apply_writes_without_the_lease_wait_for_a_holder(tmp_path: Path) -> Non
     other.close()
 
 
-def test_renew_extends_and_close_releases(tmp_path: Path) -> None:
+def test_renew_extends_and_close_releases(state: str) -> None:
     wall = FakeWall()
-    path = tmp_path / "state.db"
+    path = state
     first, second = Store.open(path, wall_clock=wall), Store.open(path, wall_clock=wall)
     token = first.acquire_lease("apply-1", ttl_seconds=60)
     wall.at += 50

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
+import psycopg
 import pytest
 
 from campaignctl.errors import StateError
@@ -124,28 +125,24 @@ def test_an_outcome_is_recorded_once(ready: Store) -> None:
         ready.record_outcome(999, Outcome("sent"), T0, 30)
 
 
-def test_a_step_is_never_recorded_sent_twice(ready: Store) -> None:
+def test_a_step_is_never_recorded_sent_twice(ready: Store, state: str) -> None:
     attempt_id = send(ready, "c1", A, 1, T0)
     ready.record_outcome(attempt_id, Outcome("sent"), T0, 30)
     with pytest.raises(SendBlocked, match=r"attempt .* is sent") as blocked:
         send(ready, "c1", A, 1, later(31))
     assert blocked.value.reason == "step_taken"
-    # below the store's checks, the partial unique index itself refuses it
-    conn = sqlite3.connect(ready.path)
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        conn.execute(
-            "INSERT INTO attempts (campaign, phone, step, body, segments, credits, sender_key,"
-            " provider, status, created_at, updated_at)"
-            " VALUES ('c1', ?, 1, 'x', 1, 1, 'k', 'outbox', 'sent', 'x', 'x')",
-            [A],
-        )
-    conn.execute(  # a retry row for the same step is history, and allowed
+    # below the store's checks, the partial unique index itself refuses it (on another
+    # connection, as another process would write)
+    insert = (
         "INSERT INTO attempts (campaign, phone, step, body, segments, credits, sender_key,"
         " provider, status, created_at, updated_at)"
-        " VALUES ('c1', ?, 1, 'x', 1, 1, 'k', 'outbox', 'retry', 'x', 'x')",
-        [A],
+        " VALUES ('c1', ?, 1, 'x', 1, 1, 'k', 'outbox', ?, 'x', 'x')"
     )
-    conn.close()
+    with Store.open(state) as other:
+        with pytest.raises(Exception, match=r"(?i)unique") as refused:
+            other._conn.execute(insert, [A, "sent"])
+        assert isinstance(refused.value, sqlite3.IntegrityError | psycopg.errors.UniqueViolation)
+        other._conn.execute(insert, [A, "retry"])  # a retry row for the same step is history
 
 
 @pytest.mark.parametrize(

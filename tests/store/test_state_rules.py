@@ -1,4 +1,5 @@
-"""Rules of the state under any sequence of operations (hypothesis, on a real SQLite file):
+"""Rules of the state under any sequence of operations (hypothesis, on a real SQLite file and
+a real PostgreSQL database):
 the balance is the ledger's sum and never negative, a debit stays only for a sent or
 in-flight attempt, no step is recorded twice, and the counters agree with the rows."""
 
@@ -11,10 +12,17 @@ from pathlib import Path
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from campaignctl.providers.base import Outcome
 from campaignctl.store import SendBlocked, Store
+from tests.postgres import Server
 from tests.store.helpers import T0, active_campaign, contact, phone
 
 PHONES = [phone(i) for i in range(5)]
@@ -23,10 +31,13 @@ OUTCOMES = ["sent", "retry", "unknown", "opted_out", "rejected", "failed", "auth
 
 
 class StateMachine(RuleBasedStateMachine):
+    server: Server | None = None  # PostgreSQL's, when the machine runs on it
+
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="campaignctl-rules-"))
-        self.store = Store.open(self.dir / "state.db")
+        self.url = self.server.create_database() if self.server else None
+        self.store = Store.open(self.url or self.dir / "state.db")
         self.now = T0
         self.added = 0
 
@@ -38,6 +49,8 @@ class StateMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.store.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.server and self.url:
+            self.server.drop_database(self.url)
 
     def tick(self) -> None:
         self.now += timedelta(minutes=15)
@@ -131,3 +144,14 @@ _EMPTY = desired({}, {})
 
 StateMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
 test_state_rules = StateMachine.TestCase
+
+
+class PostgresStateMachine(StateMachine):
+    pass
+
+
+def test_state_rules_on_postgresql(postgres_server: Server) -> None:
+    PostgresStateMachine.server = postgres_server
+    run_state_machine_as_test(
+        PostgresStateMachine, settings=settings(max_examples=20, stateful_step_count=30)
+    )

@@ -4,8 +4,10 @@ Twilio's retry of an event is a no-op once, and only once, the event is in the s
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import psycopg
 import pytest
 
 from campaignctl.errors import StateError
@@ -31,25 +33,50 @@ def test_an_inbound_event_is_processed_once(store: Store) -> None:
     assert (help_.duplicate, help_.changed, store.serial) == (False, False, serial + 1)
 
 
+@contextmanager
+def history_refused(backend: str, state: str) -> Iterator[None]:
+    """While inside, the database itself refuses to write an opt-out's history row: the
+    second write of the event fails after the first succeeded."""
+    if backend == "sqlite":
+        other = sqlite3.connect(state)
+        other.execute(
+            "CREATE TRIGGER no_history BEFORE INSERT ON optout_history"
+            " BEGIN SELECT RAISE(ABORT, 'no room for the history'); END"
+        )
+        other.commit()
+        try:
+            yield
+        finally:
+            other.execute("DROP TRIGGER no_history")
+            other.commit()
+            other.close()
+        return
+    with psycopg.connect(state, autocommit=True) as pg:
+        pg.execute(
+            "CREATE FUNCTION no_history() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'no room for the history'; END $$"
+        )
+        pg.execute(
+            "CREATE TRIGGER no_history BEFORE INSERT ON optout_history"
+            " FOR EACH ROW EXECUTE FUNCTION no_history()"
+        )
+        try:
+            yield
+        finally:
+            pg.execute("DROP TRIGGER no_history ON optout_history")
+            pg.execute("DROP FUNCTION no_history()")
+
+
 def test_a_failure_inside_the_event_leaves_nothing_and_the_retry_goes_through(
-    store: Store, tmp_path: Path
+    store: Store, backend: str, state: str
 ) -> None:
     active_campaign(store)
     store.enroll_many("c1", [contact(phone(1))], T0)
-    other = sqlite3.connect(tmp_path / "state.db")
-    other.execute(
-        "CREATE TRIGGER no_history BEFORE INSERT ON optout_history"
-        " BEGIN SELECT RAISE(ABORT, 'no room for the history'); END"
-    )
-    other.commit()
     stop = InboundEvent("SM1", phone(1), "opt_out", "STOP")
-    with pytest.raises(StateError, match="no room for the history"):
+    with history_refused(backend, state), pytest.raises(StateError, match="no room"):
         store.record_inbound(stop, T0)
     assert store.optout_of(phone(1)) is None
     assert [e.end_reason for e in store.enrollments_of(phone(1))] == [None]
-    other.execute("DROP TRIGGER no_history")
-    other.commit()
-    other.close()
     assert not store.record_inbound(stop, later(1)).duplicate
     assert [e.end_reason for e in store.enrollments_of(phone(1))] == ["opted_out"]
 

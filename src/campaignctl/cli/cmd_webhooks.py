@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ import click
 from campaignctl.cli.common import AppContext, global_options, pass_app
 from campaignctl.cli.main import cli
 from campaignctl.errors import CampaignctlError
+from campaignctl.store.location import StateLocation
 
 
 @cli.group("webhooks")
@@ -168,13 +168,13 @@ def _server_options() -> dict[str, object]:
     }
 
 
-def _check_writable(state: Path) -> None:
+def _check_writable(state: StateLocation) -> None:
     """Create or migrate the state now, and refuse to listen when it cannot be written: every
     webhook would be answered 500 and Twilio's retries would all fail the same way."""
     from campaignctl.store import Store
 
-    folder = state.resolve().parent
-    if folder.exists() and not os.access(folder, os.W_OK):
+    folder = state.path.resolve().parent if state.path is not None else None
+    if folder is not None and folder.exists() and not os.access(folder, os.W_OK):
         raise CampaignctlError(
             f"{folder}: the state's folder is read-only; webhooks serve needs to write there "
             "(the state database and its -wal and -shm files)"

@@ -16,6 +16,7 @@ import click
 from campaignctl.clock import Clock, FrozenClock, SystemClock
 from campaignctl.core.instants import InstantError, parse_instant
 from campaignctl.errors import CampaignctlError
+from campaignctl.store.location import StateLocation, parse_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +31,7 @@ DATA_FORMATS = ("text", "json")
 @dataclass
 class AppContext:
     dir: Path | None = None
-    state: Path | None = None
+    state: StateLocation | None = None
     now: datetime | None = None
     format: str = "text"
 
@@ -41,13 +42,15 @@ class AppContext:
         return Path(os.environ.get("CAMPAIGNCTL_DIR", "campaigns.d"))
 
     @property
-    def state_path(self) -> Path:
+    def state_path(self) -> StateLocation:
+        """The state: `--state`, else CAMPAIGNCTL_STATE, else the file beside the config
+        directory. A file path or a PostgreSQL URL; `str()` of it masks a URL's password."""
         if self.state is not None:
             return self.state
         env = os.environ.get("CAMPAIGNCTL_STATE")
         if env:
-            return Path(env)
-        return self.config_dir.resolve().parent / ".campaignctl" / "state.db"
+            return parse_state(env)
+        return parse_state(self.config_dir.resolve().parent / ".campaignctl" / "state.db")
 
     @property
     def clock(self) -> Clock:
@@ -74,6 +77,24 @@ class InstantType(click.ParamType[datetime, Any]):
 
 
 INSTANT = InstantType()
+
+
+class StateType(click.ParamType[StateLocation, Any]):
+    """`--state`: a file path, or a `postgresql://` URL (kept whole: a path would fold its
+    `//`). A file must not be a directory; a URL is checked when the state is opened."""
+
+    name = "path_or_url"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> StateLocation:
+        location = parse_state(value)
+        if location.path is not None and location.path.is_dir():
+            self.fail(f"{str(location.path)!r} is a directory.", param, ctx)
+        return location
+
+
+STATE = StateType()
 
 
 def _store(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -122,11 +143,11 @@ def global_options(formats: tuple[str, ...] = DATA_FORMATS) -> Callable[[F], F]:
             ),
             click.option(
                 "--state",
-                type=click.Path(path_type=Path, dir_okay=False),
+                type=STATE,
                 expose_value=False,
                 callback=_store("state"),
-                help="State database (default .campaignctl/state.db beside the config "
-                "directory, env CAMPAIGNCTL_STATE).",
+                help="State database: a file (default .campaignctl/state.db beside the "
+                "config directory) or a postgresql:// URL (env CAMPAIGNCTL_STATE).",
             ),
             click.option(
                 "--now",

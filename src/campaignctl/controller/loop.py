@@ -35,7 +35,7 @@ from campaignctl.errors import EXIT_SENDING_STOPPED, CampaignctlError
 from campaignctl.providers.base import Provider
 from campaignctl.providers.outbox import OutboxTable
 from campaignctl.render.plan import tick_parts
-from campaignctl.store import LeaseHeld, Store
+from campaignctl.store import LeaseHeld, StateLocation, Store
 
 log = logging.getLogger("campaignctl.controller")
 
@@ -46,7 +46,7 @@ MAX_BACKOFF_SECONDS = 300.0
 @dataclass
 class ControllerOptions:
     config_dir: Path
-    state_path: Path
+    state_path: Path | StateLocation  # str() masks a URL: it is logged
     interval: timedelta | None = None  # None: Settings.reconcileInterval
     once: bool = False
     watch: bool = True

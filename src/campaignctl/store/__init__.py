@@ -1,6 +1,7 @@
-"""The state: SQLite through sqlite-utils, versioned migrations, WAL.
+"""The state: an SQLite file (sqlite-utils migrations, WAL), or a PostgreSQL database
+(yoyo-migrations), behind the same queries.
 
-`Store.open(path)` is the only way in. It is assembled from one mixin per concern:
+`Store.open(path_or_url)` is the only way in. It is assembled from one mixin per concern:
 
     snapshot.py  the planner's one read          lease.py     one applier at a time
     stream.py    a streamed apply's batch reads
@@ -10,13 +11,13 @@
                                                                transaction each
 
 Consumers are typed with the narrow protocols of protocols.py (a reader, an apply writer, a
-lease holder, a ledger...), which `Store` implements; a second backend implements them too.
+lease holder, a ledger...), which `Store` implements. The mixins run one implementation of
+their SQL on a connection that speaks for its database (dialect.py; sqlite.py, postgres.py).
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from campaignctl.store.commands import CommandsMixin
 from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
 from campaignctl.store.inbound import InboundMixin
 from campaignctl.store.lease import LeaseMixin
+from campaignctl.store.location import StateArg, StateLocation, mask, parse_state
 from campaignctl.store.protocols import (
     ApplyStore,
     ApplyWriter,
@@ -53,6 +55,7 @@ from campaignctl.store.records import (
 )
 from campaignctl.store.sends import SendBlocked, SendsMixin
 from campaignctl.store.snapshot import SnapshotMixin
+from campaignctl.store.sqlite import open_sqlite
 from campaignctl.store.stream import DueBatch, StreamMixin, SyncFacts, SyncStart
 from campaignctl.store.writes import WritesMixin
 
@@ -79,12 +82,15 @@ __all__ = [
     "OutboxRecord",
     "SendBlocked",
     "SnapshotReader",
+    "StateArg",
+    "StateLocation",
     "StatusReader",
     "Store",
     "Suspension",
     "SyncFacts",
     "SyncStart",
     "WaitingReader",
+    "mask",
 ]
 
 
@@ -103,31 +109,44 @@ class Store(
     @classmethod
     def open(
         cls,
-        path: Path,
+        path: StateArg,
         *,
         create: bool = True,
         read_only: bool = False,
         wall_clock: WallClock = time.time,
     ) -> Store:
-        """Open (creating it and its directory when create) the state at `path`.
+        """Open the state at `path`: an SQLite file (created, with its directory, when
+        create) or a `postgresql://` URL (its schema created when create).
 
-        Refuses, with one StateError line and without touching the file: a file that is not
-        a campaignctl database, a truncated or corrupt one, one with a newer schema. An
-        older schema is migrated. A file that cannot be written opens read-only: reads
-        work, writes raise StateError. wall_clock drives the lease (never `--now`).
+        Refuses, with one StateError line and without touching it: a file or database that
+        is not a campaignctl state, a truncated or corrupt file, a newer schema. An older
+        schema is migrated. A state that cannot be written opens read-only: reads work,
+        writes raise StateError. wall_clock drives the lease (never `--now`).
         """
-        path = Path(path)
-        conn, read_only = cls._open_connection(path, create=create, read_only=read_only)
-        return cls(conn, path, read_only=read_only, wall_clock=wall_clock)
+        location = parse_state(path)
+        if location.url is not None:
+            from campaignctl.store.postgres import open_postgres  # psycopg only when asked
+
+            conn, read_only = open_postgres(location.url, create=create, read_only=read_only)
+            return cls(conn, None, read_only=read_only, wall_clock=wall_clock,
+                       where=location.shown)  # fmt: skip
+        assert location.path is not None
+        sqlite, read_only = open_sqlite(location.path, create=create, read_only=read_only)
+        return cls(sqlite, location.path, read_only=read_only, wall_clock=wall_clock)
 
     @classmethod
-    def open_for_reading(cls, path: Path) -> Store:
+    def open_for_reading(cls, path: StateArg) -> Store:
         """The state at `path` for a read-only command; an empty state (in memory, nothing
-        created on disk) when there is no file yet."""
-        path = Path(path)
-        if path.exists():
-            return cls.open(path, create=False)
-        conn, _ = cls._open_connection(None, create=True, read_only=False)
+        created) when there is no file, or no schema in the database, yet."""
+        location = parse_state(path)
+        if location.url is not None:
+            from campaignctl.store.postgres import has_state
+
+            if has_state(location.url):
+                return cls.open(location, create=False)
+        elif location.path is not None and location.path.exists():
+            return cls.open(location, create=False)
+        conn, _ = open_sqlite(None, create=True, read_only=False)
         return cls(conn, None, read_only=False, wall_clock=time.time)
 
     def __enter__(self) -> Store:
@@ -141,7 +160,7 @@ class Store(
     ) -> None:
         self.close()
         if isinstance(exc, DamagedValue) and exc.where is None:  # decoded outside a read
-            raise exc.located(self.path) from None
+            raise exc.located(self.where) from None
 
 
 if TYPE_CHECKING:

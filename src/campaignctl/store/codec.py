@@ -88,6 +88,18 @@ def launch_to_json(launch: LaunchRecord) -> str:
     )
 
 
+def launch_value(text: str, key: str) -> Any:
+    """One top-level value of a stored launch record (None when it has no such key),
+    without reading the rest of it."""
+    try:
+        value = json.loads(text)
+        if not isinstance(value, dict):
+            raise TypeError
+        return value.get(key)
+    except _MALFORMED:
+        raise DamagedValue(f"the stored launch record {shown(text)} cannot be read") from None
+
+
 def launch_from_json(text: str) -> LaunchRecord:
     try:
         return _launch(json.loads(text))

@@ -4,32 +4,27 @@ its own. (The webhooks record each event in one transaction: inbound.py.)"""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from campaignctl.errors import StateError
 from campaignctl.providers.base import OutgoingMessage
+from campaignctl.store.codec import launch_value
 from campaignctl.store.db import StoreBase, from_text, to_text
+from campaignctl.store.dialect import Conn
 from campaignctl.store.records import OPTOUT_SOURCES, OutboxRecord
 from campaignctl.store.writes import end_live
 
 OUTBOX_COLUMNS = 'id, attempt_id, at, campaign, "to", sender, step, body'
+
+
 # a number's live enrollments in the campaigns launched with stopOnReply (the default)
-WHERE_STOP_ON_REPLY = (
-    "phone = ? AND campaign IN (SELECT name FROM campaigns WHERE launch IS NULL"
-    " OR coalesce(json_extract(launch, '$.stop_on_reply'), 1))"
-)
-
-
 def _source(source: str) -> str:
     if source not in OPTOUT_SOURCES:
         raise ValueError(f"opt-out source must be one of {', '.join(OPTOUT_SOURCES)}")
     return source
 
 
-def insert_optout(
-    conn: sqlite3.Connection, phone: str, source: str, note: str | None, now: datetime
-) -> bool:
+def insert_optout(conn: Conn, phone: str, source: str, note: str | None, now: datetime) -> bool:
     """Inside a write: opt a number out, with its history row; False when it already was."""
     at = to_text(now)
     cursor = conn.execute(
@@ -46,9 +41,7 @@ def insert_optout(
     return True
 
 
-def delete_optout(
-    conn: sqlite3.Connection, phone: str, source: str, reason: str, now: datetime
-) -> bool:
+def delete_optout(conn: Conn, phone: str, source: str, reason: str, now: datetime) -> bool:
     """Inside a write: lift a number's opt-out, with its history row; False when it was not
     opted out."""
     cursor = conn.execute("DELETE FROM optouts WHERE phone = ?", [phone])
@@ -60,6 +53,30 @@ def delete_optout(
         [phone, to_text(now), _source(source), reason],
     )
     return True
+
+
+def _stops_on_reply(conn: Conn, campaign: str) -> bool:
+    """A reply ends the campaign's sequences: it launched with stopOnReply (the default),
+    or has not launched."""
+    row = conn.execute("SELECT launch FROM campaigns WHERE name = ?", [campaign]).fetchone()
+    if row is None or row[0] is None:
+        return True
+    value = launch_value(row[0], "stop_on_reply")
+    return True if value is None else bool(value)
+
+
+def end_replied(conn: Conn, phone: str, reason: str, now: datetime) -> list[str]:
+    """Inside a write: end the number's live enrollments in the campaigns a reply stops;
+    returns those campaigns."""
+    live = conn.execute(
+        "SELECT DISTINCT campaign FROM enrollments WHERE phone = ? AND +status = 'live'",
+        [phone],
+    ).fetchall()
+    ending = [campaign for (campaign,) in live if _stops_on_reply(conn, campaign)]
+    if not ending:
+        return []
+    marks = ",".join("?" * len(ending))
+    return end_live(conn, f"phone = ? AND campaign IN ({marks})", [phone, *ending], reason, now)
 
 
 def outbox_id(attempt_id: int) -> str:
@@ -132,9 +149,10 @@ class CommandsMixin(StoreBase):
     ) -> list[str]:
         """End the number's live enrollments (e.g. it replied); returns their campaigns.
         only_stop_on_reply: only in campaigns launched with stopOnReply (the default)."""
-        where = WHERE_STOP_ON_REPLY if only_stop_on_reply else "phone = ?"
         with self._write() as conn:
-            return end_live(conn, where, [phone], reason, now)
+            if not only_stop_on_reply:
+                return end_live(conn, "phone = ?", [phone], reason, now)
+            return end_replied(conn, phone, reason, now)
 
     # ------------------------------------------------------------------ outbox
 
@@ -165,8 +183,9 @@ class CommandsMixin(StoreBase):
         where, params = ("WHERE campaign = ?", [campaign]) if campaign else ("", [])
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {OUTBOX_COLUMNS} FROM outbox {where} ORDER BY at DESC, rowid DESC LIMIT ?",
-                [*params, -1 if limit is None else limit],
+                f"SELECT {OUTBOX_COLUMNS} FROM outbox {where} ORDER BY at DESC, attempt_id DESC"
+                + ("" if limit is None else " LIMIT ?"),
+                [*params] if limit is None else [*params, limit],
             ).fetchall()
         return [_outbox_record(r) for r in reversed(rows)]
 

@@ -10,14 +10,14 @@ processed like the first delivery.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
 from campaignctl.core.keywords import InboundKind
-from campaignctl.store.commands import WHERE_STOP_ON_REPLY, delete_optout, insert_optout
+from campaignctl.store.commands import delete_optout, end_replied, insert_optout
 from campaignctl.store.db import StoreBase, to_text
+from campaignctl.store.dialect import Conn
 from campaignctl.store.sends import write_delivery
 from campaignctl.store.writes import end_live
 
@@ -105,7 +105,7 @@ class InboundMixin(StoreBase):
             elif event.kind == "opt_in":
                 changed = delete_optout(conn, event.phone, "sms", "START by SMS", now)
             elif event.kind == "reply":
-                ended = end_live(conn, WHERE_STOP_ON_REPLY, [event.phone], "replied", now)
+                ended = end_replied(conn, event.phone, "replied", now)
             if changed or ended:
                 _bump_serial(conn)
             return InboundRecorded(duplicate=False, changed=changed, ended=tuple(ended))
@@ -128,7 +128,7 @@ class InboundMixin(StoreBase):
             return StatusRecorded("recorded", attempt_id, previous, tuple(ended))
 
 
-def _first_time(conn: sqlite3.Connection, key: str, now: datetime) -> bool:
+def _first_time(conn: Conn, key: str, now: datetime) -> bool:
     """Mark the event processed; False when it already was."""
     cursor = conn.execute(
         "INSERT INTO webhook_events (message_sid, at) VALUES (?, ?)"
@@ -138,7 +138,7 @@ def _first_time(conn: sqlite3.Connection, key: str, now: datetime) -> bool:
     return cursor.rowcount == 1
 
 
-def _attempt_of(conn: sqlite3.Connection, event: StatusEvent) -> tuple[int, str | None] | None:
+def _attempt_of(conn: Conn, event: StatusEvent) -> tuple[int, str | None] | None:
     """(attempt id, delivery status) of the attempt a callback is about, or None."""
     if event.attempt_id is not None:
         row = conn.execute(
@@ -155,6 +155,6 @@ def _attempt_of(conn: sqlite3.Connection, event: StatusEvent) -> tuple[int, str 
     return None if row is None else (int(row[0]), row[1])
 
 
-def _bump_serial(conn: sqlite3.Connection) -> None:
+def _bump_serial(conn: Conn) -> None:
     """A saved plan made before this change is refused."""
     conn.execute("UPDATE meta SET serial = serial + 1 WHERE id = 1")

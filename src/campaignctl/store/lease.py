@@ -76,7 +76,7 @@ class LeaseMixin(StoreBase):
                     return int(new_token)
             if self._monotonic() >= deadline:
                 raise LeaseHeld(
-                    f"{self.path}: another apply is running ({current}, lease until "
+                    f"{self.where}: another apply is running ({current}, lease until "
                     f"{wall_text(expires_at)}, {max(expires_at - now, 0):.0f}s from now); "
                     "try again later"
                 )
@@ -90,7 +90,7 @@ class LeaseMixin(StoreBase):
             ).fetchone()
             if current is None or held_token != token:
                 raise StateError(
-                    f"{self.path}: lost the lease (token {token}); "
+                    f"{self.where}: lost the lease (token {token}); "
                     "another process took over after it expired"
                 )
             conn.execute(

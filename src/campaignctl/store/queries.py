@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from campaignctl.store.codec import launch_value
 from campaignctl.store.db import StoreBase, from_text, opt_from_text
 from campaignctl.store.records import (
     CampaignStatusRow,
@@ -38,8 +39,9 @@ class QueriesMixin(StoreBase):
         with self._read() as conn:
             balance = int(conn.execute("SELECT balance FROM meta WHERE id = 1").fetchone()[0])
             rows = conn.execute(
-                "SELECT id, at, amount, note, attempt_id FROM ledger ORDER BY id DESC LIMIT ?",
-                [-1 if limit is None else limit],
+                "SELECT id, at, amount, note, attempt_id FROM ledger ORDER BY id DESC"
+                + ("" if limit is None else " LIMIT ?"),
+                [] if limit is None else [limit],
             ).fetchall()
         entries: list[LedgerEntry] = []
         for entry_id, at, amount, note, attempt_id in rows:  # newest first
@@ -80,19 +82,20 @@ class QueriesMixin(StoreBase):
             sends: dict[str, tuple[int, int, int]] = {
                 campaign: (sent, in_flight, credits)
                 for campaign, sent, in_flight, credits in conn.execute(
-                    "SELECT campaign, sum(status = 'sent'),"
-                    " sum(status IN ('pending', 'unknown')),"
+                    "SELECT campaign, sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END),"
+                    " sum(CASE WHEN status IN ('pending', 'unknown') THEN 1 ELSE 0 END),"
                     " sum(CASE WHEN status IN ('sent', 'pending', 'unknown') THEN credits END)"
                     " FROM attempts GROUP BY campaign"
                 )
             }
             rows = conn.execute(
-                "SELECT name, status, reason, json_extract(launch, '$.template'),"
-                " json_extract(launch, '$.prospect_group'), launched_at, updated_at"
+                "SELECT name, status, reason, launch, launched_at, updated_at"
                 " FROM campaigns ORDER BY name"
             ).fetchall()
         result = []
-        for name, status, reason, template, group, launched_at, updated_at in rows:
+        for name, status, reason, launch, launched_at, updated_at in rows:
+            template = None if launch is None else launch_value(launch, "template")
+            group = None if launch is None else launch_value(launch, "prospect_group")
             by_state = counts.get(name, {})
             sent, in_flight, credits = sends.get(name, (0, 0, 0))
             ended = {r or "unknown": n for (s, r), n in by_state.items() if s == "ended"}

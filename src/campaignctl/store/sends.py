@@ -8,13 +8,13 @@ step) refuses a second pending/unknown/sent attempt for the same step.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
 from campaignctl.errors import StateError
 from campaignctl.providers.base import Outcome
 from campaignctl.store.db import StoreBase, from_text, to_text
+from campaignctl.store.dialect import Conn
 from campaignctl.store.records import AttemptRecord
 from campaignctl.store.writes import end_live
 
@@ -60,9 +60,7 @@ def attempt_from_row(row: Any) -> AttemptRecord:
     )
 
 
-def _check_send_allowed(
-    conn: sqlite3.Connection, campaign: str, phone: str, step: int, credits: int
-) -> None:
+def _check_send_allowed(conn: Conn, campaign: str, phone: str, step: int, credits: int) -> None:
     """The state's last line of defence, checked in the intent's own transaction."""
     suspended, balance = conn.execute(
         "SELECT suspended_reason, balance FROM meta WHERE id = 1"
@@ -117,10 +115,10 @@ class SendsMixin(StoreBase):
             cursor = conn.execute(
                 "INSERT INTO attempts (campaign, phone, step, body, segments, credits,"
                 " sender_key, provider, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
                 [campaign, phone, step, body, segments, credits, sender_key, provider, at, at],
             )
-            attempt_id = int(cursor.lastrowid or 0)
+            attempt_id = int(cursor.fetchone()[0])
             conn.execute(
                 "INSERT INTO ledger (at, amount, note, attempt_id) VALUES (?, ?, ?, ?)",
                 [at, -credits, f"{campaign} step {step} to {phone}", attempt_id],
@@ -188,7 +186,7 @@ class SendsMixin(StoreBase):
 
     @staticmethod
     def _advance(
-        conn: sqlite3.Connection,
+        conn: Conn,
         attempt: AttemptRecord,
         now: datetime,
         next_wait_days: int | None,
@@ -214,7 +212,7 @@ class SendsMixin(StoreBase):
             )
         conn.execute(
             "INSERT INTO phones (phone, last_sent_at) VALUES (?, ?) ON CONFLICT (phone)"
-            " DO UPDATE SET last_sent_at = max(last_sent_at, excluded.last_sent_at)",
+            " DO UPDATE SET last_sent_at = max(phones.last_sent_at, excluded.last_sent_at)",
             [attempt.phone, at],
         )
 
@@ -254,7 +252,7 @@ class SendsMixin(StoreBase):
 
 
 def write_delivery(
-    conn: sqlite3.Connection, attempt_id: int, status: str, error_code: int | None, now: datetime
+    conn: Conn, attempt_id: int, status: str, error_code: int | None, now: datetime
 ) -> list[str]:
     """Inside a write: an attempt's delivery status; 30005/30006 end its enrollment
     (provider_rejected). Returns the campaigns whose enrollment ended."""

@@ -7,15 +7,20 @@ changed; per-phone facts only for the phones of those groups and of `due`.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from campaignctl.core.types import CampaignState, Desired, Enrollment, Snapshot
-from campaignctl.store.codec import fields_from_json, launch_from_json, zones_from_json
+from campaignctl.store.codec import (
+    fields_from_json,
+    launch_from_json,
+    launch_value,
+    zones_from_json,
+)
 from campaignctl.store.db import StoreBase, from_text, opt_from_text, to_text
+from campaignctl.store.dialect import Conn
 
 CHUNK = 5000  # phones per IN (...) query
 SCAN_RATIO = 2  # read a whole table rather than look numbers up when they are half of it
@@ -27,7 +32,7 @@ def _chunks(items: list[str]) -> Iterator[list[str]]:
         yield items[start : start + CHUNK]
 
 
-def _campaigns(conn: sqlite3.Connection) -> dict[str, CampaignState]:
+def _campaigns(conn: Conn) -> dict[str, CampaignState]:
     rows = conn.execute(
         "SELECT name, status, reason, launch, group_digest, live_count FROM campaigns"
     ).fetchall()
@@ -50,7 +55,7 @@ ENROLLMENT_COLUMNS = (
 )
 
 
-def in_flight(conn: sqlite3.Connection) -> set[tuple[str, str]]:
+def in_flight(conn: Conn) -> set[tuple[str, str]]:
     """(campaign, phone) of the attempts whose outcome is not known yet."""
     rows = conn.execute(
         "SELECT campaign, phone FROM attempts WHERE status IN ('pending', 'unknown')"
@@ -73,7 +78,7 @@ def enrollment_from_row(row: Sequence[Any]) -> Enrollment:
     )
 
 
-def _due(conn: sqlite3.Connection, now: datetime) -> list[Enrollment]:
+def _due(conn: Conn, now: datetime) -> list[Enrollment]:
     waiting = in_flight(conn)
     rows = conn.execute(
         f"SELECT {ENROLLMENT_COLUMNS} FROM enrollments"
@@ -84,7 +89,7 @@ def _due(conn: sqlite3.Connection, now: datetime) -> list[Enrollment]:
 
 
 def _changed_groups(
-    conn: sqlite3.Connection, desired: Desired, campaigns: dict[str, CampaignState]
+    conn: Conn, desired: Desired, campaigns: dict[str, CampaignState]
 ) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]], set[str]]:
     """enrolled and live phone sets of each campaign whose loaded group changed, and the
     phones of those groups' contacts."""
@@ -107,9 +112,7 @@ def _changed_groups(
     return enrolled, live, phones
 
 
-def _live_owner(
-    conn: sqlite3.Connection, phones: AbstractSet[str], live_total: int
-) -> dict[str, str]:
+def _live_owner(conn: Conn, phones: AbstractSet[str], live_total: int) -> dict[str, str]:
     first: dict[str, tuple[str, int, str]] = {}
     if len(phones) >= SCAN_MIN and len(phones) * SCAN_RATIO >= live_total:
         # most live enrollments are asked for (a large new group): one pass over them all
@@ -130,9 +133,7 @@ def _live_owner(
     return {phone: campaign for phone, (_, _, campaign) in first.items()}
 
 
-def live_rows(
-    conn: sqlite3.Connection, phones: AbstractSet[str]
-) -> Iterator[tuple[str, str, str, int]]:
+def live_rows(conn: Conn, phones: AbstractSet[str]) -> Iterator[tuple[str, str, str, int]]:
     for chunk in _chunks(sorted(phones)):
         marks = ",".join("?" * len(chunk))
         # `+status`: look the phones up by their index, never scan every live enrollment
@@ -143,7 +144,7 @@ def live_rows(
         )
 
 
-def last_sent_of(conn: sqlite3.Connection, phones: AbstractSet[str]) -> dict[str, datetime]:
+def last_sent_of(conn: Conn, phones: AbstractSet[str]) -> dict[str, datetime]:
     last: dict[str, datetime] = {}
     if len(phones) >= SCAN_MIN:  # counting the table is a pass over it too: only then
         known = conn.execute("SELECT count(*) FROM phones").fetchone()[0]
@@ -161,7 +162,7 @@ def last_sent_of(conn: sqlite3.Connection, phones: AbstractSet[str]) -> dict[str
     return last
 
 
-def _sent_today(conn: sqlite3.Connection, now: datetime) -> dict[str, int]:
+def _sent_today(conn: Conn, now: datetime) -> dict[str, int]:
     day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     rows = conn.execute(
         "SELECT sender_key, count(*) FROM attempts"
@@ -191,11 +192,12 @@ class SnapshotMixin(StoreBase):
         """
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT json_extract(launch, '$.prospect_group'), group_digest FROM campaigns"
+                "SELECT launch, group_digest FROM campaigns"
                 " WHERE launch IS NOT NULL AND status <> 'completed'"
             ).fetchall()
         digests: dict[str, set[str | None]] = {}
-        for group, digest in rows:
+        for launch, digest in rows:
+            group = launch_value(launch, "prospect_group")
             digests.setdefault(str(group), set()).add(digest)
         synced: dict[str, str] = {}
         for group, found in digests.items():

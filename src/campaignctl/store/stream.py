@@ -10,7 +10,6 @@ enrollments a batch at a time, so neither a large group nor a long queue is held
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from datetime import datetime
 
 from campaignctl.core.types import Enrollment
 from campaignctl.store.db import StoreBase, to_text
+from campaignctl.store.dialect import Conn
 from campaignctl.store.snapshot import (
     CHUNK,
     ENROLLMENT_COLUMNS,
@@ -26,8 +26,6 @@ from campaignctl.store.snapshot import (
     last_sent_of,
     live_rows,
 )
-
-_PRESENT = "temp.sync_present"
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ class DueBatch:
 
 
 def _in_chunks(
-    conn: sqlite3.Connection, sql: str, head: Sequence[object], phones: Sequence[str]
+    conn: Conn, sql: str, head: Sequence[object], phones: Sequence[str]
 ) -> Iterator[tuple[object, ...]]:
     """Run `sql` (ending in `IN ({marks})`) for the phones, CHUNK at a time."""
     for start in range(0, len(phones), CHUNK):
@@ -69,12 +67,12 @@ class StreamMixin(StoreBase):
         """Begin a campaign's sync: counts of what the state holds; with `present`, an empty
         set of the group's numbers (a temporary table of this connection), to find the
         live enrollments that left the group."""
+        with self._read("scratch") as conn:
+            conn.present_start(present)
         with self._read() as conn:
-            conn.execute(f"DROP TABLE IF EXISTS {_PRESENT}")
-            if present:
-                conn.execute(f"CREATE TABLE {_PRESENT} (phone TEXT PRIMARY KEY) WITHOUT ROWID")
             enrolled, live = conn.execute(
-                "SELECT count(*), coalesce(sum(status = 'live'), 0) FROM enrollments"
+                "SELECT count(*), coalesce(sum(CASE WHEN status = 'live' THEN 1 ELSE 0 END), 0)"
+                " FROM enrollments"
                 " WHERE campaign = ?",
                 [campaign],
             ).fetchone()
@@ -132,24 +130,23 @@ class StreamMixin(StoreBase):
 
     def mark_present(self, phones: Sequence[str]) -> None:
         """Remember numbers of the group being synced (for `sync_facts` and `live_absent`)."""
-        with self._read() as conn:
-            conn.executemany(
-                f"INSERT OR IGNORE INTO {_PRESENT} (phone) VALUES (?)", ((p,) for p in phones)
-            )
+        with self._read("scratch") as conn:
+            conn.present_add(phones)
 
     def live_absent(self, campaign: str) -> list[str]:
         """Numbers the campaign holds live that its group no longer has, in number order."""
         with self._read() as conn:
+            present, params = conn.present_query()
             rows = conn.execute(
                 "SELECT phone FROM enrollments WHERE campaign = ? AND status = 'live'"
-                f" AND phone NOT IN (SELECT phone FROM {_PRESENT}) ORDER BY phone",
-                [campaign],
+                f" AND phone NOT IN ({present}) ORDER BY phone",
+                [campaign, *params],
             ).fetchall()
         return [str(r[0]) for r in rows]
 
     def sync_end(self) -> None:
-        with self._read() as conn:
-            conn.execute(f"DROP TABLE IF EXISTS {_PRESENT}")
+        with self._read("scratch") as conn:
+            conn.present_end()
 
     def due_batches(self, now: datetime, size: int, last_id: int) -> Iterator[DueBatch]:
         """The live enrollments due at `now`, oldest due first (the snapshot's order), `size`

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
@@ -11,6 +10,7 @@ from campaignctl.core.types import Action, CampaignStatus, Contact, LaunchRecord
 from campaignctl.errors import StateError
 from campaignctl.store.codec import dumps, fields_to_json, launch_to_json, zones_to_json
 from campaignctl.store.db import StoreBase, to_text
+from campaignctl.store.dialect import Conn
 
 CAMPAIGN_STATUSES = ("draft", "active", "paused", "completed")
 # decisions that describe a standing state: repeating one only updates its last time
@@ -23,7 +23,7 @@ DECISIONS_BATCH = 50_000  # decisions inserted at a time (a launch makes one per
 
 
 def end_live(
-    conn: sqlite3.Connection, where: str, params: Sequence[object], reason: str, now: datetime
+    conn: Conn, where: str, params: Sequence[object], reason: str, now: datetime
 ) -> list[str]:
     """End the live enrollments matching `where`; returns their campaigns."""
     rows = conn.execute(
@@ -34,7 +34,7 @@ def end_live(
     return sorted({str(r[0]) for r in rows})
 
 
-def _insert_decisions(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+def _insert_decisions(conn: Conn, rows: list[tuple[object, ...]]) -> None:
     # ids given as SQLite would give them (max + 1), so updates can name rows inserted here
     conn.executemany(
         "INSERT INTO decisions (id, at, last_at, campaign, phone, type, step, reason, until,"
@@ -47,7 +47,7 @@ LastDecision = tuple[int, str, int | None, str | None]  # id, type, step, reason
 
 
 def _last_decisions(
-    conn: sqlite3.Connection, keys: set[tuple[str | None, str]]
+    conn: Conn, keys: set[tuple[str | None, str]]
 ) -> dict[tuple[str | None, str], LastDecision]:
     """The last decision about each (phone, campaign), looked up PHONES_AT_ONCE numbers at
     a time (a tick that defers a long queue asks a few hundred queries, not one a number)."""
@@ -75,7 +75,7 @@ def _last_decisions(
     return found
 
 
-def _insert_draft(conn: sqlite3.Connection, name: str, at: str) -> None:
+def _insert_draft(conn: Conn, name: str, at: str) -> None:
     """Record a campaign not in the state yet, observed 'draft' (no-op if it is)."""
     conn.execute(
         "INSERT INTO campaigns (name, status, created_at, updated_at)"
@@ -84,7 +84,7 @@ def _insert_draft(conn: sqlite3.Connection, name: str, at: str) -> None:
     )
 
 
-def _require_campaign(conn: sqlite3.Connection, name: str) -> None:
+def _require_campaign(conn: Conn, name: str) -> None:
     if conn.execute("SELECT 1 FROM campaigns WHERE name = ?", [name]).fetchone() is None:
         raise StateError(f"campaign {name!r} is not in the state (ensure_campaign first)")
 
@@ -250,7 +250,8 @@ class WritesMixin(StoreBase):
         with self._write(fenced=True) as conn:
             serial = conn.execute("SELECT serial FROM meta WHERE id = 1").fetchone()[0] + 1
             cursor = conn.execute(
-                "INSERT INTO runs (at, plan_digest, counts, serial) VALUES (?, ?, ?, ?)",
+                "INSERT INTO runs (at, plan_digest, counts, serial) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
                 [to_text(now), plan_digest, dumps(dict(counts)), serial],
             )
-            return int(cursor.lastrowid or 0)
+            return int(cursor.fetchone()[0])

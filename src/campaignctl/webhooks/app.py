@@ -26,7 +26,7 @@ from campaignctl.clock import Clock
 from campaignctl.core.keywords import classify
 from campaignctl.errors import StateError
 from campaignctl.providers.signature import SignatureCheck
-from campaignctl.store import Store
+from campaignctl.store import StateLocation, Store
 from campaignctl.store.inbound import InboundEvent, StatusEvent, WebhookRecorder
 
 log = logging.getLogger("campaignctl.webhooks")
@@ -71,13 +71,13 @@ class WebhookApp:
 
     def __init__(
         self,
-        store_path: Path,
+        store_path: Path | StateLocation,
         auth_token: str,
         public_url: str,
         clock: Clock,
         *,
         help_text: str = DEFAULT_HELP_TEXT,
-        open_recorder: Callable[[Path], WebhookRecorder] = Store.open,
+        open_recorder: Callable[[Path | StateLocation], WebhookRecorder] = Store.open,
     ) -> None:
         self._store_path = store_path
         self._signatures = SignatureCheck(auth_token)
@@ -212,7 +212,7 @@ class WebhookApp:
 
 
 def make_app(
-    store_path: Path,
+    store_path: Path | StateLocation,
     auth_token: str,
     public_url: str,
     clock: Clock,

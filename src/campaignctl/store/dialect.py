@@ -1,0 +1,68 @@
+"""The connection every store query runs on, whichever database holds the state.
+
+The mixins hold ONE implementation of the store's queries, written in the SQL both SQLite
+and PostgreSQL speak (`?` placeholders, `RETURNING id`, `ON CONFLICT`, `CASE` rather than
+sums of booleans). A connection (sqlite.py's `SqliteConn`, postgres.py's `PgConn`) runs them
+and owns what cannot be shared:
+
+    how a transaction begins    a write serialises writers (SQLite: BEGIN IMMEDIATE;
+                                PostgreSQL: the `meta` row locked FOR UPDATE); a read is one
+                                consistent snapshot (PostgreSQL: REPEATABLE READ, READ ONLY)
+    the few spellings that differ  translated by PgConn in one place (postgres.py)
+    the numbers of a group being synced  a temporary table of the connection (SQLite), or
+                                rows keyed by this sync in an unlogged table (PostgreSQL,
+                                where a pooling proxy may hand each transaction another
+                                session)
+    what an error means         one line naming the state (the URL masked)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    """What a query returns: rows to fetch or iterate, and how many rows it changed."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Conn(Protocol):
+    """A connection to the state, as the store's mixins use it."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+    def close(self) -> None: ...
+
+    def begin(self, kind: str) -> None:
+        """Begin a transaction: "read" (one consistent snapshot), "write" (one writer at a
+        time, the serial's row held) or "scratch" (a read that may fill the sync table)."""
+
+    def is_database_error(self, exc: BaseException) -> bool:
+        """True for what this database's driver raises (refused in one line by `describe`)."""
+
+    def describe(self, exc: BaseException) -> str:
+        """The one line that says what went wrong, naming the state (a URL masked)."""
+
+    # the numbers of the group being synced (stream.py), kept by the database
+    def present_start(self, keep: bool) -> None: ...
+
+    def present_add(self, phones: Sequence[str]) -> None: ...
+
+    def present_query(self) -> tuple[str, list[Any]]:
+        """A subquery of the numbers marked present, and its parameters."""
+
+    def present_end(self) -> None: ...

@@ -1,0 +1,194 @@
+"""The state in a PostgreSQL database: its connection (`PgConn`) and opening it.
+
+The URL's credentials, or libpq's own (PGHOST, PGUSER, PGPASSWORD..., ~/.pgpass), are given
+to psycopg as they are; nothing here prints them: every message names the database by its
+masked URL, and driver messages are masked too.
+
+Nothing holds a session between transactions: no session advisory lock, no temporary table,
+no prepared statement (psycopg's automatic ones are off), so the state works behind a
+transaction-pooling proxy. Writers are serialised by the `meta` row, locked FOR UPDATE as
+each write transaction begins, as SQLite's BEGIN IMMEDIATE serialises them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors
+from psycopg.pq import TransactionStatus
+
+from campaignctl.errors import StateError
+from campaignctl.store import pg_schema
+from campaignctl.store.db import wall_text
+from campaignctl.store.location import mask, mask_urls
+
+CONNECT_TIMEOUT_SECONDS = 10
+STALE_SYNC_SECONDS = 7 * 86400  # rows of a sync that died this long ago are cleared
+
+_BEGIN: dict[str, tuple[str, ...]] = {
+    "read": ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",),
+    "scratch": ("BEGIN ISOLATION LEVEL READ COMMITTED",),
+    "write": (
+        "BEGIN ISOLATION LEVEL READ COMMITTED",
+        "SELECT serial FROM meta WHERE id = 1 FOR UPDATE",  # waits for the writer before
+    ),
+}
+
+# The SQLite spellings the shared queries use that PostgreSQL has under another name; every
+# other statement runs as written (after `?` becomes `%s`).
+_REWRITES = (
+    (re.compile(r"\+status\b"), "status"),  # SQLite's "look this up by another index"
+    (re.compile(r"\bmax\(([^(),]+),([^(),]+)\)"), r"greatest(\1,\2)"),  # max of two values
+)
+
+
+@functools.lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """A shared statement as PostgreSQL takes it."""
+    for pattern, replacement in _REWRITES:
+        sql = pattern.sub(replacement, sql)
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PgConn:
+    """A psycopg connection (autocommit: transactions are begun explicitly) that is the
+    store's `Conn` (dialect.py)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], where: str) -> None:
+        self._conn = conn
+        self.where = where
+        self._sync: str | None = None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.info.transaction_status != TransactionStatus.IDLE
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        return self._conn.execute(translate(sql), parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> psycopg.Cursor[Any]:
+        cursor = self._conn.cursor()
+        cursor.executemany(translate(sql), parameters)
+        return cursor
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def begin(self, kind: str) -> None:
+        for statement in _BEGIN[kind]:
+            self._conn.execute(statement)
+
+    def is_database_error(self, exc: BaseException) -> bool:
+        return isinstance(exc, psycopg.Error)
+
+    def describe(self, exc: BaseException) -> str:
+        return describe(self.where, exc)
+
+    def present_start(self, keep: bool) -> None:
+        self.present_end()
+        stale = wall_text(time.time() - STALE_SYNC_SECONDS)
+        self.execute("DELETE FROM sync_present WHERE sync < ?", [stale])  # keys start with time
+        if keep:
+            self._sync = f"{wall_text(time.time())} {os.getpid()} {secrets.token_hex(6)}"
+
+    def present_add(self, phones: Sequence[str]) -> None:
+        self.executemany(
+            "INSERT INTO sync_present (sync, phone) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            ((self._sync, p) for p in phones),
+        )
+
+    def present_query(self) -> tuple[str, list[Any]]:
+        return "SELECT phone FROM sync_present WHERE sync = ?", [self._sync]
+
+    def present_end(self) -> None:
+        if self._sync is not None:
+            self.execute("DELETE FROM sync_present WHERE sync = ?", [self._sync])
+            self._sync = None
+
+
+def describe(where: str, exc: BaseException) -> str:
+    """One line for what the server or the driver said; a URL in it masked."""
+    text = mask_urls(str(exc)).strip()
+    detail = text.splitlines()[0].strip() if text else type(exc).__name__
+    if isinstance(exc, errors.InsufficientPrivilege):
+        return (
+            f"{where}: permission denied ({detail}); this role cannot do what the command "
+            "needs (a read-only role can run only the commands that read)"
+        )
+    if isinstance(exc, errors.ReadOnlySqlTransaction):
+        return f"{where}: the state database is read-only; this command needs to write to it"
+    if isinstance(exc, errors.SerializationFailure | errors.DeadlockDetected):
+        return f"{where}: the state database is busy (a concurrent change conflicted); try again"
+    if isinstance(exc, errors.LockNotAvailable | errors.QueryCanceled):
+        return f"{where}: the state database is busy (locked by another process); try again"
+    lowered = text.lower()
+    if "password authentication failed" in lowered or "no password supplied" in lowered:
+        return (
+            f"{where}: authentication failed for this user; check the password (in the URL, "
+            "PGPASSWORD or ~/.pgpass)"
+        )
+    if (
+        "does not exist" in lowered
+        and "database" in lowered
+        and isinstance(exc, psycopg.OperationalError)
+    ):
+        return f"{where}: the database does not exist; create it first (createdb)"
+    if "connection refused" in lowered or "could not connect" in lowered:
+        return (
+            f"{where}: cannot connect to the PostgreSQL server (connection refused); is it "
+            "running, and are the host and port right?"
+        )
+    if isinstance(exc, psycopg.OperationalError):
+        return f"{where}: cannot use the PostgreSQL server ({detail})"
+    return f"{where}: state database error: {detail}"
+
+
+def _connect(url: str) -> psycopg.Connection[Any]:
+    return psycopg.connect(
+        url,
+        autocommit=True,  # transactions are explicit (PgConn.begin)
+        prepare_threshold=None,  # no prepared statements: a pooling proxy may switch sessions
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        application_name="campaignctl",
+    )
+
+
+def open_postgres(url: str, *, create: bool, read_only: bool) -> tuple[PgConn, bool]:
+    """Connect, check the schema is campaignctl's and not newer, create or migrate it.
+    Returns (conn, read_only): a role that may not write, or a standby, opens read-only."""
+    where = mask(url)
+    try:
+        raw = _connect(url)
+    except psycopg.Error as exc:
+        raise StateError(describe(where, exc)) from None
+    try:
+        pg_schema.check_and_migrate(raw, url, where, create=create, read_only=read_only)
+        row = raw.execute(
+            "SELECT pg_is_in_recovery() OR NOT has_table_privilege('meta', 'UPDATE')"
+        ).fetchone()
+        read_only = read_only or bool(row and row[0])
+    except psycopg.Error as exc:
+        raw.close()
+        raise StateError(describe(where, exc)) from None
+    except BaseException:
+        raw.close()
+        raise
+    return PgConn(raw, where), read_only
+
+
+def has_state(url: str) -> bool:
+    """True when the database holds a campaignctl schema (an empty one holds no state yet);
+    StateError when it cannot be reached or holds something else."""
+    where = mask(url)
+    try:
+        with _connect(url) as raw:
+            return pg_schema.applied(raw, where) is not None
+    except psycopg.Error as exc:
+        raise StateError(describe(where, exc)) from None

@@ -1,0 +1,201 @@
+"""The state in an SQLite file: opening it safely, and its connection (`SqliteConn`).
+
+The state is precious (opt-outs, the credit ledger, what was sent), so opening is careful:
+a file that is not a campaignctl database, is truncated, or was written by a newer
+campaignctl is refused with one line and never touched; an older one is migrated.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from campaignctl.errors import StateError
+from campaignctl.store import schema
+from campaignctl.store.db import corrupt_text
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+HEADER_SIZE = 100
+BUSY_TIMEOUT_SECONDS = 10.0
+LOW_SPACE_BYTES = 1 << 20  # below this, an I/O error while writing is taken as a full disk
+
+# what SQLite and its driver raise on a damaged file: a name in the schema that is not UTF-8
+# makes even the error message undecodable (UnicodeDecodeError instead of sqlite3.Error)
+DATABASE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+_UNDECODABLE = re.compile(r"Could not decode to UTF-8 column ('[^']*')")
+_PRESENT = "temp.sync_present"
+_BEGIN = {"read": "BEGIN", "scratch": "BEGIN", "write": "BEGIN IMMEDIATE"}
+
+
+class SqliteConn(sqlite3.Connection):
+    """An sqlite3 connection that is also the store's `Conn` (dialect.py): the shared SQL
+    runs on it as written, at the driver's own speed."""
+
+    path: Path | None = None  # None: an empty state in memory
+
+    def begin(self, kind: str) -> None:
+        # IMMEDIATE takes the write lock at once: one writer at a time, no upgrade deadlock
+        self.execute(_BEGIN[kind])
+
+    def is_database_error(self, exc: BaseException) -> bool:
+        return isinstance(exc, DATABASE_ERRORS)
+
+    def describe(self, exc: BaseException) -> str:
+        return _describe(self.path, exc)
+
+    def present_start(self, keep: bool) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {_PRESENT}")
+        if keep:  # a table of this connection only, never written to the file
+            self.execute(f"CREATE TABLE {_PRESENT} (phone TEXT PRIMARY KEY) WITHOUT ROWID")
+
+    def present_add(self, phones: Sequence[str]) -> None:
+        self.executemany(
+            f"INSERT INTO {_PRESENT} (phone) VALUES (?) ON CONFLICT DO NOTHING",
+            ((p,) for p in phones),
+        )
+
+    def present_query(self) -> tuple[str, list[Any]]:
+        return f"SELECT phone FROM {_PRESENT}", []
+
+    def present_end(self) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {_PRESENT}")
+
+
+def open_sqlite(path: Path | None, *, create: bool, read_only: bool) -> tuple[SqliteConn, bool]:
+    """Connect (None: an empty state in memory), check identity and version, migrate if
+    older. Returns (conn, read_only): a file that cannot be written opens read-only."""
+    if path is not None:
+        if path.exists():
+            _check_file(path)
+            read_only = read_only or not os.access(path, os.W_OK)
+        elif not create:
+            raise StateError(f"{path}: no state database here (the first apply creates it)")
+        elif read_only:
+            raise StateError(f"{path}: no state database here")
+        else:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StateError(f"{path}: cannot create the state directory: {exc}") from exc
+    try:
+        conn = _connect(path, read_only)
+    except DATABASE_ERRORS as exc:
+        raise StateError(_describe(path, exc)) from exc
+    try:
+        schema.check_and_migrate(conn, path, read_only=read_only)
+    except DATABASE_ERRORS as exc:
+        conn.close()
+        raise StateError(_describe(path, exc)) from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn, read_only
+
+
+def _check_file(path: Path) -> None:
+    """Refuse, before SQLite sees it, a file that is not a whole SQLite database."""
+    if path.is_dir():
+        raise StateError(f"{path}: is a directory, not a state database")
+    size = path.stat().st_size
+    if size == 0:
+        return  # an empty file (e.g. touched): nothing to lose, initialised like a new one
+    with path.open("rb") as handle:
+        header = handle.read(HEADER_SIZE)
+    if len(header) < HEADER_SIZE or not header.startswith(SQLITE_MAGIC):
+        raise StateError(
+            f"{path}: not a campaignctl state database (not an SQLite file); "
+            "refusing to use or overwrite it"
+        )
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    change_counter, pages, valid_for = header[24:28], header[28:32], header[92:96]
+    wal = path.with_name(path.name + "-wal")
+    has_wal = wal.exists() and wal.stat().st_size > 0
+    if page_size < 512 or (not has_wal and size % page_size):
+        raise StateError(f"{path}: the state database is corrupt (bad size); restore a backup")
+    if not has_wal and change_counter == valid_for:
+        expected = int.from_bytes(pages, "big") * page_size
+        if expected > size:
+            raise StateError(
+                f"{path}: the state database is truncated ({size} of {expected} bytes); "
+                "restore a backup"
+            )
+
+
+def _connect(path: Path | None, read_only: bool) -> SqliteConn:
+    if path is None:
+        target, uri = ":memory:", False
+    elif read_only:
+        target, uri = _read_only_uri(path), True
+    else:
+        target, uri = path.resolve().as_uri() + "?mode=rwc", True
+    conn = sqlite3.connect(
+        target,
+        uri=uri,
+        isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE for writes
+        check_same_thread=False,  # the webhook server shares a store between threads
+        timeout=BUSY_TIMEOUT_SECONDS,
+        factory=SqliteConn,
+    )
+    conn.path = path
+    try:  # the first statements read the schema: a damaged one fails here
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        # WAL + NORMAL: a commit survives a crash of the process (the intent-before-send
+        # guarantee); only a power cut can lose the last transactions.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: a million-row state stays warm
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _read_only_uri(path: Path) -> str:
+    """`mode=ro`; also `immutable=1` when SQLite could not create the -shm file it needs to
+    read a WAL database (a read-only mount or directory, nothing to replay from a -wal):
+    nothing written through this path can change the file while it is read."""
+    real = path.resolve()
+    query = "?mode=ro"
+    shm, wal = real.with_name(real.name + "-shm"), real.with_name(real.name + "-wal")
+    has_wal = wal.exists() and wal.stat().st_size > 0
+    if not shm.exists() and not has_wal and not os.access(real.parent, os.W_OK):
+        query += "&immutable=1"
+    return real.as_uri() + query
+
+
+def _low_on_space(path: Path | None) -> bool:
+    if path is None:
+        return False
+    try:
+        return shutil.disk_usage(path.resolve().parent).free < LOW_SPACE_BYTES
+    except OSError:
+        return False
+
+
+def _describe(path: Path | None, exc: BaseException) -> str:
+    where = str(path) if path is not None else "state"
+    if isinstance(exc, UnicodeDecodeError):  # SQLite's message names bytes that are not text
+        return corrupt_text(where, "a name in its schema is not UTF-8 text")
+    text = str(exc)
+    undecodable = _UNDECODABLE.match(text)
+    if undecodable:  # the driver's message quotes the bytes themselves: name the column only
+        return corrupt_text(where, f"column {undecodable.group(1)} holds text that is not UTF-8")
+    if "disk is full" in text or ("disk I/O error" in text and _low_on_space(path)):
+        return (
+            f"{where}: the disk holding the state database is full; free some space and run "
+            "again (everything recorded before is kept)"
+        )
+    if "readonly" in text or "read-only" in text:
+        return f"{where}: the state database is read-only; this command needs to write to it"
+    if "locked" in text or "busy" in text:
+        return f"{where}: the state database is busy (locked by another process); try again"
+    damaged = "malformed" in text or "not a database" in text or "corrupt" in text
+    if damaged and not isinstance(exc, sqlite3.OperationalError):
+        return corrupt_text(where, text)
+    return f"{where}: state database error: {text}"

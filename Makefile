@@ -46,7 +46,7 @@ schemas: $(STAMP)
 	$(BIN)/campaignctl schema export schemas
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(if $(ONLY),--only $(ONLY))
 
 ## faults: the fault-injection suite in full size (kill -9 of apply and reconcile 200 times,
 ## provider faults, a full disk, locked and damaged states, fuzzing); `make test` runs it

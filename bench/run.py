@@ -1,8 +1,11 @@
-"""`python -m bench.run [--quick]` (`make bench`): campaignctl's benchmarks, to a million contacts.
+"""`python -m bench.run [--quick] [--only NAME]` (`make bench`, `make bench ONLY=launch`):
+campaignctl's benchmarks, to a million contacts.
 
 Each benchmark prints the median of several runs and a ratio against a baseline measured in
 the same run (the enrollment baseline in the same process), then the figures are written into
 bench/RESULTS.md. --quick runs 10k and 100k contacts only (and writes nothing unless --write).
+--only runs some benchmarks (comma-separated) and writes nothing unless --write; `launch` is
+the launch of the largest group: its enroll figures and its peak memory.
 
     enroll      launch of a campaign on a new group vs bare phonenumbers on the same numbers
     tick        a controller tick over the launched group, nothing due / 10,000 due
@@ -36,6 +39,7 @@ APPLY_CONTACTS = 2_000
 APPLY_RUNS = 3
 VALIDATE_RUNS = 3
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+ONLY = ("launch", "enroll", "tick", "memory", "apply", "validate")
 
 
 def size_name(size: int) -> str:
@@ -215,6 +219,14 @@ class Bench:
                         f"{seconds(theirs.cpu)}"))  # fmt: skip
 
 
+def _only(text: str) -> set[str]:
+    names = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = names - set(ONLY)
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(ONLY)}")
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -223,24 +235,35 @@ def main(argv: list[str] | None = None) -> int:
                         help="where generated data and states go (reused between runs)")  # fmt: skip
     parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
                         help="write bench/RESULTS.md (default: on a full run)")  # fmt: skip
+    parser.add_argument("--only", type=_only, default=set(ONLY[1:]), metavar="NAME[,NAME]",
+                        help=f"run only these benchmarks: {', '.join(ONLY)}")  # fmt: skip
     args = parser.parse_args(argv)
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    only: set[str] = args.only
+    if "launch" in only:  # the largest group: launched, and the memory that takes
+        sizes = sizes[-1:]
+        only |= {"enroll", "memory"}
     started = time.perf_counter()
     info = machine()
     for key, value in info.items():
         print(f"{key}: {value}")
     bench = Bench(args.workdir)
     for size in sizes:
-        launched = bench.enroll(size)
-        bench.ticks(size, launched)
-    bench.memory(sizes[-1])
-    bench.apply()
-    bench.validate()
+        if only & {"enroll", "tick"}:
+            launched = bench.enroll(size)
+            if "tick" in only:
+                bench.ticks(size, launched)
+    if "memory" in only:
+        bench.memory(sizes[-1])
+    if "apply" in only:
+        bench.apply()
+    if "validate" in only:
+        bench.validate()
     minutes = (time.perf_counter() - started) / 60
     info["load average at the end"] = load_average()
     print(f"load average at the end: {info['load average at the end']}")
     print(f"done in {minutes:.1f} minutes")
-    if args.write or (args.write is None and not args.quick):
+    if args.write or (args.write is None and not args.quick and only == set(ONLY[1:])):
         command = "make bench" if not args.quick else "python -m bench.run --quick"
         write_results(RESULTS, markdown(bench.figures, info, command, minutes))
         print(f"figures written to {RESULTS}")

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.scenarios import AFTERNOON, NIGHT, copy_state, fresh_state, launch
-from campaignctl import engine
+from campaignctl.app import apply as engine
 from campaignctl.clock import FrozenClock
 from campaignctl.emulator.server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider

@@ -207,7 +207,8 @@ def _read_contacts(
     if csv_path is None:
         return True
     parallel = csv_path.stat().st_size >= PARALLEL_MIN_BYTES
-    with BatchNormalizer(model.spec.default_region, parallel=parallel) as normalizer:
+    region, source = model.spec.default_region, display_path(csv_path)
+    with BatchNormalizer(region, parallel=parallel, source=source) as normalizer:
         found = _csv_rows(csv_path, collector, normalizer)
     if found is None:
         return False

@@ -1,12 +1,15 @@
 """Normalising the phone numbers of a contacts CSV in batches: in this process for a small
-file, in worker processes (one per core, up to `MAX_WORKERS`) for a large one.
+file, in a pool of worker processes (one per core, up to `MAX_WORKERS`) for a large one.
 
 Parsing a number (phonenumbers) is most of the cost of reading contacts: about 30 us each, so
 a million take half a minute on one core. Batches are handed out in file order and their
 results taken back in the same order, so what the reader builds does not depend on how many
-processes did the parsing. A worker is `python -m campaignctl.config.phone_workers REGION`, fed
-batches on stdin and answering on stdout (no multiprocessing: nothing of the caller's main
-module is imported again). If a worker cannot start or fails, its numbers are parsed here.
+processes did the parsing; only a few batches are in flight at a time, so a large file never
+waits in memory. The workers are a `concurrent.futures.ProcessPoolExecutor` of fresh
+interpreters ("spawn": they hold only what parsing needs, none of this process's memory),
+each started with the group's default region. A worker that stops before it answers ends
+the read with `WorkerStopped`; Ctrl-C is left to this process, which stops the pool; a worker
+whose parent is killed exits.
 
     with BatchNormalizer("US", parallel=True) as normalizer:
         pending = normalizer.submit(["(415) 555-0100", "555-0199"])
@@ -15,37 +18,38 @@ module is imported again). If a worker cannot start or fails, its numbers are pa
 
 from __future__ import annotations
 
-import contextlib
-import logging
+import multiprocessing
 import os
-import pickle
-import queue
-import struct
-import subprocess
-import sys
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 from types import TracebackType
-from typing import IO, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from campaignctl.core import phones
-
-log = logging.getLogger("campaignctl.phone_workers")
+from campaignctl.errors import CampaignctlError
 
 MAX_WORKERS = 2
 BATCH_NUMBERS = 10_000  # numbers per batch handed to a worker
 # a CSV at least this large is parsed by worker processes (about 50,000 contacts): below it,
 # starting the workers (a fresh interpreter each) costs more than it saves
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
-WORKER_TIMEOUT_SECONDS = 120.0  # a batch takes well under a second
 
 # a normalised number, or why it is not a valid number
 Normalized = phones.PhoneInfo | str
 _Wire = tuple[str, tuple[str, ...], str | None, str | None] | str
 Row = TypeVar("Row")
-_HEADER = struct.Struct(">Q")
+
+_region = "US"  # in a worker: the default region of the group whose numbers it parses
+
+
+class WorkerStopped(CampaignctlError):
+    """A worker process stopped before it answered (killed, out of memory): the file was
+    not read whole."""
 
 
 def normalize_batch(numbers: Sequence[str], region: str) -> list[_Wire]:
@@ -65,22 +69,6 @@ def _from_wire(item: _Wire) -> Normalized:
     return item if isinstance(item, str) else phones.PhoneInfo(*item)
 
 
-def _write_message(stream: IO[bytes], value: object) -> None:
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(payload)))
-    stream.write(payload)
-    stream.flush()
-
-
-def _read_message(stream: IO[bytes]) -> object | None:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        return None
-    (size,) = _HEADER.unpack(header)
-    payload = stream.read(size)
-    return pickle.loads(payload) if len(payload) == size else None
-
-
 def worker_count() -> int:
     """The cores this process may use, up to MAX_WORKERS (1: parse here)."""
     try:
@@ -90,131 +78,103 @@ def worker_count() -> int:
     return max(1, min(MAX_WORKERS, cores))
 
 
-class _Worker:
-    """One worker process, a thread that writes it its batches (handing a batch over never
-    waits for the worker to finish the one before) and a thread that reads its answers."""
+def _start_worker(region: str) -> None:
+    """A worker's start: the region its numbers are read in; Ctrl-C (sent by a terminal to
+    every process of the command) ignored, as the parent decides when the pool stops; and a
+    thread that ends the worker when its parent is gone (killed: nobody is left to stop
+    the pool)."""
+    global _region
+    _region = region
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
 
-    def __init__(self, region: str) -> None:
-        package_root = str(Path(__file__).resolve().parents[1])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "campaignctl.config.phone_workers", region],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        self.batches: queue.Queue[list[str] | None] = queue.Queue()
-        self.answers: queue.Queue[list[_Wire] | None] = queue.Queue()
-        self.failed = False
-        self._writer = threading.Thread(target=self._write_batches, daemon=True)
-        self._writer.start()
-        threading.Thread(target=self._read_answers, daemon=True).start()
 
-    def _write_batches(self) -> None:
-        stdin = self.process.stdin
-        assert stdin is not None
-        try:
-            while (numbers := self.batches.get()) is not None:
-                _write_message(stdin, numbers)
-        except (OSError, ValueError):
-            self.failed = True
-        finally:
-            with contextlib.suppress(OSError):
-                stdin.close()  # the worker ends when its input does
+def _exit_with(parent_sentinel: int) -> None:
+    wait([parent_sentinel])  # ready once the parent's end of the pipe is closed: it died
+    os._exit(1)
 
-    def _read_answers(self) -> None:
-        assert self.process.stdout is not None
-        try:
-            while (answer := _read_message(self.process.stdout)) is not None:
-                self.answers.put(answer)  # type: ignore[arg-type]
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError):
-            pass
-        self.answers.put(None)
 
-    def send(self, numbers: list[str]) -> bool:
-        if not self.failed:
-            self.batches.put(numbers)
-        return not self.failed
-
-    def answer(self) -> list[_Wire] | None:
-        if self.failed:
-            return None
-        try:
-            answer = self.answers.get(timeout=WORKER_TIMEOUT_SECONDS)
-        except queue.Empty:
-            answer = None
-        if answer is None:
-            self.failed = True
-            log.warning("a phone number worker stopped: parsing its numbers in this process")
-        return answer
-
-    def stop(self) -> None:
-        self.batches.put(None)
-        self._writer.join(timeout=5)
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdout is not None:
-            with contextlib.suppress(OSError):
-                self.process.stdout.close()
+def _normalize_in_worker(numbers: list[str]) -> list[_Wire]:
+    return normalize_batch(numbers, _region)
 
 
 class PendingBatch:
-    """The results of one batch, in the order of its numbers."""
+    """The results of one batch, in the order of its numbers: parsed by a worker (`future`)
+    or, without one, here when asked."""
 
-    def __init__(self, numbers: list[str], region: str, worker: _Worker | None) -> None:
+    def __init__(
+        self, numbers: list[str], normalizer: BatchNormalizer, future: Future[list[_Wire]] | None
+    ) -> None:
         self._numbers = numbers
-        self._region = region
-        self._worker = worker
+        self._normalizer = normalizer
+        self._future = future
 
     def results(self) -> list[Normalized]:
-        wire = self._worker.answer() if self._worker is not None else None
-        if wire is None or len(wire) != len(self._numbers):
-            wire = normalize_batch(self._numbers, self._region)
+        if self._future is None:
+            wire = normalize_batch(self._numbers, self._normalizer.region)
+        else:
+            try:
+                wire = self._future.result()
+            except BrokenProcessPool:
+                raise self._normalizer.stopped() from None
         return [_from_wire(item) for item in wire]
 
 
 class BatchNormalizer:
-    """Hands batches of numbers to worker processes (when `parallel` and there are cores),
-    in turn, or normalises them here."""
+    """Hands batches of numbers to a pool of worker processes (when `parallel` and there are
+    cores), or normalises them here. `source` names the file in errors."""
 
-    def __init__(self, region: str, *, parallel: bool) -> None:
+    def __init__(self, region: str, *, parallel: bool, source: str = "the contacts") -> None:
         self.region = region
-        self._workers: list[_Worker] = []
-        self._turn = 0
-        if parallel and worker_count() > 1:
-            try:
-                self._workers = [_Worker(region) for _ in range(worker_count())]
-            except OSError as exc:
-                log.warning("parsing phone numbers in this process (no workers: %s)", exc)
-                self.close()
-
-    @property
-    def workers(self) -> int:
-        return len(self._workers) or 1
+        self.source = source
+        self._pool: ProcessPoolExecutor | None = None
+        count = worker_count() if parallel else 1
+        if count > 1:
+            self._pool = ProcessPoolExecutor(
+                count,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(region,),
+            )
+        self.workers = count
 
     @property
     def lookahead(self) -> int:
         """How many batches to keep in flight beyond the one being consumed."""
-        return 2 * len(self._workers)
+        return 2 * self.workers if self._pool is not None else 0
 
     def submit(self, numbers: list[str]) -> PendingBatch:
-        worker = None
-        if self._workers and numbers:
-            worker = self._workers[self._turn % len(self._workers)]
-            self._turn += 1
-            if not worker.send(numbers):
-                worker = None
-        return PendingBatch(numbers, self.region, worker)
+        if self._pool is None or not numbers:
+            return PendingBatch(numbers, self, None)
+        # a worker may start now: it starts with Ctrl-C blocked (the mask is inherited), so
+        # that one pressed while it imports is never its traceback (it then ignores it)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            future = self._pool.submit(_normalize_in_worker, numbers)
+        except BrokenProcessPool:
+            raise self.stopped() from None
+        except OSError as exc:  # no process could be started (a limit of the machine)
+            raise self.stopped(f"could not be started ({exc})") from None
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        return PendingBatch(numbers, self, future)
+
+    def stopped(
+        self, why: str = "stopped before it answered (killed, or out of memory?)"
+    ) -> WorkerStopped:
+        """The error that ends the read when a worker fails."""
+        return WorkerStopped(
+            f"{self.source}: a process parsing its phone numbers {why}: the file was not read whole"
+        )
 
     def close(self) -> None:
-        for worker in self._workers:
-            worker.stop()
-        self._workers = []
+        """Stop the workers: the batches they are parsing end (under a second each), the
+        ones waiting are dropped."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def __enter__(self) -> BatchNormalizer:
         return self
@@ -271,15 +231,3 @@ class OrderedRows(Generic[Row]):
         for row, count in rows:
             self._consume(row, results[start : start + count])
             start += count
-
-
-def _serve(region: str) -> int:
-    """The worker: answer each batch of numbers read on stdin, until stdin closes."""
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    while (numbers := _read_message(stdin)) is not None:
-        _write_message(stdout, normalize_batch(numbers, region))  # type: ignore[arg-type]
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_serve(sys.argv[1] if len(sys.argv) > 1 else "US"))

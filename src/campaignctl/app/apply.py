@@ -66,7 +66,7 @@ def apply_now(
             store, provider, desired, snapshot, clock, options, heartbeat=lease.renew_if_due
         )
         planning = Planning(desired, snapshot, now, allow_empty=options.allow_empty)
-        streamed = StreamedApply(store, planning, loaded.sources, executor)
+        streamed = StreamedApply(store, planning, loaded.sources, executor, now)
         with collection_paused():
             plan = streamed.run()
         if streamed.interrupted and executor.report.stopped is None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 
 from campaignctl.app.executor import Executor
 from campaignctl.app.met import MetNumbers
@@ -51,11 +52,13 @@ class StreamedApply:
         planning: Planning,
         sources: Mapping[str, ContactSource],
         executor: Executor,
+        now: datetime,
     ) -> None:
         self.store = store
         self.planning = planning
         self.sources = sources
         self.executor = executor
+        self.now = now  # the moment this apply plans for
         self.options = executor.options
         self.interrupted = False  # asked to stop before the end
         self.held: list[Action] = []  # sends and ending skips, until the syncs are done
@@ -98,7 +101,7 @@ class StreamedApply:
     def shown(self) -> Desired:
         """The desired state to show this apply with: each group read holds the sample of
         its first enrolled contacts (the rest were never held)."""
-        desired = self.planning.desired
+        desired = self.executor.desired
         groups = dict(desired.groups)
         for campaign, sample in self.samples.items():
             group = self.planning.group_of(campaign)
@@ -174,7 +177,7 @@ class StreamedApply:
     def _due(self, last_id: int, *, hold: bool = False) -> None:
         """Consider the due enrollments, oldest first, a batch at a time. `hold`: sends and
         skips wait in `held`."""
-        for batch in self.store.due_batches(self.planning.now, self.options.batch, last_id):
+        for batch in self.store.due_batches(self.now, self.options.batch, last_id):
             if self.options.should_stop():
                 raise Stopped
             stage = self.planning.due(batch.enrollments, batch.last_sent)

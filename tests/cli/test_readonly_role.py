@@ -19,13 +19,23 @@ from tests.postgres import PASSWORD, Server
 
 NOON = "2026-03-02T17:00:00Z"
 ANA = "+12125550100"
-# the statements README.md gives (the role, its password and the database filled in)
-GRANTS = """\
-CREATE ROLE {role} LOGIN PASSWORD '{password}';
-GRANT CONNECT ON DATABASE {database} TO {role};
-GRANT USAGE ON SCHEMA public TO {role};
-GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};
-"""
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_grants(role: str, password: str, database: str) -> list[str]:
+    """The statements README.md gives for the role, its name, password and database filled
+    in: the test runs what the documentation says."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("**A read-only role for CI.**", 1)[1].split("```sql\n", 1)[1]
+    lines = block.split("```", 1)[0].splitlines()
+    statements = [line for line in lines if line.strip() and not line.startswith("--")]
+    assert len(statements) >= 4
+    return [
+        line.replace("campaignctl_ci", role)
+        .replace("'...'", f"'{password}'")
+        .replace("DATABASE campaigns", f"DATABASE {database}")
+        for line in statements
+    ]
 
 
 def campaignctl(repo: Repo, state: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -59,7 +69,7 @@ def readonly(tmp_path: Path, postgres_server: Server) -> tuple[Repo, str, str]:
     role, password = f"ci_{secrets.token_hex(4)}", "ro-" + secrets.token_hex(8)
     parts = urlsplit(url)
     database = parts.path.lstrip("/")
-    for statement in GRANTS.format(role=role, password=password, database=database).splitlines():
+    for statement in readme_grants(role, password, database):
         postgres_server.run_sql(url, statement)
     netloc = f"{role}:{password}@{parts.hostname}:{parts.port}"
     return repo, url, urlunsplit(parts._replace(netloc=netloc))

@@ -6,7 +6,11 @@ states round-trip exactly."""
 from __future__ import annotations
 
 import json
+import os
+import pty
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +23,7 @@ from hypothesis import strategies as st
 
 from campaignctl.store import Store
 from campaignctl.store.copy import TABLES
-from tests.cli.repo import Repo
+from tests.cli.repo import Repo, env_without_twilio
 from tests.delivery.helpers import SENDER, inbound, post_signed, webhook_server
 from tests.postgres import PASSWORD, Server
 
@@ -217,6 +221,36 @@ def test_a_damaged_source_file_is_refused(built: tuple[Repo, Path], tmp_path: Pa
     assert refused.exit_code == 1 and len(refused.output.strip().splitlines()) == 1
     assert str(damaged) in refused.output
     assert not (tmp_path / "copy.db").exists()
+
+
+def test_progress_is_shown_on_a_terminal_only(built: tuple[Repo, Path], tmp_path: Path) -> None:
+    _, original = built
+    command = [sys.executable, "-m", "campaignctl", "state", "copy", str(original)]
+    main, terminal = pty.openpty()
+    with subprocess.Popen(
+        [*command, str(tmp_path / "on-a-terminal.db")],
+        stdout=subprocess.PIPE, stderr=terminal, env=env_without_twilio(),
+    ) as process:  # fmt: skip
+        os.close(terminal)
+        shown = b""
+        while True:  # until the process closes the terminal (EIO) or ends it
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert process.wait(timeout=120) == 0
+    os.close(main)
+    lines = shown.decode().replace("\r\n", "\n").split("\r")
+    assert "  enrollments: 2 of 2 rows" in [line.strip("\n") for line in lines]
+    assert "  webhook_events: 3 of 3 rows\n" in lines
+    piped = subprocess.run(
+        [*command, str(tmp_path / "piped.db")],
+        capture_output=True, text=True, timeout=120, env=env_without_twilio(),
+    )  # fmt: skip
+    assert piped.returncode == 0 and piped.stderr == ""
 
 
 # ------------------------------------------------------------------ random round trips

@@ -158,16 +158,18 @@ def holds_state(conn: Conn) -> str | None:
     return None
 
 
-def read_batches(conn: Conn, table: Table) -> Iterator[list[tuple[Any, ...]]]:
-    """The rows of a table in key order, BATCH_ROWS at a time (keyset paging: each batch
+def read_batches(
+    conn: Conn, table: Table, batch_rows: int = BATCH_ROWS
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of a table in key order, batch_rows at a time (keyset paging: each batch
     starts after the last key of the one before)."""
     select = f"SELECT {table.column_list} FROM {table.name}"
-    order = f' ORDER BY "{table.key}" LIMIT {BATCH_ROWS}'
+    order = f' ORDER BY "{table.key}" LIMIT {int(batch_rows)}'
     key_at = table.columns.index(table.key)
     rows = [tuple(r) for r in conn.execute(select + order).fetchall()]
     while rows:
         yield rows
-        if len(rows) < BATCH_ROWS:
+        if len(rows) < batch_rows:
             return
         after = rows[-1][key_at]
         rows = [
@@ -176,9 +178,9 @@ def read_batches(conn: Conn, table: Table) -> Iterator[list[tuple[Any, ...]]]:
         ]
 
 
-def digest_table(conn: Conn, table: Table) -> TableDigest:
+def digest_table(conn: Conn, table: Table, batch_rows: int = BATCH_ROWS) -> TableDigest:
     digest = TableDigest()
-    for batch in read_batches(conn, table):
+    for batch in read_batches(conn, table, batch_rows):
         for row in batch:
             digest.add(row)
     return digest
@@ -190,7 +192,7 @@ def _meta(conn: Conn) -> tuple[Any, ...]:
 
 
 def copy_rows(
-    source: Conn, destination: Conn, progress: Progress | None = None
+    source: Conn, destination: Conn, progress: Progress | None, batch_rows: int
 ) -> dict[str, TableDigest]:
     """Copy every table, batch by batch, inside the transactions the caller holds on both;
     the digests of what was read."""
@@ -204,7 +206,7 @@ def copy_rows(
         digest = digests[table.name] = TableDigest()
         if progress is not None:
             progress(table.name, 0, total)
-        for batch in read_batches(source, table):
+        for batch in read_batches(source, table, batch_rows):
             destination.executemany(insert, batch)
             for row in batch:
                 digest.add(row)
@@ -229,11 +231,15 @@ def finish_meta(destination: Conn, meta: tuple[Any, ...]) -> None:
 
 
 def verify(
-    destination: Conn, digests: dict[str, TableDigest], meta: tuple[Any, ...], where: str
+    destination: Conn,
+    digests: dict[str, TableDigest],
+    meta: tuple[Any, ...],
+    where: str,
+    batch_rows: int = BATCH_ROWS,
 ) -> None:
     """Read the copy back and compare it with what was read from the source."""
     for table in TABLES:
-        copied = digest_table(destination, table)
+        copied = digest_table(destination, table, batch_rows)
         wanted = digests[table.name]
         if (copied.rows, copied.hexdigest) != (wanted.rows, wanted.hexdigest):
             raise StateError(
@@ -251,6 +257,7 @@ def copy_state(
     source_where: str,
     destination_where: str,
     progress: Progress | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> CopyReport:
     """Copy, inside a read transaction held on `source` and a write transaction held on
     `destination` (the caller commits when this returns)."""
@@ -263,9 +270,9 @@ def copy_state(
             "empty); copy into a new file or an empty database"
         )
     meta = _meta(source)
-    digests = copy_rows(source, destination, progress)
+    digests = copy_rows(source, destination, progress, batch_rows)
     finish_meta(destination, meta)
-    verify(destination, digests, meta, destination_where)
+    verify(destination, digests, meta, destination_where, batch_rows)
     return CopyReport(
         tables={name: d.rows for name, d in digests.items()},
         serial=int(meta[0]),
@@ -275,7 +282,11 @@ def copy_state(
 
 
 def copy_between(
-    source: StateArg, destination: StateArg, progress: Progress | None = None
+    source: StateArg,
+    destination: StateArg,
+    progress: Progress | None = None,
+    *,
+    batch_rows: int = BATCH_ROWS,
 ) -> CopyReport:
     """Open both states (the source read-only, never migrated; the destination created if
     it does not exist) and copy one to the other. A destination file this made is removed
@@ -293,7 +304,7 @@ def copy_between(
         ):
             return copy_state(
                 inside, outside, source_where=reader.where, destination_where=writer.where,
-                progress=progress,
+                progress=progress, batch_rows=batch_rows,
             )  # fmt: skip
     except BaseException:
         if made is not None:

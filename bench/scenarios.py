@@ -21,6 +21,7 @@ from phonenumbers.timezone import time_zones_for_number
 from bench.repo import SENDER
 from campaignctl import config
 from campaignctl.app import apply as engine
+from campaignctl.app.executor import ApplyOptions
 from campaignctl.app.streamed import StreamedApply
 from campaignctl.clock import FrozenClock
 from campaignctl.config import ContactSource
@@ -149,7 +150,7 @@ def launch(
         started = time.perf_counter()
         with Store.open(state_path) as store:
             planned, _ = engine.apply_now(
-                config_dir, store, OutboxProvider(store, clock), clock, holder="bench"
+                config_dir, store, OutboxProvider(store, clock), clock, ApplyOptions(holder="bench")
             )
         times.total = time.perf_counter() - started
     times.summary = planned.plan.summary()
@@ -238,6 +239,10 @@ def tick(config_dir: Path, state_path: Path, now: datetime) -> dict[str, int]:
     clock = FrozenClock(now)
     with Store.open(state_path) as store:
         planned, _ = engine.apply_now(
-            config_dir, store, OutboxProvider(store, clock), clock, holder="bench", wait_seconds=0
+            config_dir,
+            store,
+            OutboxProvider(store, clock),
+            clock,
+            ApplyOptions(holder="bench", wait_seconds=0),
         )
     return planned.plan.summary()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bench.scenarios import AFTERNOON, NIGHT, copy_state, fresh_state, launch
 from campaignctl.app import apply as engine
+from campaignctl.app.executor import ApplyOptions
 from campaignctl.clock import FrozenClock
 from campaignctl.emulator.server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
@@ -94,7 +95,9 @@ def send_all(
             inner = OutboxProvider(store, clock)
         provider = TimedProvider(inner)
         started, cpu = time.perf_counter(), time.process_time()
-        _, report = engine.apply_now(config_dir, store, provider, clock, holder="bench")
+        _, report = engine.apply_now(
+            config_dir, store, provider, clock, ApplyOptions(holder="bench")
+        )
         total, total_cpu = time.perf_counter() - started, time.process_time() - cpu
     sent = report.outcomes.get("sent", 0)
     if sent != provider.sends:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 FULL = os.environ.get("CAMPAIGNCTL_FAULTS", "").strip().lower() == "full"
 
@@ -34,6 +35,15 @@ class Tally:
     def fault(self, kind: str, count: int = 1) -> None:
         if count:
             self.faults[kind] += count
+
+    def merge(self, other: dict[str, Any]) -> None:
+        """Add the counts of another process (an xdist worker's `asdict` of its Tally)."""
+        for name, value in other.items():
+            mine = getattr(self, name)
+            if isinstance(mine, Counter):
+                mine.update(value)
+            else:
+                setattr(self, name, mine + value)
 
     def lines(self) -> list[str]:
         size = "full (make faults)" if FULL else "reduced (set CAMPAIGNCTL_FAULTS=full for all)"

@@ -97,6 +97,39 @@ class LeaseMixin(StoreBase):
                 "UPDATE lease SET expires_at = ? WHERE id = 1", [self._wall() + ttl_seconds]
             )
 
+    def resume_lease(self, holder: str, token: int, ttl_seconds: float = 60.0) -> None:
+        """Hold again, in this store, a lease `holder` took earlier with `token` (in another
+        store of the same process: a controller leads across ticks, each on a fresh store).
+
+        Raises StateError when the lease has expired or another holder took it meanwhile:
+        whoever held it then must take it anew, with a new token.
+        """
+        with self._write(bump=False) as conn:
+            current, held_token, expires_at = conn.execute(
+                "SELECT holder, token, expires_at FROM lease WHERE id = 1"
+            ).fetchone()
+            now = self._wall()
+            if current != holder or held_token != token or expires_at <= now:
+                raise StateError(
+                    f"{self.where}: lost the lease (token {token}); "
+                    + (f"now held by {current}" if current else "it is free")
+                )
+            conn.execute("UPDATE lease SET expires_at = ? WHERE id = 1", [now + ttl_seconds])
+        self._lease_token = token
+
+    def detach_lease(self) -> None:
+        """Forget the lease this store holds without freeing it (another store of this
+        process goes on holding it); closing the store then leaves it held."""
+        self._lease_token = None
+
+    def current_lease(self) -> tuple[str | None, int, float]:
+        """Who holds the lease now (None: nobody), its token, and its expiry (wall seconds)."""
+        with self._read() as conn:
+            holder, token, expires_at = conn.execute(
+                "SELECT holder, token, expires_at FROM lease WHERE id = 1"
+            ).fetchone()
+        return holder, int(token), float(expires_at)
+
     def release_lease(self, token: int) -> None:
         """Free the lease if it still holds this token (a no-op otherwise)."""
         with self._write(bump=False) as conn:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from campaignctl.emulator import Fault
@@ -38,8 +37,10 @@ def in_flight(state: Path | str) -> bool:
         return bool(store.in_flight())
 
 
-def wait_until(check: Callable[[], object], what: str, timeout: float) -> float:
-    """Seconds until `check()` held; fails saying `what` after `timeout`."""
+def wait_until(check: object, what: str, timeout: float) -> float:
+    """Seconds until `check()` held; fails saying `what` after `timeout`. (Typed object: a
+    lambda with a default argument, bound at the loop's turn, has no inferable type.)"""
+    assert callable(check)
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if check():

@@ -21,6 +21,7 @@ from campaignctl.providers.outbox import OutboxProvider, OutboxTable
 from campaignctl.store import Store
 from tests.cli.repo import Repo
 from tests.controller.test_loop import NOON, sent
+from tests.faults.system import immutable
 
 
 class Once:
@@ -127,3 +128,18 @@ def test_a_leader_that_may_have_lost_its_lease_hands_nothing_more_over(
     assert len(handed) == 1, handed  # two were due; the second was never handed over
     assert list(sent(repo)) == handed
     assert made.stopped_early
+
+
+def test_a_leader_that_cannot_reach_the_state_for_a_tick_still_leads_after(
+    repo: Repo, logged: pytest.LogCaptureFixture
+) -> None:
+    """A tick that fails on the state (here: the file made immutable) is not a lost lease:
+    the next tick leads on with the same token, rather than waiting for its own lease."""
+    made, _ = controller(repo)
+    assert made.tick()
+    token = made.leadership.token
+    with immutable(repo.state):
+        assert not made.tick()
+    assert made.leadership.token == token
+    assert made.tick() and made.leadership.token == token
+    assert not any("standing by" in m for m in logged.messages)

@@ -25,6 +25,7 @@ from campaignctl.core.instants import format_instant
 from campaignctl.errors import CampaignctlError
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
 from campaignctl.store import LeaseHeld, StateArg, Store
+from campaignctl.store.lease import LeaseLost
 
 log = logging.getLogger("campaignctl.controller")
 
@@ -94,7 +95,7 @@ class Leadership:
         if token is not None:
             try:
                 store.resume_lease(self.holder, token, self.ttl)
-            except CampaignctlError as exc:
+            except LeaseLost as exc:  # any other failure fails the tick, still leading
                 self._lose(str(exc))
             else:
                 self._confirm(token, started)
@@ -135,13 +136,10 @@ class Leadership:
         try:
             with self._open() as store:
                 store.renew_lease(token, self.ttl)
-        except CampaignctlError as exc:
-            if "lost the lease" in str(exc):
-                self._lose(str(exc))
-            else:
-                log.warning("could not renew the lease (sending stops before it runs out): %s", exc)
+        except LeaseLost as exc:
+            self._lose(str(exc))
             return
-        except Exception as exc:  # the machine or a bug: the lease simply runs out
+        except Exception as exc:  # cut off from the state: the lease simply runs out
             log.warning("could not renew the lease (sending stops before it runs out): %s", exc)
             return
         self._confirm(token, started)

@@ -23,6 +23,10 @@ from campaignctl.store.db import LeaseHeld, StoreBase, wall_text
 POLL_SECONDS = 0.05
 
 
+class LeaseLost(StateError):
+    """The lease this holder had is no longer its own (expired, or taken by another)."""
+
+
 def process_holder(role: str) -> str:
     """A lease holder name that says which process holds it: `role:host:pid`."""
     return f"{role}:{socket.gethostname()}:{os.getpid()}"
@@ -83,13 +87,13 @@ class LeaseMixin(StoreBase):
             time.sleep(min(POLL_SECONDS, max(deadline - self._monotonic(), 0.0)))
 
     def renew_lease(self, token: int, ttl_seconds: float = 60.0) -> None:
-        """Push the expiry on; raises StateError when the lease is no longer ours."""
+        """Push the expiry on; raises LeaseLost when the lease is no longer ours."""
         with self._write(bump=False) as conn:
             current, held_token = conn.execute(
                 "SELECT holder, token FROM lease WHERE id = 1"
             ).fetchone()
             if current is None or held_token != token:
-                raise StateError(
+                raise LeaseLost(
                     f"{self.where}: lost the lease (token {token}); "
                     "another process took over after it expired"
                 )
@@ -101,7 +105,7 @@ class LeaseMixin(StoreBase):
         """Hold again, in this store, a lease `holder` took earlier with `token` (in another
         store of the same process: a controller leads across ticks, each on a fresh store).
 
-        Raises StateError when the lease has expired or another holder took it meanwhile:
+        Raises LeaseLost when the lease has expired or another holder took it meanwhile:
         whoever held it then must take it anew, with a new token.
         """
         with self._write(bump=False) as conn:
@@ -110,7 +114,7 @@ class LeaseMixin(StoreBase):
             ).fetchone()
             now = self._wall()
             if current != holder or held_token != token or expires_at <= now:
-                raise StateError(
+                raise LeaseLost(
                     f"{self.where}: lost the lease (token {token}); "
                     + (f"now held by {current}" if current else "it is free")
                 )

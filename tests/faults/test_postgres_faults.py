@@ -30,6 +30,7 @@ from tests.faults.tally import TALLY, sized
 from tests.faults.test_two_controllers import (
     in_flight,
     leader_killed_standby_takes_over,
+    reaping,
     wait_until,
 )
 from tests.faults.world import (
@@ -75,6 +76,17 @@ def cut_sessions(url: str) -> int:
     return sum(1 for (done,) in rows if done)
 
 
+def controlling(
+    repo: Repo, database: str, emulator: TwilioEmulator, rng: random.Random, total: int
+) -> tuple[Script, Process]:
+    """Every create answered slowly (so that faults fall among the sends), and a controller
+    ticking every second; the scripted faults and the controller."""
+    script = Script()
+    script.plant(emulator, rng, "create", 1.0, SLOW, 3 * total)
+    args = ["reconcile", "--interval", "1s"]
+    return script, start(repo, args, twilio_env(emulator), "ctl.log", state=database)
+
+
 def finish(
     controller: Process,
     emulator: TwilioEmulator,
@@ -111,12 +123,9 @@ def test_the_server_restarted_under_a_running_controller(
     total = first + restarts * later
     credits = 2 * total
     repo = campaign_repo(tmp_path, first, credits, state=database)
-    script = Script()
-    with emulator_at_noon() as emulator:
-        script.plant(emulator, rng, "create", 1.0, SLOW, 3 * total)
-        controller = start(
-            repo, ["reconcile", "--interval", "1s"], twilio_env(emulator), "ctl.log", state=database
-        )
+    with emulator_at_noon() as emulator, reaping() as started:
+        script, controller = controlling(repo, database, emulator, rng, total)
+        started.append(controller)
         count = first
         for _ in range(restarts):
             before = len(emulator.messages())
@@ -139,12 +148,9 @@ def test_sessions_cut_between_intent_and_outcome_are_settled_by_lookup(
     cuts, total = sized(3, 8), 60
     credits = 2 * total
     repo = campaign_repo(tmp_path, total, credits, state=database)
-    script = Script()
-    with emulator_at_noon() as emulator:
-        script.plant(emulator, rng, "create", 1.0, SLOW, 3 * total)
-        controller = start(
-            repo, ["reconcile", "--interval", "1s"], twilio_env(emulator), "ctl.log", state=database
-        )
+    with emulator_at_noon() as emulator, reaping() as started:
+        script, controller = controlling(repo, database, emulator, rng, total)
+        started.append(controller)
         for _ in range(cuts):
             before = len(emulator.messages())
             at = before + rng.randint(1, 4)  # the seeded moment: after that many more sends
@@ -195,14 +201,11 @@ def test_two_webhook_servers_and_a_controller_every_stop_once_and_honoured(
     repo = campaign_repo(tmp_path, total, 2 * total, state=database)
     stopping = sorted(rng.sample(phones(total), total // 3))
     order = rng.sample(stopping, len(stopping))
-    script = Script()
     never: set[str] = set()  # STOP answered before any attempt to the number
-    with emulator_at_noon() as emulator:
-        script.plant(emulator, rng, "create", 1.0, SLOW, 3 * total)
+    with emulator_at_noon() as emulator, reaping() as started:
         servers = [serve_webhooks(repo, database, f"serve-{n}.log") for n in "ab"]
-        controller = start(
-            repo, ["reconcile", "--interval", "1s"], twilio_env(emulator), "ctl.log", state=database
-        )
+        script, controller = controlling(repo, database, emulator, rng, total)
+        started += [controller, *(process for process, _url in servers)]
         wait_until(lambda: len(emulator.messages()) >= 3, "sending starts", 30)
 
         def stop_one(phone: str, number: int) -> None:

@@ -6,7 +6,10 @@ nothing is lost. Here on one SQLite file; test_postgres_faults runs it on Postgr
 from __future__ import annotations
 
 import random
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from campaignctl.emulator import Fault
@@ -14,6 +17,7 @@ from campaignctl.store import Store
 from tests.faults.audit import audit
 from tests.faults.tally import TALLY, sized
 from tests.faults.world import (
+    Process,
     Script,
     campaign_repo,
     emulator_at_noon,
@@ -49,6 +53,20 @@ def wait_until(check: object, what: str, timeout: float) -> float:
     raise AssertionError(f"not within {timeout}s: {what}")
 
 
+@contextmanager
+def reaping() -> Iterator[list[Process]]:
+    """The processes a test puts in the list are killed at its end, should it fail while
+    they run (a controller left running would go on writing to the next test's state)."""
+    started: list[Process] = []
+    try:
+        yield started
+    finally:
+        for process in started:
+            if process.alive():
+                process.proc.kill()
+                process.proc.wait(timeout=30)
+
+
 def leader_killed_standby_takes_over(tmp_path: Path, url: str | None = None) -> None:
     """The scenario, on the repo's SQLite file or on the PostgreSQL database at `url`."""
     rng = random.Random(2)
@@ -59,7 +77,7 @@ def leader_killed_standby_takes_over(tmp_path: Path, url: str | None = None) -> 
     script = Script()
     slow = {"slow answer": lambda r: Fault(delay=r.uniform(0.05, 0.15))}
     total = first
-    with emulator_at_noon() as emulator:
+    with emulator_at_noon() as emulator, reaping() as started:
         env = twilio_env(emulator)
         for round_ in range(rounds):
             if round_:  # new contacts, so that there is work to share
@@ -68,6 +86,7 @@ def leader_killed_standby_takes_over(tmp_path: Path, url: str | None = None) -> 
             script.plant(emulator, rng, "create", 1.0, slow, 3 * total)
             args = ["reconcile", "--interval", "1s"]
             pair = [start(repo, args, env, f"ctl-{round_}-{n}.log", state=url) for n in "ab"]
+            started += pair
             before = len(emulator.messages())
             wait_until(lambda n=before: len(emulator.messages()) >= n + 5, "sending starts", 30)
             wait_until(lambda ps=pair: any(STANDS_BY in p.stderr() for p in ps), "a standby", 30)
@@ -101,3 +120,51 @@ def leader_killed_standby_takes_over(tmp_path: Path, url: str | None = None) -> 
 
 def test_two_controllers_one_leads_the_other_stands_by_and_takes_over(tmp_path: Path) -> None:
     leader_killed_standby_takes_over(tmp_path)
+
+
+def leader_stalled_standby_takes_over(tmp_path: Path, url: str | None = None) -> None:
+    """The leader stopped (SIGSTOP: a process stalled, or cut off from the state) in the
+    middle of its sends, with a short lease: the standby waits the lease out and takes over;
+    the old leader, let go on, hands nothing more to the provider and writes nothing, and
+    stands by."""
+    rng = random.Random(3)
+    total = 60
+    credits = 2 * total
+    repo = campaign_repo(tmp_path, total, credits, state=url)
+    state: Path | str = url or repo.state
+    script = Script()
+    slow = {"slow answer": lambda r: Fault(delay=r.uniform(0.05, 0.15))}
+    with emulator_at_noon() as emulator, reaping() as started:
+        script.plant(emulator, rng, "create", 1.0, slow, 3 * total)
+        args = ["reconcile", "--interval", "1s", "--lease-ttl", "3s"]
+        pair = [start(repo, args, twilio_env(emulator), f"ctl-{n}.log", state=url) for n in "ab"]
+        started += pair
+        wait_until(lambda: len(emulator.messages()) >= 5, "sending starts", 30)
+        wait_until(lambda: any(STANDS_BY in p.stderr() for p in pair), "a standby", 30)
+        holder = lease_holder(state) or ""
+        (leader,) = [p for p in pair if holder.endswith(f":{p.proc.pid}")]
+        (standby,) = [p for p in pair if p is not leader]
+        leader.proc.send_signal(signal.SIGSTOP)
+        TALLY.fault("leader stalled (SIGSTOP) holding the lease")
+        try:
+            wait_until(lambda: TAKES_OVER in standby.stderr(), "the standby takes over", 30)
+        finally:
+            leader.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: "no longer leading" in leader.stderr(), "the old leader yields", 30)
+        wait_until(
+            lambda: len(emulator.messages()) >= total and not in_flight(state),
+            f"all {total} sent",
+            60,
+        )
+        for process in pair:
+            assert process.stop() == 0, process.stderr()
+        logs = "".join(p.stderr() for p in pair)
+        assert "Traceback" not in logs, logs
+        assert emulator.wait_idle(10)
+        script.settle(emulator)
+        result = audit(emulator.messages(), state, phones(total), initial_credits=credits)
+    assert result.ok, result.report()
+
+
+def test_a_stalled_leader_is_waited_out_and_hands_nothing_more_over(tmp_path: Path) -> None:
+    leader_stalled_standby_takes_over(tmp_path)

@@ -11,6 +11,13 @@ once another took over; its sends must stop sooner, while the lease is surely st
 own: `safe()` is true only until a third of the time to live before the expiry the last
 successful renewal set (counted from when that renewal started, on this process's own
 monotonic clock). Sending checks it before every message handed to the provider.
+
+The state is open in one store at a time in this process: the renewer renews through the
+tick's store while a tick runs, and opens its own only between ticks. Two SQLite stores of
+one file open at once in one process are not safe: opening one reads the file's header
+with a file handle of its own, and closing that handle drops the file locks the other's
+connection holds (POSIX locks belong to the process), so another process may checkpoint
+and remove the write-ahead log under it.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from campaignctl.core.instants import format_instant
@@ -51,6 +59,8 @@ class Leadership:
         self.safe_until = 0.0  # monotonic time after which no message is handed over
         self.waiting_for: str | None = None  # as a standby: the leader last seen
         self._lock = threading.Lock()
+        self._stores = threading.Lock()  # held while a store of the state is opened or used
+        self._current: Store | None = None  # the running tick's store
 
     @property
     def renew_every(self) -> float:
@@ -70,8 +80,27 @@ class Leadership:
         with self._lock:
             return self.token is not None and self.monotonic() < self.safe_until
 
-    def _open(self) -> Store:
-        return Store.open(self.location)
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        """A tick's store, the only one of the state open in this process meanwhile."""
+        with self._stores:
+            store = Store.open(self.location)
+            self._current = store
+        try:
+            yield store
+        finally:
+            with self._stores:
+                self._current = None
+                store.close()
+
+    def _renew_in(self, token: int) -> None:
+        """renew_lease in the tick's store if one is open, else in a store of its own."""
+        with self._stores:
+            if self._current is not None:
+                self._current.renew_lease(token, self.ttl)
+                return
+            with Store.open(self.location) as store:
+                store.renew_lease(token, self.ttl)
 
     def _confirm(self, token: int, started: float) -> None:
         with self._lock:
@@ -134,8 +163,7 @@ class Leadership:
             return
         started = self.monotonic()
         try:
-            with self._open() as store:
-                store.renew_lease(token, self.ttl)
+            self._renew_in(token)
         except LeaseLost as exc:
             self._lose(str(exc))
             return
@@ -157,7 +185,7 @@ class Leadership:
         with self._lock:
             self.token = None
         try:
-            with self._open() as store:
+            with self.store() as store:
                 store.release_lease(token)
         except CampaignctlError as exc:
             log.warning("could not free the lease (it expires on its own): %s", exc)

@@ -133,7 +133,7 @@ class Controller:
     def tick(self) -> bool:
         started = time.monotonic()
         try:
-            with Store.open(self.options.state_path) as store:
+            with self.leadership.store() as store:
                 if not self.leadership.claim(store):
                     return True  # a standby: the next try comes soon
                 try:

@@ -3,6 +3,7 @@ test's own cluster, tests/postgres.py), the local Twilio emulator, and the same 
 SQLite: every due message exactly once, the state agreeing with the provider.
 
 - the leader killed with -9 in the middle of its sends, a standby taking over;
+- the leader stalled (SIGSTOP) past its lease: waited out, it hands nothing more over;
 - the server restarted under a running controller: it waits, reconnects and goes on;
 - the controller's sessions cut (pg_terminate_backend) while a send is between its intent
   and its outcome: the next tick settles it by look-up;
@@ -30,6 +31,7 @@ from tests.faults.tally import TALLY, sized
 from tests.faults.test_two_controllers import (
     in_flight,
     leader_killed_standby_takes_over,
+    leader_stalled_standby_takes_over,
     reaping,
     wait_until,
 )
@@ -111,6 +113,12 @@ def finish(
 
 def test_leader_killed_mid_tick_a_standby_takes_over(tmp_path: Path, database: str) -> None:
     leader_killed_standby_takes_over(tmp_path, database)
+
+
+def test_a_stalled_leader_is_waited_out_and_hands_nothing_more_over(
+    tmp_path: Path, database: str
+) -> None:
+    leader_stalled_standby_takes_over(tmp_path, database)
 
 
 def test_the_server_restarted_under_a_running_controller(

@@ -82,7 +82,8 @@ class Leadership:
 
     @contextmanager
     def store(self) -> Iterator[Store]:
-        """A tick's store, the only one of the state open in this process meanwhile."""
+        """A tick's store, the only one of the state open in this process meanwhile; closed
+        leaving the lease held (across ticks, by this leadership)."""
         with self._stores:
             store = Store.open(self.location)
             self._current = store
@@ -91,6 +92,7 @@ class Leadership:
         finally:
             with self._stores:
                 self._current = None
+                store.detach_lease()
                 store.close()
 
     def _renew_in(self, token: int) -> None:

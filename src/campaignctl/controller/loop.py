@@ -136,11 +136,8 @@ class Controller:
             with self.leadership.store() as store:
                 if not self.leadership.claim(store):
                     return True  # a standby: the next try comes soon
-                try:
-                    planned, report = self._apply(store)
-                    balance = store.balance()
-                finally:
-                    store.detach_lease()  # held on across ticks, by the leadership
+                planned, report = self._apply(store)
+                balance = store.balance()
         except LeaseHeld as exc:
             log.info("another process is applying; this tick waits for the next: %s", exc)
             return True

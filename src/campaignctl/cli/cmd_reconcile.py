@@ -97,7 +97,8 @@ def reconcile(
     take over once it expires (at once when its holder was a process of this host that is
     gone). A leader that cannot renew stops sending a third of --lease-ttl before its lease
     runs out. While a controller leads, `apply` waits --wait for the lease and then gives
-    up: suspend the controller's work with its configuration, or stop it, to apply by hand.
+    up, naming the leader: the controllers apply the same files themselves, stop them to
+    apply by hand.
     With --once the lease is taken for the one tick (or the tick stands by) and freed.
 
     \b

@@ -26,9 +26,9 @@ import pytest
 from campaignctl.emulator import Fault, TwilioEmulator
 from tests.cli.repo import Repo
 from tests.delivery.helpers import closed_port, post_signed
-from tests.faults.audit import audit
 from tests.faults.tally import TALLY, sized
 from tests.faults.test_two_controllers import (
+    audited,
     in_flight,
     leader_killed_standby_takes_over,
     leader_stalled_standby_takes_over,
@@ -105,10 +105,7 @@ def finish(
     )
     assert controller.stop() == 0, controller.stderr()
     assert "Traceback" not in controller.stderr(), controller.stderr()
-    assert emulator.wait_idle(10)
-    script.settle(emulator)
-    result = audit(emulator.messages(), url, phones(total), initial_credits=credits)
-    assert result.ok, result.report()
+    audited(emulator, script, url, total, credits)
 
 
 def test_leader_killed_mid_tick_a_standby_takes_over(tmp_path: Path, database: str) -> None:

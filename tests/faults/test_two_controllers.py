@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from campaignctl.emulator import Fault
+from campaignctl.emulator import Fault, TwilioEmulator
 from campaignctl.store import Store
 from tests.faults.audit import audit
 from tests.faults.tally import TALLY, sized
@@ -67,6 +67,17 @@ def reaping() -> Iterator[list[Process]]:
                 process.proc.wait(timeout=30)
 
 
+def audited(
+    emulator: TwilioEmulator, script: Script, state: Path | str, total: int, credits: int
+) -> None:
+    """Once the emulator is idle: the faults counted, and the audit of the first `total`
+    numbers (each sent exactly once, the state agreeing)."""
+    assert emulator.wait_idle(10)
+    script.settle(emulator)
+    result = audit(emulator.messages(), state, phones(total), initial_credits=credits)
+    assert result.ok, result.report()
+
+
 def leader_killed_standby_takes_over(tmp_path: Path, url: str | None = None) -> None:
     """The scenario, on the repo's SQLite file or on the PostgreSQL database at `url`."""
     rng = random.Random(2)
@@ -112,10 +123,7 @@ def leader_killed_standby_takes_over(tmp_path: Path, url: str | None = None) -> 
             logs = "".join(p.stderr() for p in pair)
             assert "Traceback" not in logs, logs
             assert took < TTL_SECONDS / 2
-        assert emulator.wait_idle(10)
-        script.settle(emulator)
-        result = audit(emulator.messages(), state, phones(total), initial_credits=credits)
-    assert result.ok, result.report()
+        audited(emulator, script, state, total, credits)
 
 
 def test_two_controllers_one_leads_the_other_stands_by_and_takes_over(tmp_path: Path) -> None:
@@ -160,10 +168,7 @@ def leader_stalled_standby_takes_over(tmp_path: Path, url: str | None = None) ->
             assert process.stop() == 0, process.stderr()
         logs = "".join(p.stderr() for p in pair)
         assert "Traceback" not in logs, logs
-        assert emulator.wait_idle(10)
-        script.settle(emulator)
-        result = audit(emulator.messages(), state, phones(total), initial_credits=credits)
-    assert result.ok, result.report()
+        audited(emulator, script, state, total, credits)
 
 
 def test_a_stalled_leader_is_waited_out_and_hands_nothing_more_over(tmp_path: Path) -> None:

@@ -104,6 +104,19 @@ class Server:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(statement.encode())
 
+    def restart(self) -> None:
+        """Stop the cluster (fast: every session is cut) and start it again, on the same
+        port; returns once it takes connections."""
+        if self.cluster is None or self.bindir is None:
+            raise RuntimeError("only a cluster these tests started can be restarted")
+        log = self.cluster.parent / "log"
+        done = _as_owner(self.owner, [
+            str(self.bindir / "pg_ctl"), "-D", str(self.cluster), "-l", str(log),
+            "-m", "fast", "-w", "-t", str(START_SECONDS), "restart",
+        ])  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl restart failed: {done.stderr.strip()}")
+
     def stop(self) -> None:
         if self.template is not None:
             self.drop_database(self.template)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,26 +94,8 @@ def sent(repo: Repo) -> dict[str, datetime]:
         return {m.to: m.at for m in store.outbox()}
 
 
-@pytest.fixture
-def logged(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """The controller's log lines (its logger may not propagate once the CLI set it up)."""
-    logger = logging.getLogger("campaignctl")
-    handlers, propagate = logger.handlers[:], logger.propagate
-    logger.handlers[:], logger.propagate = [caplog.handler], False
-    caplog.set_level(logging.INFO, logger="campaignctl")
-    yield caplog
-    logger.handlers[:], logger.propagate = handlers, propagate
-
-
 def ticks(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.getMessage().startswith("tick")]
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    repo = Repo(tmp_path).standard()
-    repo.run("credits", "add", "50", now="2026-03-01T00:00:00Z")
-    return repo
 
 
 def test_a_broken_configuration_sends_nothing_and_backs_off_until_fixed(
@@ -202,15 +184,15 @@ def test_a_stop_during_a_wait_ends_the_loop_without_another_tick(
     assert logged.messages[-1] == "stopped"
 
 
-def test_a_tick_while_another_process_applies_waits_for_the_next(
+def test_a_tick_while_another_process_holds_the_lease_stands_by(
     repo: Repo, logged: pytest.LogCaptureFixture
 ) -> None:
     with Store.open(repo.state) as store:
         store.acquire_lease("apply:other-host:42", ttl_seconds=60)
         script = play(repo, [])
-    assert script.waits == [("tick", HOUR)]  # the interval: not a failure, no backoff
+    assert script.waits == [("tick", 1.0)]  # a standby tries again soon: no failure, no backoff
     assert not sent(repo)
-    assert any("another process is applying" in m for m in logged.messages)
+    assert any("standing by: apply:other-host:42 leads" in m for m in logged.messages)
     assert not [r for r in logged.records if r.levelno >= logging.ERROR]
 
 

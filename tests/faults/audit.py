@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from tests.faults.tally import TALLY
 
 
@@ -41,7 +43,7 @@ class Audit:
 
 def audit(
     messages: Iterable[dict[str, Any]],
-    state: Path,
+    state: Path | str,
     expected: Iterable[str],
     *,
     initial_credits: int,
@@ -66,7 +68,11 @@ def audit(
             result.losses += 1
             result.fail(f"{to}: never sent")
 
-    conn = sqlite3.connect(f"{state.resolve().as_uri()}?mode=ro", uri=True)
+    conn: Any
+    if str(state).startswith("postgresql:"):  # the same queries on a PostgreSQL state
+        conn = psycopg.connect(str(state), autocommit=True)
+    else:
+        conn = sqlite3.connect(f"{Path(state).resolve().as_uri()}?mode=ro", uri=True)
     try:
         _check_state(conn, by_to, wanted, result, initial_credits, step_credits)
     finally:
@@ -78,7 +84,7 @@ def audit(
 
 
 def _check_state(
-    conn: sqlite3.Connection,
+    conn: Any,
     by_to: dict[str, list[dict[str, Any]]],
     wanted: set[str],
     result: Audit,

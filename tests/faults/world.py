@@ -31,13 +31,16 @@ def phones(count: int, first: int = 0) -> list[str]:
     return [f"+1212555{i:04d}" for i in range(first, first + count)]
 
 
-def campaign_repo(root: Path, count: int, credits: int | None = None) -> Repo:
-    """A repo with one active campaign (two steps, 30 days apart) for `count` contacts."""
+def campaign_repo(
+    root: Path, count: int, credits: int | None = None, state: str | None = None
+) -> Repo:
+    """A repo with one active campaign (two steps, 30 days apart) for `count` contacts;
+    its state in the repo's file, or at `state` (a PostgreSQL URL)."""
     repo = Repo(root)
     repo.template()
     repo.group(rows=[(p, f"Name{i}") for i, p in enumerate(phones(count))])
     repo.campaign(sender=SENDER)
-    with Store.open(repo.state) as store:
+    with Store.open(state or repo.state) as store:
         store.add_credits(credits if credits is not None else 4 * count, "faults", NOW_AT)
     return repo
 
@@ -111,16 +114,22 @@ class Process:
 
 
 def start(
-    repo: Repo, args: Sequence[str], env: dict[str, str], log_name: str, logs: Path | None = None
+    repo: Repo,
+    args: Sequence[str],
+    env: dict[str, str],
+    log_name: str,
+    logs: Path | None = None,
+    state: str | None = None,
 ) -> Process:
-    """campaignctl on `repo` as its own process; output to `logs` (default: the repo's)."""
+    """campaignctl on `repo` as its own process; output to `logs` (default: the repo's);
+    the state the repo's file, or `state` (a PostgreSQL URL)."""
     log_path = (logs or repo.root / "logs") / log_name
     log_path.parent.mkdir(parents=True, exist_ok=True)
     err_path = log_path.with_name(log_path.name + ".err")
     with log_path.open("wb") as out, err_path.open("wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "campaignctl", "--dir", str(repo.dir),
-             "--state", str(repo.state), "--now", NOW, *args],
+             "--state", state or str(repo.state), "--now", NOW, *args],
             stdout=out, stderr=err, env=env,
         )  # fmt: skip
     TALLY.runs += 1

@@ -1,5 +1,8 @@
 """The store's lease, held for the length of a `with` block and renewed as work goes on:
-one apply or controller writes at a time, and every write is fenced by its token."""
+one apply or controller writes at a time, and every write is fenced by its token.
+
+A Lease entered on a store that already holds the lease (a leading controller holds it
+across its ticks) holds it within that holding and leaves it held on exit."""
 
 from __future__ import annotations
 
@@ -18,8 +21,10 @@ class Lease:
         self.ttl = ttl
         self.token = 0
         self._renewed = 0.0
+        self._nested = False
 
     def __enter__(self) -> Lease:
+        self._nested = getattr(self.store, "lease_token", None) is not None
         self.token = self.store.acquire_lease(self.holder, self.ttl, self.wait_seconds)
         self._renewed = time.monotonic()
         return self
@@ -30,4 +35,5 @@ class Lease:
             self._renewed = time.monotonic()
 
     def __exit__(self, *exc: object) -> None:
-        self.store.release_lease(self.token)
+        if not self._nested:
+            self.store.release_lease(self.token)

@@ -65,6 +65,13 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
     is_flag=True,
     help="Apply even when the configuration has no campaigns but the state has live ones.",
 )
+@click.option(
+    "--lease-ttl",
+    type=Duration(),
+    default="60s",
+    show_default=True,
+    help="How long the lease outlives a leader that stopped renewing it (killed, cut off).",
+)
 @global_options()
 @pass_app
 def reconcile(
@@ -76,13 +83,23 @@ def reconcile(
     metrics_host: str,
     no_watch: bool,
     allow_empty: bool,
+    lease_ttl: timedelta,
 ) -> None:
     """Run the controller: plan and apply every interval and soon after any file change.
 
     Each tick reloads the files under --dir as they are now, settles sends whose outcome was
     unknown, plans, applies under the state's lease and logs one line. A tick that fails (bad
     YAML, provider down) is logged and retried with backoff; the loop never exits on its own.
-    SIGTERM or SIGINT finishes the send in flight and exits 0.
+    SIGTERM or SIGINT finishes the send in flight, frees the lease and exits 0.
+
+    Any number of controllers may run on one state: the one that holds the lease leads and
+    keeps it across ticks, renewing it; the others stand by, try to take it every second and
+    take over once it expires (at once when its holder was a process of this host that is
+    gone). A leader that cannot renew stops sending a third of --lease-ttl before its lease
+    runs out. While a controller leads, `apply` waits --wait for the lease and then gives
+    up, naming the leader: the controllers apply the same files themselves, stop them to
+    apply by hand.
+    With --once the lease is taken for the one tick (or the tick stands by) and freed.
 
     \b
     Examples:
@@ -104,6 +121,7 @@ def reconcile(
         metrics_port=metrics_port,
         metrics_host=metrics_host,
         allow_empty=allow_empty,
+        lease_ttl=lease_ttl.total_seconds(),
     )
     controller = Controller(
         options, app.clock, lambda store: provider_from_env(store, os.environ, app.clock)

@@ -1,5 +1,7 @@
 """The reconcile loop: every interval and soon after any file change, load the files as they
-are now, plan and apply under the lease, log one line. A failing tick never ends the loop:
+are now, plan and apply under the lease, log one line. Several controllers may run on one
+state: the one holding the lease leads and keeps it across ticks, the others stand by and
+try to take it at a short interval (see `controller.leader`). A failing tick never ends the loop:
 it is logged, the state stays as the last good tick left it, and the next try backs off.
 
 The time the ticks plan at (a Clock), the waits between them (a Sleeper) and the jitter of
@@ -28,6 +30,7 @@ from campaignctl.app.apply import apply_now
 from campaignctl.app.executor import ApplyOptions, ApplyReport
 from campaignctl.app.plan import Planned
 from campaignctl.clock import Clock
+from campaignctl.controller.leader import DEFAULT_TTL_SECONDS, GuardedProvider, Leadership
 from campaignctl.controller.metrics import Metrics
 from campaignctl.controller.watcher import ConfigWatcher
 from campaignctl.core.instants import format_instant
@@ -53,6 +56,7 @@ class ControllerOptions:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     allow_empty: bool = False
+    lease_ttl: float = DEFAULT_TTL_SECONDS  # seconds a leader that stopped renewing holds on
 
 
 class Sleeper(Protocol):
@@ -117,6 +121,7 @@ class Controller:
         self.stopped_early = False  # the last tick's sending stopped early
         self.interval = options.interval or timedelta(minutes=15)
         self.holder = f"reconcile:{socket.gethostname()}:{os.getpid()}"
+        self.leadership = Leadership(options.state_path, self.holder, options.lease_ttl)
 
     def _signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info(
@@ -128,19 +133,10 @@ class Controller:
     def tick(self) -> bool:
         started = time.monotonic()
         try:
-            with Store.open(self.options.state_path) as store:
-                provider = self.provider_factory(store)
-                options = ApplyOptions(
-                    holder=self.holder,
-                    wait_seconds=0.0,
-                    allow_empty=self.options.allow_empty,
-                    should_stop=self.stop.is_set,
-                    progress=log_progress,
-                    importing=log_import,
-                )
-                planned, report = apply_now(
-                    self.options.config_dir, store, provider, self.clock, options
-                )
+            with self.leadership.store() as store:
+                if not self.leadership.claim(store):
+                    return True  # a standby: the next try comes soon
+                planned, report = self._apply(store)
                 balance = store.balance()
         except LeaseHeld as exc:
             log.info("another process is applying; this tick waits for the next: %s", exc)
@@ -172,6 +168,21 @@ class Controller:
         )
         return True
 
+    def _apply(self, store: Store) -> tuple[Planned, ApplyReport]:
+        """One apply under the lease this controller holds; nothing is handed to the
+        provider once the lease may be lost."""
+        leadership = self.leadership
+        provider = GuardedProvider(self.provider_factory(store), leadership.safe)
+        options = ApplyOptions(
+            holder=self.holder,
+            wait_seconds=0.0,
+            allow_empty=self.options.allow_empty,
+            should_stop=lambda: self.stop.is_set() or not leadership.safe(),
+            progress=log_progress,
+            importing=log_import,
+        )
+        return apply_now(self.options.config_dir, store, provider, self.clock, options)
+
     def backoff(self) -> float:
         """Seconds before the next try after `failures` failed ticks in a row."""
         base = min(MAX_BACKOFF_SECONDS, 2.0 ** min(self.failures, 10))
@@ -194,9 +205,15 @@ class Controller:
             watcher.start()
             threading.Thread(target=self._relay, args=(watcher,), daemon=True).start()
         log.info("reconciling %s into %s", self.options.config_dir, self.options.state_path)
+        renewing = threading.Event()
+        if not self.options.once:
+            threading.Thread(
+                target=self.leadership.renew_until, args=(renewing,), daemon=True
+            ).start()
         try:
             return self.loop()
         finally:
+            renewing.set()
             if watcher is not None:
                 watcher.stop()
 
@@ -206,10 +223,12 @@ class Controller:
         while not self.stop.is_set():
             ok = self.tick()
             if self.options.once:
+                self.leadership.release()
                 if not ok:
                     return 1
                 return EXIT_SENDING_STOPPED if self.stopped_early else 0
             self.pause(ok)
+        self.leadership.release()
         log.info("stopped")
         return 0
 
@@ -217,6 +236,8 @@ class Controller:
         """Wait for the next tick: the interval after a good one, a backoff after a failure;
         `wake` (a file changed, a signal) ends the wait early, once a burst of writes settled."""
         delay = self.interval.total_seconds() if ok else self.backoff()
+        if ok and not self.leadership.leading:
+            delay = self.leadership.standby_every
         if not ok:
             log.info("next try in %.1fs", delay)
         if self.sleeper.wait(delay, self.wake) and not self.stop.is_set():

@@ -23,6 +23,10 @@ from campaignctl.store.db import LeaseHeld, StoreBase, wall_text
 POLL_SECONDS = 0.05
 
 
+class LeaseLost(StateError):
+    """The lease this holder had is no longer its own (expired, or taken by another)."""
+
+
 def process_holder(role: str) -> str:
     """A lease holder name that says which process holds it: `role:host:pid`."""
     return f"{role}:{socket.gethostname()}:{os.getpid()}"
@@ -83,19 +87,52 @@ class LeaseMixin(StoreBase):
             time.sleep(min(POLL_SECONDS, max(deadline - self._monotonic(), 0.0)))
 
     def renew_lease(self, token: int, ttl_seconds: float = 60.0) -> None:
-        """Push the expiry on; raises StateError when the lease is no longer ours."""
+        """Push the expiry on; raises LeaseLost when the lease is no longer ours."""
         with self._write(bump=False) as conn:
             current, held_token = conn.execute(
                 "SELECT holder, token FROM lease WHERE id = 1"
             ).fetchone()
             if current is None or held_token != token:
-                raise StateError(
+                raise LeaseLost(
                     f"{self.where}: lost the lease (token {token}); "
                     "another process took over after it expired"
                 )
             conn.execute(
                 "UPDATE lease SET expires_at = ? WHERE id = 1", [self._wall() + ttl_seconds]
             )
+
+    def resume_lease(self, holder: str, token: int, ttl_seconds: float = 60.0) -> None:
+        """Hold again, in this store, a lease `holder` took earlier with `token` (in another
+        store of the same process: a controller leads across ticks, each on a fresh store).
+
+        Raises LeaseLost when the lease has expired or another holder took it meanwhile:
+        whoever held it then must take it anew, with a new token.
+        """
+        with self._write(bump=False) as conn:
+            current, held_token, expires_at = conn.execute(
+                "SELECT holder, token, expires_at FROM lease WHERE id = 1"
+            ).fetchone()
+            now = self._wall()
+            if current != holder or held_token != token or expires_at <= now:
+                raise LeaseLost(
+                    f"{self.where}: lost the lease (token {token}); "
+                    + (f"now held by {current}" if current else "it is free")
+                )
+            conn.execute("UPDATE lease SET expires_at = ? WHERE id = 1", [now + ttl_seconds])
+        self._lease_token = token
+
+    def detach_lease(self) -> None:
+        """Forget the lease this store holds without freeing it (another store of this
+        process goes on holding it); closing the store then leaves it held."""
+        self._lease_token = None
+
+    def current_lease(self) -> tuple[str | None, int, float]:
+        """Who holds the lease now (None: nobody), its token, and its expiry (wall seconds)."""
+        with self._read() as conn:
+            holder, token, expires_at = conn.execute(
+                "SELECT holder, token, expires_at FROM lease WHERE id = 1"
+            ).fetchone()
+        return holder, int(token), float(expires_at)
 
     def release_lease(self, token: int) -> None:
         """Free the lease if it still holds this token (a no-op otherwise)."""

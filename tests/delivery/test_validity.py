@@ -26,13 +26,19 @@ def apply_at(repo: Repo, provider: TwilioProvider, at: str) -> int:
     return report.sent
 
 
-def test_validity_is_the_whole_seconds_left(
-    tmp_path: Path, emulator: TwilioEmulator, make_provider: Callable[..., TwilioProvider]
-) -> None:
-    repo = Repo(tmp_path).standard()
+def ana_in_new_york(root: Path) -> Repo:
+    """A campaign whose one contact is in New York, with credits."""
+    repo = Repo(root).standard()
     repo.group(rows=[(NEW_YORK_NUMBER, "Ana")])
     with Store.open(repo.state) as store:
         store.add_credits(5, None, parse_instant("2026-03-02T12:00:00Z"))
+    return repo
+
+
+def test_validity_is_the_whole_seconds_left(
+    tmp_path: Path, emulator: TwilioEmulator, make_provider: Callable[..., TwilioProvider]
+) -> None:
+    repo = ana_in_new_york(tmp_path)
     # 20:59:30.300 in New York: 29.7 seconds left before 21:00
     assert apply_at(repo, make_provider(), "2026-03-03T01:59:30.300Z") == 1
     [message] = emulator.book.all()
@@ -42,10 +48,7 @@ def test_validity_is_the_whole_seconds_left(
 def test_under_a_second_left_nothing_is_handed_over(
     tmp_path: Path, emulator: TwilioEmulator, make_provider: Callable[..., TwilioProvider]
 ) -> None:
-    repo = Repo(tmp_path).standard()
-    repo.group(rows=[(NEW_YORK_NUMBER, "Ana")])
-    with Store.open(repo.state) as store:
-        store.add_credits(5, None, parse_instant("2026-03-02T12:00:00Z"))
+    repo = ana_in_new_york(tmp_path)
     # 20:59:59.500 in New York: half a second left
     assert apply_at(repo, make_provider(), "2026-03-03T01:59:59.500Z") == 0
     assert emulator.requests("create") == []

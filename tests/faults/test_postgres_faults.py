@@ -125,20 +125,21 @@ def test_the_server_restarted_under_a_running_controller(
         pytest.skip("the server is not one these tests started: it cannot be restarted")
     rng = random.Random(5)
     restarts, first, later = sized(1, 3), 30, 20
-    total = first + restarts * later
+    total = first + (restarts - 1) * later
     credits = 2 * total
     repo = campaign_repo(tmp_path, first, credits, state=database)
     with emulator_at_noon() as emulator, reaping() as started:
         script, controller = controlling(repo, database, emulator, rng, total)
         started.append(controller)
         count = first
-        for _ in range(restarts):
+        for round_ in range(restarts):
+            if round_:  # contacts keep coming, so each restart falls in the middle of sending
+                count += later
+                repo.group(rows=[(p, f"Name{i}") for i, p in enumerate(phones(count))])
             before = len(emulator.messages())
             wait_until(lambda n=before: len(emulator.messages()) >= n + 3, "sending", 30)
             postgres_server.restart()
             TALLY.fault("database restarted")
-            count += later  # contacts keep coming
-            repo.group(rows=[(p, f"Name{i}") for i, p in enumerate(phones(count))])
             wait_until(lambda n=count: len(emulator.messages()) >= n, "sending goes on", 60)
         assert controller.alive(), controller.stderr()
         finish(controller, emulator, database, total, credits, script)

@@ -225,7 +225,7 @@ class Executor:
             self.report.stopped = "asked to stop"
             return None
         now = self.clock.now()
-        if _window_closed(action, now):
+        if _closed(seconds_left(action.valid_until, now)):
             return self._too_late(action)
         sender = self._sender(action.campaign)
         try:
@@ -251,7 +251,7 @@ class Executor:
         # the intent is written: the window is checked again at the moment of the call
         called = self.clock.now()
         left = seconds_left(action.valid_until, called)
-        if left is not None and left < 1:
+        if _closed(left):
             closed = Outcome("retry", detail="the recipient's window closed before the call")
             self.store.record_outcome(attempt_id, closed, called, None)
             return self._too_late(action)
@@ -313,6 +313,7 @@ class Executor:
         )
 
 
-def _window_closed(action: Send, now: datetime) -> bool:
-    left = seconds_left(action.valid_until, now)
+def _closed(left: float | None) -> bool:
+    """Whether a window with `left` seconds to go is closed for a send: under one second
+    (Twilio's shortest ValidityPeriod) is closed; None is a window with no known close."""
     return left is not None and left < 1

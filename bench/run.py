@@ -8,9 +8,11 @@ bench/RESULTS.md. --quick runs 10k and 100k contacts only (and writes nothing un
 the launch of the largest group: its enroll figures and its peak memory.
 
     enroll      launch of a campaign on a new group vs bare phonenumbers on the same numbers
-    tick        a controller tick over the launched group, nothing due / 10,000 due
+    tick        a controller tick over the launched group, nothing due / 10,000 due, with
+                the state in SQLite and in PostgreSQL
     memory      peak RSS of a fresh process launching the largest group
-    apply       the engine's own cost per message, outbox provider and local Twilio server
+    apply       the engine's own cost per message, outbox provider and local Twilio server,
+                SQLite and PostgreSQL
     validate    `campaignctl validate` on 2,000 files vs check-jsonschema on the same files
 """
 
@@ -23,13 +25,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 
 from bench import scenarios, throughput, validation
 from bench.generate import write_campaign_repo, write_validate_repo
 from bench.measure import Figure, Sample, Series, seconds, timed, verdict
+from bench.postgres import Postgres, postgres
 from bench.report import load_average, machine, markdown, write_results
 from campaignctl.config.phone_workers import PARALLEL_MIN_BYTES
+from campaignctl.store.location import StateArg
 
 SEED = 7
 RUNS = {10_000: 5, 100_000: 3, 1_000_000: 2}  # enrollment runs per size (1M: minutes each)
@@ -42,6 +49,13 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 ONLY = ("launch", "enroll", "tick", "memory", "apply", "validate")
 
 
+@contextmanager
+def sqlite_copy(source: Path, work: Path) -> Iterator[Path]:
+    """A fresh copy of an SQLite state (overwritten by the next run)."""
+    scenarios.copy_state(source, work)
+    yield work
+
+
 def size_name(size: int) -> str:
     return f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
 
@@ -51,10 +65,12 @@ def progress(text: str) -> None:
 
 
 class Bench:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, stack: ExitStack) -> None:
         self.workdir = workdir
+        self.stack = stack
         self.figures: list[Figure] = []
         self.baselines: dict[int, float] = {}
+        self.pg: Postgres | None = None
 
     def add(self, figure: Figure) -> None:
         self.figures.append(figure)
@@ -120,7 +136,6 @@ class Bench:
     # ------------------------------------------------------------------ tick
 
     def ticks(self, size: int, launched: Path) -> None:
-        config_dir = self.repo("contacts", size)
         steady = launched.with_name(f"steady-{size}.db")
         due_state = launched.with_name(f"due-{size}.db")
         work = launched.with_name(f"tick-{size}.db")
@@ -128,24 +143,49 @@ class Bench:
         scenarios.age_state(steady, scenarios.AFTERNOON)
         scenarios.copy_state(steady, due_state)
         scenarios.make_due(due_state, scenarios.AFTERNOON, DUE[size])
-        baseline = self.baselines[size]
+        due = f"{DUE[size]:,} due"
+        for label, source in (("nothing due", steady), (due, due_state)):
+            self._tick(size, label, "", partial(sqlite_copy, source, work))
+        pg = self.postgres()
+        progress(f"tick {size_name(size)}: the states copied to PostgreSQL")
+        steady_url = pg.load(steady)
+        due_url = pg.server.clone_database(steady_url, file_copy=True)
+        scenarios.make_due(due_url, scenarios.AFTERNOON, DUE[size])
+        for label, url in (("nothing due", steady_url), (due, due_url)):
+            self._tick(size, label, " on PostgreSQL", partial(pg.fresh, url))
+        pg.server.drop_database(due_url)
+
+    def _tick(
+        self,
+        size: int,
+        label: str,
+        where: str,
+        fresh: Callable[[], AbstractContextManager[StateArg]],
+    ) -> None:
+        config_dir = self.repo("contacts", size)
         target_applies = size >= 1_000_000
-        for label, source in (("nothing due", steady), (f"{DUE[size]:,} due", due_state)):
-            series, summary = Series(), dict[str, int]()
-            for run in range(TICK_RUNS):
-                progress(f"tick {size_name(size)} {label}: run {run + 1} of {TICK_RUNS}")
-                scenarios.copy_state(source, work)
+        series, summary = Series(), dict[str, int]()
+        for run in range(TICK_RUNS):
+            progress(f"tick{where} {size_name(size)} {label}: run {run + 1} of {TICK_RUNS}")
+            with fresh() as state:
                 sample, summary = timed(
-                    lambda: scenarios.tick(config_dir, work, scenarios.AFTERNOON)
+                    lambda: scenarios.tick(config_dir, state, scenarios.AFTERNOON)
                 )
-                series.add(sample)
-            share = series.wall / baseline
-            counts = ", ".join(f"{k} {v:,}" for k, v in summary.items() if v) or "no actions"
-            self.add(Figure("tick", size_name(size), f"steady tick, {label} (open state + "
-                            "apply_now)", seconds(series.wall), f"{share:.1%} of bare parse",
-                            "< 5%" if target_applies else "",
-                            verdict(share < 0.05) if target_applies else "",
-                            note=f"{counts}; runs {series.spread()}"))  # fmt: skip
+            series.add(sample)
+        share = series.wall / self.baselines[size]
+        counts = ", ".join(f"{k} {v:,}" for k, v in summary.items() if v) or "no actions"
+        self.add(Figure("tick", size_name(size), f"steady tick{where}, {label} (open state + "
+                        "apply_now)", seconds(series.wall), f"{share:.1%} of bare parse",
+                        "< 5%" if target_applies else "",
+                        verdict(share < 0.05) if target_applies else "",
+                        note=f"{counts}; runs {series.spread()}"))  # fmt: skip
+
+    def postgres(self) -> Postgres:
+        """The PostgreSQL server of the benchmarks (started on first use)."""
+        if self.pg is None:
+            progress("starting a PostgreSQL server")
+            self.pg = self.stack.enter_context(postgres())
+        return self.pg
 
     # ------------------------------------------------------------------ memory
 
@@ -177,24 +217,38 @@ class Bench:
         work = self.workdir / "states" / "apply.db"
         progress("apply throughput: preparing")
         throughput.prepare(config_dir, prepared)
+        pg = self.postgres()
+        prepared_url = pg.load(prepared)
+        backends: list[tuple[str, Callable[[], AbstractContextManager[StateArg]]]] = [
+            ("SQLite", partial(sqlite_copy, prepared, work)),
+            ("PostgreSQL", partial(pg.fresh, prepared_url)),
+        ]
         with throughput.local_twilio_server() as url:
-            for provider, where in (("outbox", None), ("twilio", url)):
-                costs = []
-                for run in range(APPLY_RUNS):
-                    progress(f"apply {provider}: run {run + 1} of {APPLY_RUNS}")
-                    costs.append(throughput.send_all(config_dir, prepared, work, provider, where))
-                costs.sort(key=lambda c: c.engine_per_message)
-                cost = costs[len(costs) // 2]
-                engine_ms = cost.engine_per_message * 1000
-                label = "outbox provider" if provider == "outbox" else "local Twilio server"
-                self.add(Figure("apply", f"{cost.messages:,} msgs", f"engine's own cost per "
-                                f"message, {label}", f"{engine_ms:.3f} ms",
-                                f"{cost.engine_per_message / cost.per_message:.0%} of the apply",
-                                "< 0.5 ms", verdict(engine_ms < 0.5),
-                                note=f"CPU {cost.engine_cpu_per_message * 1000:.3f} ms; "
-                                f"whole apply {seconds(cost.total)}, "
-                                f"{cost.per_message * 1000:.2f} ms a message with the provider; "
-                                f"{cost.messages / cost.total:,.0f} messages/s"))  # fmt: skip
+            for backend, fresh in backends:
+                for provider, where in (("outbox", None), ("twilio", url)):
+                    costs = []
+                    for run in range(APPLY_RUNS):
+                        progress(f"apply {provider} on {backend}: run {run + 1} of {APPLY_RUNS}")
+                        with fresh() as state:
+                            costs.append(throughput.send_all(config_dir, state, provider, where))
+                    self._apply_figure(costs, provider, backend)
+
+    def _apply_figure(self, costs: list[throughput.ApplyCost], provider: str, backend: str) -> None:
+        costs.sort(key=lambda c: c.engine_per_message)
+        cost = costs[len(costs) // 2]
+        engine_ms = cost.engine_per_message * 1000
+        label = "outbox provider" if provider == "outbox" else "local Twilio server"
+        on = "" if backend == "SQLite" else f", {backend} state"
+        target = 0.5 if backend == "SQLite" else None
+        self.add(Figure("apply", f"{cost.messages:,} msgs", f"engine's own cost per "
+                        f"message, {label}{on}", f"{engine_ms:.3f} ms",
+                        f"{cost.engine_per_message / cost.per_message:.0%} of the apply",
+                        f"< {target} ms" if target else "",
+                        verdict(engine_ms < target) if target else "",
+                        note=f"CPU {cost.engine_cpu_per_message * 1000:.3f} ms; "
+                        f"whole apply {seconds(cost.total)}, "
+                        f"{cost.per_message * 1000:.2f} ms a message with the provider; "
+                        f"{cost.messages / cost.total:,.0f} messages/s"))  # fmt: skip
 
     # ------------------------------------------------------------------ validate
 
@@ -247,18 +301,19 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     for key, value in info.items():
         print(f"{key}: {value}")
-    bench = Bench(args.workdir)
-    for size in sizes:
-        if only & {"enroll", "tick"}:
-            launched = bench.enroll(size)
-            if "tick" in only:
-                bench.ticks(size, launched)
-    if "memory" in only:
-        bench.memory(sizes[-1])
-    if "apply" in only:
-        bench.apply()
-    if "validate" in only:
-        bench.validate()
+    with ExitStack() as stack:
+        bench = Bench(args.workdir, stack)
+        for size in sizes:
+            if only & {"enroll", "tick"}:
+                launched = bench.enroll(size)
+                if "tick" in only:
+                    bench.ticks(size, launched)
+        if "memory" in only:
+            bench.memory(sizes[-1])
+        if "apply" in only:
+            bench.apply()
+        if "validate" in only:
+            bench.validate()
     minutes = (time.perf_counter() - started) / 60
     info["load average at the end"] = load_average()
     print(f"load average at the end: {info['load average at the end']}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
+import psycopg
 from phonenumbers import NumberParseException, PhoneNumberFormat
 from phonenumbers.timezone import time_zones_for_number
 
@@ -29,6 +30,8 @@ from campaignctl.core import phones
 from campaignctl.providers.outbox import OutboxProvider
 from campaignctl.store import Store
 from campaignctl.store.db import to_text
+from campaignctl.store.location import StateArg, parse_state
+from campaignctl.store.postgres import translate
 
 # a Wednesday: 03:00 in New York, 22:00 (the day before) in Honolulu: every contact is in
 # quiet hours, so a launch enrolls everyone and defers every first message to the morning
@@ -157,8 +160,20 @@ def launch(
     return times
 
 
-def _script(state_path: Path, statements: list[tuple[str, list[object]]]) -> None:
-    conn = sqlite3.connect(state_path, isolation_level=None)
+def _script(state: StateArg, statements: list[tuple[str, list[object]]]) -> None:
+    """Run statements on a state in one transaction, as a change of the state (its serial
+    moves); a PostgreSQL state's statistics are refreshed after, as autovacuum would."""
+    location = parse_state(state)
+    if location.url is not None:
+        with psycopg.connect(location.url) as pg:
+            for sql, params in statements:
+                pg.execute(translate(sql).encode(), params)
+            pg.execute(b"UPDATE meta SET serial = serial + 1")
+        with psycopg.connect(location.url, autocommit=True) as pg:
+            pg.execute(b"ANALYZE")
+        return
+    assert location.path is not None
+    conn = sqlite3.connect(location.path, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
         for sql, params in statements:
@@ -204,40 +219,32 @@ def age_state(state_path: Path, now: datetime) -> None:
     )
 
 
-def make_due(state_path: Path, now: datetime, count: int) -> None:
+def make_due(state: StateArg, now: datetime, count: int) -> None:
     """Make step 2 of `count` steady enrollments due at `now`: their step 1 went out 31 days
     ago (the attempt, the enrollment and the number's last send say so)."""
     sent = to_text(now - timedelta(days=31))
+    # the same numbers each time: the updates change neither status nor steps_sent
     chosen = (
-        "SELECT phone FROM enrollments WHERE status = 'live' AND steps_sent = 1"
-        " ORDER BY phone LIMIT ?"
+        " WHERE phone IN (SELECT phone FROM enrollments WHERE status = 'live'"
+        " AND steps_sent = 1 ORDER BY phone LIMIT ?)"
     )
     _script(
-        state_path,
+        state,
         [
-            ("CREATE TEMP TABLE chosen AS " + chosen, [count]),
             (
-                "UPDATE enrollments SET last_sent_at = ?, next_due_at = ?"
-                " WHERE phone IN (SELECT phone FROM chosen)",
-                [sent, to_text(now - timedelta(days=1))],
+                "UPDATE enrollments SET last_sent_at = ?, next_due_at = ?" + chosen,
+                [sent, to_text(now - timedelta(days=1)), count],
             ),
-            (
-                "UPDATE attempts SET created_at = ?, updated_at = ?"
-                " WHERE phone IN (SELECT phone FROM chosen)",
-                [sent, sent],
-            ),
-            (
-                "UPDATE phones SET last_sent_at = ? WHERE phone IN (SELECT phone FROM chosen)",
-                [sent],
-            ),
+            ("UPDATE attempts SET created_at = ?, updated_at = ?" + chosen, [sent, sent, count]),
+            ("UPDATE phones SET last_sent_at = ?" + chosen, [sent, count]),
         ],
     )
 
 
-def tick(config_dir: Path, state_path: Path, now: datetime) -> dict[str, int]:
+def tick(config_dir: Path, state: StateArg, now: datetime) -> dict[str, int]:
     """One controller tick (as `reconcile` runs it): open the state, plan and apply."""
     clock = FrozenClock(now)
-    with Store.open(state_path) as store:
+    with Store.open(state) as store:
         planned, _ = engine.apply_now(
             config_dir,
             store,

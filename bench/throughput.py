@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bench.scenarios import AFTERNOON, NIGHT, copy_state, fresh_state, launch
+from bench.scenarios import AFTERNOON, NIGHT, fresh_state, launch
 from campaignctl.app import apply as engine
 from campaignctl.app.executor import ApplyOptions
 from campaignctl.clock import FrozenClock
@@ -26,6 +26,7 @@ from campaignctl.emulator.server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
 from campaignctl.providers.outbox import OutboxProvider
 from campaignctl.store import Store
+from campaignctl.store.location import StateArg
 
 
 class TimedProvider:
@@ -78,14 +79,11 @@ def prepare(config_dir: Path, state_path: Path) -> None:
     launch(config_dir, state_path, NIGHT)
 
 
-def send_all(
-    config_dir: Path, prepared: Path, state_path: Path, make_provider: str, url: str | None
-) -> ApplyCost:
-    """Copy the prepared state, then one apply that sends every due message."""
-    copy_state(prepared, state_path)
+def send_all(config_dir: Path, state: StateArg, make_provider: str, url: str | None) -> ApplyCost:
+    """One apply, on a fresh copy of the prepared state, that sends every due message."""
     now: datetime = AFTERNOON
     clock = FrozenClock(now)
-    with Store.open(state_path) as store:
+    with Store.open(state) as store:
         inner: Provider
         if make_provider == "twilio":
             from campaignctl.providers.twilio import TwilioProvider

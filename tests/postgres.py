@@ -80,14 +80,26 @@ class Server:
     def create_database(self, *, empty: bool = False) -> str:
         """A new database holding the state's schema (copied from the template: migrating
         costs more than copying), or an empty one; returns its URL (with the password)."""
+        if empty:
+            return self._create(None)
+        if self.template is None:
+            self.template = self._create(None)
+            Store.open(self.template).close()  # the schema, as any first open makes it
+        return self.clone_database(self.template)
+
+    def clone_database(self, url: str, *, file_copy: bool = False) -> str:
+        """A new database copied from the one at `url` (which nobody may be connected to);
+        `file_copy` copies its files instead of writing every page to the WAL (faster for a
+        large database, at the price of a checkpoint)."""
+        return self._create(urlsplit(url).path.lstrip("/"), file_copy=file_copy)
+
+    def _create(self, template: str | None, *, file_copy: bool = False) -> str:
         name = f"state_{os.getpid()}_{next(self._names)}_{secrets.token_hex(3)}"
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if not empty:
-            if self.template is None:
-                self.template = self.create_database(empty=True)
-                Store.open(self.template).close()  # the schema, as any first open makes it
-            template = urlsplit(self.template).path.lstrip("/")
+        if template is not None:
             statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        if file_copy:
+            statement += sql.SQL(" STRATEGY FILE_COPY")
         with self._admin() as conn:
             conn.execute(statement)
         return self.database_url(name)
@@ -136,8 +148,9 @@ def _as_owner(owner: str | None, argv: list[str]) -> subprocess.CompletedProcess
     )
 
 
-def start_server() -> Server:
-    """The server of CAMPAIGNCTL_TEST_POSTGRES_DSN, or a new cluster of our own."""
+def start_server(*, durable: bool = False) -> Server:
+    """The server of CAMPAIGNCTL_TEST_POSTGRES_DSN, or a new cluster of our own: fsync off
+    for the tests, or, `durable`, with PostgreSQL's defaults (the benchmarks)."""
     given = os.environ.get(DSN_VARIABLE)
     if given:
         return Server(url=given)
@@ -160,10 +173,9 @@ def start_server() -> Server:
     if made.returncode != 0:
         raise RuntimeError(f"initdb failed: {made.stderr.strip()}")
     port = _free_port()
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     started = _as_owner(owner, [
         str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-o", options,
         "-w", "-t", str(START_SECONDS), "start",

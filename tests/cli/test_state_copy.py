@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import Result
 from hypothesis import HealthCheck, given, settings
@@ -128,6 +129,12 @@ def test_sqlite_to_postgresql_to_sqlite_answers_every_command_the_same(
     assert report["verified"] is True
     assert report["tables"]["enrollments"] == 2 and report["tables"]["attempts"] == 2
     assert report["tables"]["webhook_events"] == 3 and report["tables"]["optout_history"] == 4
+    with psycopg.connect(url) as conn:  # the planner knows the copied rows at once
+        analyzed = conn.execute(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+            " AND relname IN ('enrollments', 'attempts', 'ledger')"
+        ).fetchone()
+    assert analyzed == (3,)
     to_file = copy(repo, url, back)
     assert to_file.exit_code == 0, to_file.output
     assert PASSWORD not in to_file.output and "verified" in to_file.output

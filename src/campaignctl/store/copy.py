@@ -273,6 +273,7 @@ def copy_state(
     digests = copy_rows(source, destination, progress, batch_rows)
     finish_meta(destination, meta)
     verify(destination, digests, meta, destination_where, batch_rows)
+    destination.refresh_statistics()
     return CopyReport(
         tables={name: d.rows for name, d in digests.items()},
         serial=int(meta[0]),

@@ -57,6 +57,9 @@ class Conn(Protocol):
     def describe(self, exc: BaseException) -> str:
         """The one line that says what went wrong, naming the state (a URL masked)."""
 
+    def refresh_statistics(self) -> None:
+        """After a bulk load: let the query planner see the tables as they now are."""
+
     # the numbers of the group being synced (stream.py), kept by the database
     def present_start(self, keep: bool) -> None: ...
 

@@ -91,6 +91,11 @@ class PgConn:
     def describe(self, exc: BaseException) -> str:
         return describe(self.where, exc)
 
+    def refresh_statistics(self) -> None:
+        # autovacuum would analyze a bulk-loaded table, but only after its next naptime and
+        # threshold: until then the planner knows nothing of its rows
+        self.execute("ANALYZE")
+
     def present_start(self, keep: bool) -> None:
         self.present_end()
         stale = wall_text(time.time() - STALE_SYNC_SECONDS)

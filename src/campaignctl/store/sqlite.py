@@ -48,6 +48,10 @@ class SqliteConn(sqlite3.Connection):
     def describe(self, exc: BaseException) -> str:
         return _describe(self.path, exc)
 
+    def refresh_statistics(self) -> None:
+        """Nothing: without statistics SQLite's planner takes the indexes the queries were
+        written for, which is what they need."""
+
     def present_start(self, keep: bool) -> None:
         self.execute(f"DROP TABLE IF EXISTS {_PRESENT}")
         if keep:  # a table of this connection only, never written to the file

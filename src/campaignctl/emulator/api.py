@@ -93,14 +93,17 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return self._error(invalid, 400)
         fault = self.emulator.faults.take("create", form.get("To"))
         message = None
-        if fault is None or fault.creates_message:
-            message = self.emulator.book.create(account, form)
-            self.emulator.deliverer.schedule(message)
-            log.info("created %s to %s", message.sid, message.to)
-        if fault is not None and self._answer_fault(fault):
-            return
-        assert message is not None
-        self._json(201, message.to_json())
+        with self.emulator.creating():
+            if fault is None or fault.creates_message:
+                message = self.emulator.book.create(account, form)
+                self.emulator.deliverer.schedule(message)
+                log.info("created %s to %s", message.sid, message.to)
+            if self.emulator.latency > 0:
+                time.sleep(self.emulator.latency)  # Twilio's round trip
+            if fault is not None and self._answer_fault(fault):
+                return
+            assert message is not None
+            self._json(201, message.to_json())
 
     def _fetch(self, account: str, sid: str) -> None:
         self.emulator.record_request("fetch", None)
@@ -180,7 +183,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if path == "/_emulator/faults":
             return self._json(200, {"faults": [f.to_json() for f in emulator.faults.pending()]})
         if path == "/_emulator/requests":
-            return self._json(200, {"requests": emulator.requests()})
+            return self._json(
+                200, {"requests": emulator.requests(), "peak_creates": emulator.peak_creates}
+            )
         if path == "/_emulator/callbacks":
             return self._json(200, {"callbacks": emulator.callbacks()})
         if path == "/_emulator/clock":

@@ -37,6 +37,9 @@ MAX_BODY = 1 << 20
 
 class EmulatorHandler(BaseHTTPRequestHandler):
     server_version = "campaignctl-twilio-emulator"
+    # keep-alive, as Twilio's API: a sender's concurrent calls each keep their connection
+    protocol_version = "HTTP/1.1"
+    _body_read = False
 
     @property
     def emulator(self) -> TwilioEmulator:
@@ -235,6 +238,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
+        self._body_read = length <= MAX_BODY
         return self.rfile.read(min(length, MAX_BODY)) if length > 0 else b""
 
     def _error(self, code: int, status: int, message: str | None = None) -> None:
@@ -244,6 +248,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload).encode(), "application/json")
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
+        if not self._body_read and int(self.headers.get("Content-Length") or 0) > 0:
+            self.close_connection = True  # what is left of the request cannot be read as the next
+        self._body_read = False
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)

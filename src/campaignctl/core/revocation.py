@@ -183,7 +183,9 @@ def _swapped(a: str, b: str) -> bool:
     if len(a) != len(b):
         return False
     diff = [i for i in range(len(a)) if a[i] != b[i]]
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+    if len(diff) != 2 or diff[1] != diff[0] + 1:
+        return False
+    return a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
 def _distance(a: str, b: str, cap: int) -> int:
@@ -398,7 +400,7 @@ def compile_book(document: Mapping[str, Any]) -> PhraseBook:
     clause = document["keywordClause"]
     vocabulary = _vocabulary(document, classes)
     collapsed = {
-        _DOUBLED.sub(r"\1", word): word for word in sorted(vocabulary, key=len) if len(word) >= 4
+        _DOUBLED.sub(r"\1", word): word for word in sorted(vocabulary, key=len) if len(word) >= 3
     }
     targets: dict[str, list[str]] = {}
     for word in document["typoTargets"]["words"]:

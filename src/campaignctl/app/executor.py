@@ -37,6 +37,7 @@ BLOCKED_REASONS: Mapping[str, Reason] = {
     "suspended": "suspended",
     "opted_out": "opted_out",
     "insufficient_credits": "insufficient_credits",
+    "held": "replied",  # a reply held the number for review
 }
 
 

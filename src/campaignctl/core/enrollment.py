@@ -70,6 +70,7 @@ def sync_contacts(
     dnc: AbstractSet[str],
     owners: Owners,
     now: datetime,
+    wrong_numbers: AbstractSet[str] = frozenset(),
 ) -> SyncResult:
     """Enroll or skip contacts of a campaign's group: the whole group, or one batch of it.
 
@@ -85,7 +86,9 @@ def sync_contacts(
         if phone in enrolled or phone in seen:
             continue
         seen.add(phone)
-        reason = _enrollment_refusal(campaign, contact, required, opted_out, dnc, owners)
+        reason = _enrollment_refusal(
+            campaign, contact, required, opted_out, dnc, owners, wrong_numbers
+        )
         if reason is not None:
             actions.append(_skip(campaign, phone, reason[0], reason[1]))
             continue
@@ -125,12 +128,15 @@ def _enrollment_refusal(
     opted_out: AbstractSet[str],
     dnc: AbstractSet[str],
     owners: Owners,
+    wrong_numbers: AbstractSet[str],
 ) -> tuple[Reason, str] | None:
     phone = contact.phone
     if phone in dnc:
         return "dnc", "on a do-not-call list"
     if phone in opted_out:
         return "opted_out", "opted out"
+    if phone in wrong_numbers:
+        return "wrong_number", "its owner said it is a wrong number"
     owner = owners.owner(phone)
     if owner is not None and owner != campaign:
         return "already_enrolled", f"enrolled in campaign {owner!r}"

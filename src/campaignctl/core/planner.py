@@ -182,6 +182,7 @@ class Planning:
             self.desired.dnc,
             owners,
             self.now,
+            wrong_numbers=self.snapshot.wrong_numbers,
         )
         if result.new:
             self.enrolling.add(campaign)

@@ -190,6 +190,10 @@ class Snapshot:
     balance: int
     suspended: str | None  # the reason, when all sending is suspended
     sent_today: Mapping[str, int]  # sender key -> messages handed to the provider this UTC day
+    # numbers held for review after a reply that may revoke consent: nothing is sent to them
+    held: frozenset[str] = frozenset()
+    # numbers whose owner said we have the wrong number: never enrolled or sent to again
+    wrong_numbers: frozenset[str] = frozenset()
 
 
 # --------------------------------------------------------------------------- the plan

@@ -26,6 +26,7 @@ from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
 from campaignctl.store.inbound import InboundMixin
 from campaignctl.store.lease import LeaseMixin
 from campaignctl.store.location import StateArg, StateLocation, mask, parse_state
+from campaignctl.store.optout_bulk import BulkOptOutsMixin
 from campaignctl.store.protocols import (
     ApplyStore,
     ApplyWriter,
@@ -53,6 +54,7 @@ from campaignctl.store.records import (
     OptOutRecord,
     OutboxRecord,
 )
+from campaignctl.store.review import ReviewMixin
 from campaignctl.store.sends import SendBlocked, SendsMixin
 from campaignctl.store.snapshot import SnapshotMixin
 from campaignctl.store.sqlite import open_sqlite
@@ -103,6 +105,8 @@ class Store(
     CommandsMixin,
     InboundMixin,
     QueriesMixin,
+    ReviewMixin,
+    BulkOptOutsMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

@@ -66,6 +66,9 @@ TABLES = (
            " detail"),
     _table("webhook_events", "message_sid", "message_sid at"),
     _table("outbox", "id", "id attempt_id at campaign to sender step body"),
+    _table("review_holds", "id", "id phone since text verdict decided_at decision reason",
+           identity=True),
+    _table("wrong_numbers", "phone", "phone at text verdict"),
 )  # fmt: skip
 META_COLUMNS = ("serial", "balance", "suspended_reason", "suspended_at")
 # what else a state's database holds, never copied: the lease, the numbers of a sync under

@@ -264,11 +264,39 @@ def m004_enrollments_keyed_by_number(db: Database) -> None:
         BEGIN UPDATE campaigns SET live_count = live_count - 1 WHERE name = OLD.campaign; END""")
 
 
+@migrations()
+def m005_review_holds_wrong_numbers(db: Database) -> None:
+    """Numbers held for review after a reply that may revoke consent, and wrong numbers
+    (store/review.py)."""
+    db.executescript("""
+    CREATE TABLE review_holds (
+        id INTEGER PRIMARY KEY,
+        phone TEXT NOT NULL,
+        since TEXT NOT NULL,
+        text TEXT NOT NULL,                      -- the reply
+        verdict TEXT NOT NULL,                   -- the rule and words that held it
+        decided_at TEXT,
+        decision TEXT CHECK (decision IN ('keep', 'optout')),
+        reason TEXT
+    );
+    -- at most one open hold per number
+    CREATE UNIQUE INDEX review_holds_open ON review_holds (phone) WHERE decided_at IS NULL;
+
+    CREATE TABLE wrong_numbers (
+        phone TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        text TEXT,                               -- the reply that said so
+        verdict TEXT
+    ) WITHOUT ROWID;
+    """)
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
     m003_enrollment_source,
     m004_enrollments_keyed_by_number,
+    m005_review_holds_wrong_numbers,
 )  # in order; append, never edit
 
 

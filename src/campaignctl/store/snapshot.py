@@ -21,6 +21,7 @@ from campaignctl.store.codec import (
 )
 from campaignctl.store.db import StoreBase, from_text, opt_from_text, to_text
 from campaignctl.store.dialect import Conn
+from campaignctl.store.review import held_phones, wrong_phones
 
 CHUNK = 5000  # phones per IN (...) query
 SCAN_RATIO = 2  # read a whole table rather than look numbers up when they are half of it
@@ -232,4 +233,6 @@ class SnapshotMixin(StoreBase):
                 balance=balance,
                 suspended=suspended,
                 sent_today=_sent_today(conn, now),
+                held=held_phones(conn),
+                wrong_numbers=wrong_phones(conn),
             )

@@ -15,9 +15,11 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from campaignctl.core.keywords import InboundKind
-from campaignctl.store.commands import delete_optout, end_replied, insert_optout
+from campaignctl.core.revocation import classify as classify_reply
+from campaignctl.store.commands import delete_optout, insert_optout
 from campaignctl.store.db import StoreBase, to_text
 from campaignctl.store.dialect import Conn
+from campaignctl.store.review import record_classified_reply
 from campaignctl.store.sends import write_delivery
 from campaignctl.store.writes import end_live
 
@@ -34,6 +36,7 @@ class InboundEvent:
     phone: str
     kind: InboundKind
     keyword: str | None = None  # the opt-out keyword it amounts to, for the opt-out's note
+    text: str = ""  # the message as written
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,10 @@ class InboundMixin(StoreBase):
                 ended = end_live(conn, "phone = ?", [event.phone], "opted_out", now)
             elif event.kind == "opt_in":
                 changed = delete_optout(conn, event.phone, "sms", "START by SMS", now)
-            elif event.kind == "reply":
-                ended = end_replied(conn, event.phone, "replied", now)
+            elif event.kind == "reply":  # revocation in other words, review, wrong number
+                verdict = classify_reply(event.text)
+                handled = record_classified_reply(conn, event.phone, event.text, verdict, now)
+                changed, ended = handled.changed, list(handled.ended)
             if changed or ended:
                 _bump_serial(conn)
             return InboundRecorded(duplicate=False, changed=changed, ended=tuple(ended))

@@ -184,7 +184,7 @@ class WebhookApp:
             return Reply.text("400 Bad Request", "MessageSid and From are required")
         opt_out_type = form.first("OptOutType") or None
         meaning = classify(form.first("Body"), opt_out_type)
-        event = InboundEvent(sid, phone, meaning.kind, meaning.keyword)
+        event = InboundEvent(sid, phone, meaning.kind, meaning.keyword, form.first("Body"))
         done = self.store().record_inbound(event, self._clock.now())
         if done.duplicate:
             log.info("inbound %s: already processed", sid)

@@ -43,6 +43,7 @@ from campaignctl.core.types import (
     Snapshot,
 )
 from campaignctl.providers.base import Outcome
+from campaignctl.store.optout_bulk import BulkOptOut, BulkResult
 from campaignctl.store.records import (
     AttemptRecord,
     CampaignStatusRow,
@@ -144,6 +145,8 @@ class OptOuts(Protocol):
     def optout_of(self, phone: str) -> OptOutRecord | None: ...
 
     def optouts(self) -> list[OptOutRecord]: ...
+
+    def import_optouts(self, optouts: Sequence[BulkOptOut], now: datetime) -> BulkResult: ...
 
 
 @runtime_checkable

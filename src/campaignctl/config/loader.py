@@ -16,9 +16,10 @@ from pathlib import Path
 
 from campaignctl.config import build, checks
 from campaignctl.config.contacts import ContactSource, ParseContacts, load_group
+from campaignctl.config.content_checks import check_content
 from campaignctl.config.dnc import load_dnc
 from campaignctl.config.documents import Resource, check_document
-from campaignctl.config.models import KINDS
+from campaignctl.config.models import KINDS, SettingsDocument
 from campaignctl.config.paths import display_path, is_inside, outside_text
 from campaignctl.config.yamlload import Document, read_yaml_file
 from campaignctl.core.types import Desired, GroupSpec
@@ -192,6 +193,8 @@ def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
             run.read(*group.csv_file)
 
     run.issues.extend(checks.check_templates(named["Template"]))
+    settings_resource = settings_resources[0] if settings_resources else None
+    run.issues.extend(check_content(named["Template"], named["Campaign"], settings_resource))
     unreadable = {kind: _AnyName() for kind in KINDS} if run.partial else run.unreadable
     run.issues.extend(
         checks.check_campaigns(
@@ -218,6 +221,19 @@ class _AnyName(set[str]):
 
     def __contains__(self, item: object) -> bool:
         return True
+
+
+def settings_help_text(root: Path) -> str | None:
+    """Settings.helpText of the config at `root`, reading its YAML only (no contacts); None
+    when there is none or the Settings document does not check."""
+    if not root.is_dir():
+        return None
+    for document in iter_documents(root):
+        if isinstance(document.data, dict) and document.data.get("kind") == "Settings":
+            resource, _ = check_document(document)
+            if resource is not None and isinstance(resource.model, SettingsDocument):
+                return resource.model.spec.help_text
+    return None
 
 
 def iter_documents(root: Path) -> Iterator[Document]:

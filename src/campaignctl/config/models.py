@@ -283,6 +283,19 @@ class SettingsSpecModel(_Model):
         alias="timezoneFallback",
         description="Zone for numbers without a usable one; null: they are skipped.",
     )
+    brand: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The sender's brand, as registered for A2P 10DLC: validate warns when a "
+        "campaign's first step does not name it.",
+    )
+    help_text: str | None = Field(
+        default=None,
+        alias="helpText",
+        min_length=1,
+        max_length=320,
+        description="The answer to HELP: the brand and a contact (phone, email or site).",
+    )
 
     _zone = field_validator("timezone_fallback")(_check_zone)
 

@@ -122,6 +122,7 @@ class Settings:
     reconcile_interval: timedelta = timedelta(minutes=15)
     state_quiet_hours: bool = True
     timezone_fallback: str | None = None
+    brand: str | None = None  # named in every first message (a content warning otherwise)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from campaignctl.core import content
 from campaignctl.core.actions import until_of
 from campaignctl.core.instants import format_instant
 from campaignctl.core.planner import SAMPLE
 from campaignctl.core.segments import count_segments
 from campaignctl.core.templates import MissingField, TemplateProblem, render
-from campaignctl.core.types import Action, Desired, Plan, Snapshot, Tally
+from campaignctl.core.types import Action, Desired, Plan, Snapshot, Tally, TemplateSpec
 
 
 def _reasons(actions: Iterable[Action], tallies: Iterable[Tally] = ()) -> str:
@@ -144,7 +145,16 @@ def launch_review(desired: Desired, snapshot: Snapshot, plan: Plan, campaign: st
         f"  whole sequence: about {whole:.0f} credits against a balance of "
         f"{snapshot.balance} ({verdict})"
     )
-    return lines
+    return lines + [f"  warning: {m}" for m in content_warnings(template, desired.settings.brand)]
+
+
+def content_warnings(template: TemplateSpec, brand: str | None) -> list[str]:
+    """What `validate` warns about the template's content, repeated where a launch is read."""
+    branded = content.brand_finding(template.steps[0].body, brand)
+    found = [branded.message] if branded else []
+    for index, step in enumerate(template.steps):
+        found += [f"step {index + 1} {f.message}" for f in content.body_findings(step.body)]
+    return found
 
 
 def action_facts(

@@ -97,4 +97,5 @@ def settings(resource: Resource | None) -> Settings:
         reconcile_interval=parse_interval(spec.reconcile_interval),
         state_quiet_hours=spec.state_quiet_hours,
         timezone_fallback=spec.timezone_fallback,
+        forward_url=spec.replies.forward_url,
     )

@@ -122,6 +122,7 @@ class Settings:
     reconcile_interval: timedelta = timedelta(minutes=15)
     state_quiet_hours: bool = True
     timezone_fallback: str | None = None
+    forward_url: str | None = None  # replies.forwardUrl
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ def explain(app: AppContext, phone: str) -> None:
 
     Lists, across campaigns and in time order: its enrollments (with where the contact
     came from), the decisions kept about it (sends, skips, ends, with the rule), every
-    send attempt and its outcome, and opt-outs. Then, for each live enrollment, what happens
+    send attempt and its outcome, opt-outs, and its replies (what each did, and its
+    text). Then, for each live enrollment, what happens
     to its next step now, as the next apply would decide it: due later (and when), due
     now, waiting (the rule and until when, e.g. quiet hours) or skipped. PHONE may be
     written in any usual form; numbers without a country code are taken as US. Exits 1

@@ -12,7 +12,6 @@ import click
 
 from campaignctl.cli.cmd_explain import phone_argument
 from campaignctl.cli.common import AppContext, global_options, pass_app
-from campaignctl.cli.main import cli
 from campaignctl.core.instants import format_instant
 from campaignctl.store import Store
 from campaignctl.store.review import Decision, ReviewHold
@@ -74,20 +73,6 @@ def review(
 def mount(group: click.Group) -> None:
     """Put `review` under the `replies` group."""
     group.add_command(review)
-
-
-@cli.group("replies")
-@global_options()
-def replies() -> None:
-    """Replies that need a person: the numbers held for review.
-
-    \b
-    Example:
-      campaignctl replies review
-    """
-
-
-mount(replies)
 
 
 def _hold_json(hold: ReviewHold) -> dict[str, Any]:

@@ -28,8 +28,8 @@ def status(app: AppContext, campaign: str | None, status_filter: str | None) -> 
     """Show campaigns: observed status and reason, enrollments, messages sent, credits.
 
     One line per campaign: its observed status (and why, e.g. paused for
-    insufficient_credits), enrollments (live, done, and ended by reason), steps sent and
-    credits spent; then the credit balance and whether sending is suspended.
+    insufficient_credits), enrollments (live, done, and ended by reason), steps sent,
+    credits spent and replies received (`campaignctl replies` lists them); then the credit balance and whether sending is suspended.
 
     Completed campaigns are hidden unless asked for (--status all or --status completed),
     or named. Reads the state only; never creates it.

@@ -98,4 +98,5 @@ def settings(resource: Resource | None) -> Settings:
         state_quiet_hours=spec.state_quiet_hours,
         timezone_fallback=spec.timezone_fallback,
         brand=spec.brand,
+        forward_url=spec.replies.forward_url,
     )

@@ -30,6 +30,7 @@ from campaignctl.app.apply import apply_now
 from campaignctl.app.executor import ApplyOptions, ApplyReport
 from campaignctl.app.plan import Planned
 from campaignctl.clock import Clock
+from campaignctl.controller.forward import SECRET_VARIABLE, Forwarder
 from campaignctl.controller.leader import DEFAULT_TTL_SECONDS, GuardedProvider, Leadership
 from campaignctl.controller.metrics import Metrics
 from campaignctl.controller.watcher import ConfigWatcher
@@ -122,6 +123,9 @@ class Controller:
         self.interval = options.interval or timedelta(minutes=15)
         self.holder = f"reconcile:{socket.gethostname()}:{os.getpid()}"
         self.leadership = Leadership(options.state_path, self.holder, options.lease_ttl)
+        self.forwarder = Forwarder(
+            self.leadership.borrowed, os.environ.get(SECRET_VARIABLE), self.leadership.safe
+        )
 
     def _signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info(
@@ -158,6 +162,7 @@ class Controller:
         self.stopped_early = report.stopped is not None
         if self.options.interval is None:
             self.interval = planned.desired.settings.reconcile_interval
+        self.forwarder.configure(planned.desired.settings.forward_url)
         self.metrics.observe(planned.plan, report.outcomes, balance, seconds, time.time())
         log.info(
             "tick at %s: %s (%.2fs)%s",
@@ -210,6 +215,7 @@ class Controller:
             threading.Thread(
                 target=self.leadership.renew_until, args=(renewing,), daemon=True
             ).start()
+            threading.Thread(target=self.forwarder.run, args=(renewing,), daemon=True).start()
         try:
             return self.loop()
         finally:
@@ -223,6 +229,7 @@ class Controller:
         while not self.stop.is_set():
             ok = self.tick()
             if self.options.once:
+                self.forwarder.drain()
                 self.leadership.release()
                 if not ok:
                     return 1

@@ -123,6 +123,7 @@ class Settings:
     state_quiet_hours: bool = True
     timezone_fallback: str | None = None
     brand: str | None = None  # named in every first message (a content warning otherwise)
+    forward_url: str | None = None  # replies.forwardUrl
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@
     writes.py    campaigns, enrollments, runs     sends.py     intents and outcomes
     commands.py  credits, opt-outs, suspend,      queries.py   status, explain, ledger
                  outbox                           inbound.py   webhook events, one
-                                                               transaction each
+    replies.py   the replies kept, and their                   transaction each
+                 forwards' outbox
 
 Consumers are typed with the narrow protocols of protocols.py (a reader, an apply writer, a
 lease holder, a ledger...), which `Store` implements. The mixins run one implementation of
@@ -54,6 +55,7 @@ from campaignctl.store.records import (
     OptOutRecord,
     OutboxRecord,
 )
+from campaignctl.store.replies import RepliesMixin
 from campaignctl.store.review import ReviewMixin
 from campaignctl.store.sends import SendBlocked, SendsMixin
 from campaignctl.store.snapshot import SnapshotMixin
@@ -107,6 +109,7 @@ class Store(
     QueriesMixin,
     ReviewMixin,
     BulkOptOutsMixin,
+    RepliesMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

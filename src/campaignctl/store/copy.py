@@ -3,8 +3,8 @@ PostgreSQL and back, or same to same.
 
 Everything the state holds is copied as it is, ids kept (a status callback names its attempt
 by id): campaigns, enrollments, the last send to each number, attempts, the ledger, opt-outs
-and their history, runs, decisions, webhook events, the outbox, and the serial, the balance
-and the suspension of `meta`. The lease is not: the copy starts free, its token at zero.
+and their history, runs, decisions, webhook events, the outbox, the replies and their
+forwards, and the serial, the balance and the suspension of `meta`. The lease is not: the copy starts free, its token at zero.
 
 The source is read in one snapshot, a batch at a time in key order (a million enrollments
 never sit in memory), and refused when its tables are not exactly the ones this code
@@ -69,6 +69,10 @@ TABLES = (
     _table("review_holds", "id", "id phone since text verdict decided_at decision reason",
            identity=True),
     _table("wrong_numbers", "phone", "phone at text verdict"),
+    _table("replies", "id", "id received_at phone sender body message_sid campaign step did"
+           " keyword", identity=True),
+    _table("reply_forwards", "reply_id", "reply_id attempts next_attempt_at last_attempt_at"
+           " last_error forwarded_at forwarded_to"),
 )  # fmt: skip
 META_COLUMNS = ("serial", "balance", "suspended_reason", "suspended_at")
 # what else a state's database holds, never copied: the lease, the numbers of a sync under

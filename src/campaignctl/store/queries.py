@@ -15,8 +15,10 @@ from campaignctl.store.records import (
     LedgerEntry,
     OptOutRecord,
 )
+from campaignctl.store.replies import reply_counts, reply_history
 
 KIND_ORDER = {
+    "reply": -1,  # before what it did (an opt-out, an opt-in, an ended sequence)
     "optin": 0,
     "enrolled": 1,
     "decision": 2,
@@ -92,6 +94,7 @@ class QueriesMixin(StoreBase):
                 "SELECT name, status, reason, launch, launched_at, updated_at"
                 " FROM campaigns ORDER BY name"
             ).fetchall()
+            replies = reply_counts(conn)
         result = []
         for name, status, reason, launch, launched_at, updated_at in rows:
             template = None if launch is None else launch_value(launch, "template")
@@ -112,6 +115,7 @@ class QueriesMixin(StoreBase):
                     sent=sent or 0,
                     in_flight=in_flight or 0,
                     credits=credits or 0,
+                    replies=replies[name],
                     launched_at=opt_from_text(launched_at),
                     updated_at=opt_from_text(updated_at),
                 )
@@ -145,7 +149,7 @@ class QueriesMixin(StoreBase):
     def explain(self, phone: str) -> list[HistoryEvent]:
         """Everything recorded about a number, across campaigns, in time order: enrollment
         (its detail: where the contact came from), each decision with its rule, each send
-        attempt and its outcome, the end of each sequence, and opt-outs. Empty when the
+        attempt and its outcome, the end of each sequence, opt-outs and replies. Empty when the
         state has never seen the number."""
         events: list[HistoryEvent] = []
         with self._read() as conn:
@@ -219,5 +223,6 @@ class QueriesMixin(StoreBase):
                     HistoryEvent(from_text(at), "optout" if action == "add" else "optin", None,
                                  source, reason=reason)
                 )  # fmt: skip
+            events.extend(reply_history(conn, phone))
         events.sort(key=lambda ev: (ev.at, KIND_ORDER[ev.kind]))
         return events

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlite_utils import Database, Migrations
 
 from campaignctl.errors import StateError
+from campaignctl.store.replies_schema import REPLIES_SQL
 
 APPLICATION_ID = 0x63616D70  # "camp"
 MIGRATION_SET = "campaignctl"
@@ -291,12 +292,20 @@ def m005_review_holds_wrong_numbers(db: Database) -> None:
     """)
 
 
+@migrations()
+def m006_replies(db: Database) -> None:
+    """Every incoming SMS kept (`replies`), and one forward row per reply: the outbox the
+    controller empties into `replies.forwardUrl` (store/replies.py)."""
+    db.executescript(REPLIES_SQL)
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
     m003_enrollment_source,
     m004_enrollments_keyed_by_number,
     m005_review_holds_wrong_numbers,
+    m006_replies,
 )  # in order; append, never edit
 
 

@@ -26,6 +26,7 @@ from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
 from campaignctl.store.inbound import InboundMixin
 from campaignctl.store.lease import LeaseMixin
 from campaignctl.store.location import StateArg, StateLocation, mask, parse_state
+from campaignctl.store.owner import ConfigOwner, OwnerMixin
 from campaignctl.store.protocols import (
     ApplyStore,
     ApplyWriter,
@@ -66,6 +67,7 @@ __all__ = [
     "BatchStore",
     "CampaignStatusRow",
     "Commands",
+    "ConfigOwner",
     "DueBatch",
     "EnrollmentRecord",
     "ExplainReader",
@@ -103,6 +105,7 @@ class Store(
     CommandsMixin,
     InboundMixin,
     QueriesMixin,
+    OwnerMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

@@ -67,7 +67,9 @@ TABLES = (
     _table("webhook_events", "message_sid", "message_sid at"),
     _table("outbox", "id", "id attempt_id at campaign to sender step body"),
 )  # fmt: skip
-META_COLUMNS = ("serial", "balance", "suspended_reason", "suspended_at")
+META_COLUMNS = (
+    "serial", "balance", "suspended_reason", "suspended_at", "config_dir_name", "config_dir_path"
+)  # fmt: skip
 # what else a state's database holds, never copied: the lease, the numbers of a sync under
 # way (PostgreSQL), and the schema's own bookkeeping
 NOT_COPIED = {"meta", "lease", "sync_present", "_sqlite_migrations", "_yoyo_migration",

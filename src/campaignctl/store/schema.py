@@ -264,11 +264,20 @@ def m004_enrollments_keyed_by_number(db: Database) -> None:
         BEGIN UPDATE campaigns SET live_count = live_count - 1 WHERE name = OLD.campaign; END""")
 
 
+@migrations()
+def m005_config_dir(db: Database) -> None:
+    """The config directory the state belongs to (store/owner.py): its name, which
+    commands compare, and its resolved path when it was recorded."""
+    db.execute("ALTER TABLE meta ADD COLUMN config_dir_name TEXT")
+    db.execute("ALTER TABLE meta ADD COLUMN config_dir_path TEXT")
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
     m003_enrollment_source,
     m004_enrollments_keyed_by_number,
+    m005_config_dir,
 )  # in order; append, never edit
 
 

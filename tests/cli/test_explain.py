@@ -133,10 +133,10 @@ def test_an_unknown_number_exits_1(tmp_path: Path) -> None:
     )
 
 
-def test_an_invalid_number_is_a_usage_error(tmp_path: Path) -> None:
+def test_an_invalid_number_never_seen_exits_1(tmp_path: Path) -> None:
     result = run(tmp_path / "state.db", "explain", "12")
     assert result.returncode == 1
-    assert "Invalid value for PHONE: '12'" in result.stderr and "Traceback" not in result.stderr
+    assert "'12' is not a valid phone number" in result.stderr and "Traceback" not in result.stderr
 
 
 # ------------------------------------------------------------------ what waits now

@@ -11,12 +11,22 @@ from campaignctl.cli.main import cli
 from campaignctl.config.loader import iter_documents
 from campaignctl.errors import CampaignctlError
 from campaignctl.render.status import status_json, status_text
-from campaignctl.store import CampaignStatusRow, Store
+from campaignctl.store import CampaignStatusRow, ConfigOwner, Store
 
 STATUS_FILTERS = ("draft", "active", "paused", "completed", "all")
 
 
 NOT_LAUNCHED = "not launched: draft in its file"
+
+
+def reads_drafts(app: AppContext, owner: ConfigOwner | None) -> bool:
+    """Whether the config directory in effect is the state's own, so its drafts belong in
+    the list: named (--dir), beside the state by default, or the one the state records. A
+    state named alone (--state) is never shown with the drafts of whatever folder it is run
+    from."""
+    if app.dir_given or not app.state_given:
+        return True
+    return owner is not None and owner.name == app.config_dir.resolve().name
 
 
 def draft_rows(config_dir: Path, known: set[str]) -> list[CampaignStatusRow]:
@@ -83,7 +93,8 @@ def status(app: AppContext, campaign: str | None, status_filter: str | None) -> 
     """
     with Store.open_for_reading(app.state_path) as store:
         rows = store.campaign_status_rows()
-        rows += draft_rows(app.config_dir, {r.name for r in rows})
+        if reads_drafts(app, store.config_owner()):
+            rows += draft_rows(app.config_dir, {r.name for r in rows})
         balance, suspended = store.balance(), store.suspended()
         suspended_at, serial = store.suspended_at(), store.serial
     hidden = 0

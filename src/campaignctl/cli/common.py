@@ -43,6 +43,12 @@ class AppContext:
         return self.dir is not None or bool(os.environ.get("CAMPAIGNCTL_DIR"))
 
     @property
+    def state_given(self) -> bool:
+        """True when --state or CAMPAIGNCTL_STATE names the state (else it is the file
+        beside the config directory, so the two belong together)."""
+        return self.state is not None or bool(os.environ.get("CAMPAIGNCTL_STATE"))
+
+    @property
     def config_dir(self) -> Path:
         if self.dir is not None:
             return self.dir

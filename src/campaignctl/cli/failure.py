@@ -71,11 +71,17 @@ def error_json(exc: CampaignctlError) -> str:
     return json.dumps(body)
 
 
+def usage(exc: click.UsageError) -> str:
+    """`campaignctl status [OPTIONS] [CAMPAIGN]`: how the command is written."""
+    if exc.ctx is None:
+        return "campaignctl [OPTIONS] COMMAND [ARGS]..."
+    return exc.ctx.get_usage().removeprefix("Usage: ")
+
+
 def usage_hint(exc: click.UsageError) -> str:
     """`Usage: campaignctl status [OPTIONS] [CAMPAIGN] (campaignctl status --help explains)`."""
-    if exc.ctx is None:
-        return "Usage: campaignctl [OPTIONS] COMMAND [ARGS]... (campaignctl --help explains)"
-    return f"{exc.ctx.get_usage()} ({exc.ctx.command_path} --help explains)"
+    path = exc.ctx.command_path if exc.ctx is not None else "campaignctl"
+    return f"Usage: {usage(exc)} ({path} --help explains)"
 
 
 def one_line(text: str) -> str:
@@ -85,8 +91,7 @@ def one_line(text: str) -> str:
 def report_usage(exc: click.UsageError, as_json: bool) -> None:
     message = one_line(exc.format_message())
     if as_json:
-        usage = usage_hint(exc).removeprefix("Usage: ")
-        click.echo(json.dumps({"error": message, "usage": usage}), err=True)
+        click.echo(json.dumps({"error": message, "usage": usage(exc)}), err=True)
     else:
         click.echo(f"error: {message}", err=True)
         click.echo(usage_hint(exc), err=True)

@@ -219,7 +219,7 @@ def test_a_number_on_a_do_not_call_list_shows_the_skip(tmp_path: Path) -> None:
     result = repo.run("explain", NY, now=AFTERNOON)
     assert result.exit_code == 0, result.output
     assert _now_lines(result.output) == [
-        "  now  spring-buyers  step 1 is skipped: dnc (on a do-not-call list);"
+        "  now  spring-buyers  step 1 is skipped: dnc (on the do-not-call list 'house');"
         " the next apply ends this enrollment"
     ]
     assert repo.run("apply", now=AFTERNOON).exit_code == 0

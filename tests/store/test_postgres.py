@@ -107,8 +107,8 @@ def test_a_newer_schema_is_refused_untouched(postgres_server: Server) -> None:
         with pytest.raises(StateError) as refused:
             opening(url)
         assert str(refused.value) == (
-            f"{mask(url)}: the state database has schema version 2, newer than this "
-            "campaignctl understands (1); upgrade campaignctl"
+            f"{mask(url)}: the state database has schema version 3, newer than this "
+            "campaignctl understands (2); upgrade campaignctl"
         )
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT balance, serial FROM meta").fetchone() == (5, 1)
@@ -147,7 +147,8 @@ def test_two_processes_creating_the_schema_at_once_create_it_once(
     assert results == [("ok", 0)] * 3
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT migration_id FROM _yoyo_migration").fetchall() == [
-            ("0001_state",)
+            ("0001_state",),
+            ("0002_config_dir",),
         ]
 
 

@@ -138,6 +138,15 @@ def check_owner() -> None:
         ownership.announce(command, state, app.config_dir)
 
 
+def record_owner() -> None:
+    """After a command succeeded: `apply` records the config directory it carried out."""
+    ctx = click.get_current_context()
+    app = ctx.find_object(AppContext)
+    if ctx.invoked_subcommand is None and app is not None:
+        command = ctx.command_path.partition(" ")[2]
+        ownership.after(command, app.config_dir, app.state_path, adopt=app.adopt_dir)
+
+
 def _store(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         if value is not None:
@@ -233,7 +242,9 @@ def global_options(formats: tuple[str, ...] = DATA_FORMATS) -> Callable[[F], F]:
         def checked(*args: Any, **kwargs: Any) -> Any:
             refuse_other_formats(formats)
             check_owner()
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            record_owner()
+            return result
 
         params = getattr(checked, "__click_params__", [])
         checked.__click_params__ = params  # type: ignore[attr-defined]

@@ -25,7 +25,8 @@ WITHOUT_STATE = frozenset(
 own). `webhooks serve` reads no config: it is checked only when given a directory."""
 
 RECORDING = frozenset({"apply", "reconcile"})
-"""Commands that carry a config directory out on the state: they record it."""
+"""Commands that carry a config directory out on the state: they record it (`apply` once
+it has succeeded, so a refused apply leaves the state as it was; `reconcile` as it starts)."""
 
 READING_CONFIG = frozenset({"plan", "apply", "reconcile", "explain"})
 """Commands that read the config directory, so they check it even when it is the default;
@@ -71,19 +72,37 @@ def check(
     adopt: bool,
 ) -> None:
     """Refuse `command` when the state belongs to a config directory of another name
-    (unless `adopt`); record the directory when the command applies it and none is
-    recorded yet (or `adopt`). A state that does not exist yet is left alone."""
+    (unless `adopt`); `reconcile` records its directory as it starts. A state that does
+    not exist yet is left alone."""
     if command in WITHOUT_STATE or not (dir_given or command in READING_CONFIG):
         return
-    if command not in RECORDING and not _exists(state):
+    if command != "reconcile" and not _exists(state):
         return
+    if command == "reconcile":
+        record(directory, state)
+        return
+    with Store.open(state, create=False) as store:
+        owner = store.config_owner()
+    if owner is not None and owner.name != directory_owner(directory).name and not adopt:
+        raise refusal(state, owner, directory)
+
+
+def record(directory: Path, state: StateLocation, *, adopt: bool = False) -> None:
+    """Record `directory` as the state's own when none is (or, with `adopt`, another is);
+    refuse a state of another directory otherwise."""
     mine = directory_owner(directory)
-    with Store.open(state, create=command in RECORDING) as store:
+    with Store.open(state) as store:
         owner = store.config_owner()
         if owner is not None and owner.name != mine.name and not adopt:
             raise refusal(state, owner, directory)
-        if command in RECORDING and (owner is None or owner.name != mine.name):
+        if owner is None or owner.name != mine.name:
             store.record_config_owner(mine)
+
+
+def after(command: str, directory: Path, state: StateLocation, *, adopt: bool) -> None:
+    """Once a command has succeeded: `apply` records its directory."""
+    if command == "apply":
+        record(directory, state, adopt=adopt)
 
 
 def announce(command: str, state: StateLocation, directory: Path) -> None:

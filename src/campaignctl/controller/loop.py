@@ -164,7 +164,7 @@ class Controller:
                 if not self.leadership.claim(store):
                     return True  # a standby: the next try comes soon
                 planned, report = self._apply(store)
-                balance, serial = store.balance(), store.serial
+                balance = store.balance()
         except LeaseHeld as exc:
             log.info("another process is applying; this tick waits for the next: %s", exc)
             return True
@@ -201,7 +201,7 @@ class Controller:
             extra=fields(
                 "tick",
                 now=format_instant(planned.plan.now),
-                serial=serial,
+                serial=planned.plan.state_serial,
                 seconds=round(seconds, 3),
                 counts=planned.plan.summary(),
                 campaigns=campaign_counts(planned.plan),

@@ -92,8 +92,8 @@ class CommandsMixin(StoreBase):
         ledger as `correction: NOTE`; never below zero); returns the new balance."""
         if amount == 0 or (amount < 0 and not (note or "").strip()):
             raise StateError(
-                f"credits to add must be a whole number other than 0, and a correction below "
-                f"zero needs --note (why), not {amount}"
+                f"credits to add must be a positive whole number (or a negative correction "
+                f"with a note saying why), not {amount}"
             )
         with self._write() as conn:
             balance = int(conn.execute("SELECT balance FROM meta WHERE id = 1").fetchone()[0])

@@ -43,6 +43,7 @@ from campaignctl.core.types import (
     Snapshot,
 )
 from campaignctl.providers.base import Outcome
+from campaignctl.store.owner import ConfigOwner
 from campaignctl.store.records import (
     AttemptRecord,
     CampaignStatusRow,
@@ -112,6 +113,8 @@ class StatusReader(Protocol):
     def suspended(self) -> str | None: ...
 
     def suspended_at(self) -> datetime | None: ...
+
+    def config_owner(self) -> ConfigOwner | None: ...
 
     @property
     def serial(self) -> int: ...

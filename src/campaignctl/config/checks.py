@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 
 from campaignctl.config.documents import Resource
 from campaignctl.config.models import CampaignDocument, TemplateDocument
+from campaignctl.core.phones import InvalidPhone, normalize
 from campaignctl.core.segments import count_segments
 from campaignctl.core.templates import Placeholder, TemplateProblem, is_blank, placeholders
 from campaignctl.core.types import GroupSpec
@@ -84,6 +85,9 @@ def check_campaigns(
         spec = model.spec
         at_template = document.where(("spec", "template"))
         at_group = document.where(("spec", "prospectGroup"))
+        if spec.sender.from_number is not None:
+            at_from = document.where(("spec", "sender", "from"))
+            issues.extend(_sender_number(spec.sender.from_number, at_from))
         template = templates.get(spec.template)
         if template is None and spec.template not in unreadable.get("Template", set()):
             issues.append(_unknown("template", spec.template, templates, at_template))
@@ -105,6 +109,16 @@ def check_campaigns(
         if template is not None and group is not None and group.name not in unknown_fields:
             issues.extend(_fields(name, template, group))
     return issues
+
+
+def _sender_number(number: str, where: Location) -> list[Issue]:
+    """A sender's `from` must be a number that exists: the provider refuses any other."""
+    try:
+        normalize(number)
+    except InvalidPhone as exc:
+        message = f"sender 'from' {number!r} is not a valid phone number ({exc.reason})"
+        return [Issue("error", message, where, "invalid_sender")]
+    return []
 
 
 def _order(resource: Resource) -> tuple[str, int]:
@@ -165,6 +179,9 @@ def _fields(campaign: str, template: Resource, group: GroupSpec) -> list[Issue]:
                     f"{group.name!r} (campaign {campaign!r}) has no field {placeholder.name!r}: "
                     f"add the field, or a fallback: {{{{ {placeholder.name} | default('...') }}}}"
                 )
+                close = difflib.get_close_matches(placeholder.name, sorted(group.field_names), 1)
+                if close:
+                    message += f" (did you mean {{{{ {close[0]} }}}}?)"
                 issues.append(Issue("error", message, where, "placeholder_field"))
             else:
                 needed.setdefault(placeholder.name, where)

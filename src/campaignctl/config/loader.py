@@ -35,6 +35,8 @@ class LoadResult:
     files: tuple[str, ...]  # every file read (YAML, CSV, DNC), as shown in messages
     # each group's contacts, to read a batch at a time (a streamed apply), by group name
     sources: Mapping[str, ContactSource] = field(default_factory=dict)
+    # each DoNotCallList's numbers, by the list's name (explain names the list that matched)
+    dnc_lists: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -171,9 +173,11 @@ def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
         run.issues.extend(duplicates)
 
     dnc: set[str] = set()
-    for resource in named["DoNotCallList"].values():
+    dnc_lists: dict[str, frozenset[str]] = {}
+    for name, resource in named["DoNotCallList"].items():
         listed = load_dnc(resource, root)
         dnc.update(listed.numbers)
+        dnc_lists[name] = listed.numbers
         run.issues.extend(listed.issues)
         for path, sha in listed.files:
             run.read(path, sha)
@@ -213,7 +217,7 @@ def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
             settings=settings,
             config_digest=run.digest(),
         )
-    return LoadResult(desired, issues, tuple(sorted(run.files)), sources)
+    return LoadResult(desired, issues, tuple(sorted(run.files)), sources, dnc_lists)
 
 
 class _AnyName(set[str]):

@@ -35,6 +35,7 @@ from campaignctl.controller.leader import DEFAULT_TTL_SECONDS, GuardedProvider, 
 from campaignctl.controller.metrics import Metrics
 from campaignctl.controller.watcher import ConfigWatcher
 from campaignctl.core.instants import format_instant
+from campaignctl.core.types import Plan
 from campaignctl.errors import EXIT_SENDING_STOPPED, CampaignctlError
 from campaignctl.providers.base import Provider
 from campaignctl.providers.outbox import OutboxTable
@@ -44,6 +45,7 @@ from campaignctl.store import LeaseHeld, StateLocation, Store
 log = logging.getLogger("campaignctl.controller")
 
 DEBOUNCE_SECONDS = 1.0
+SETTLE_SECONDS = 0.25  # a save's events come this close together: one burst, one wake
 MAX_BACKOFF_SECONDS = 300.0
 
 
@@ -86,15 +88,40 @@ def summary_line(planned: Planned, report: ApplyReport) -> str:
     return text + (f" | provider: {outcomes}" if outcomes else "")
 
 
+def fields(event: str, **values: object) -> dict[str, object]:
+    """The structured fields of a log line (`extra=`): JSON lines carry them as keys."""
+    return {"fields": {"event": event, **values}}
+
+
+def campaign_counts(plan: Plan) -> dict[str, dict[str, int]]:
+    """What a tick did per campaign: actions by type (tallied ones included)."""
+    counts: dict[str, dict[str, int]] = {}
+    for action in plan.actions:
+        mine = counts.setdefault(action.campaign, {})
+        mine[action.type] = mine.get(action.type, 0) + 1
+    for tally in plan.tallies:
+        mine = counts.setdefault(tally.campaign, {})
+        mine[tally.type] = mine.get(tally.type, 0) + tally.count
+    return counts
+
+
 def log_progress(done: int, total: int) -> None:
     """A log line every 500 sends of a long tick."""
     if done % 500 == 0 and (total == 0 or done < total):
-        log.info("sent %d of %s", done, total or "those due")
+        log.info(
+            "sent %d of %s",
+            done,
+            total or "those due",
+            extra=fields("progress", sent=done, total=total or None),
+        )
 
 
 def log_import(campaign: str, read: int, enrolled: int) -> None:
     """A log line every batch of a large group being read."""
-    log.info("%s: %d numbers of its group read, %d enrolled", campaign, read, enrolled)
+    log.info(
+        "%s: %d numbers of its group read, %d enrolled", campaign, read, enrolled,
+        extra=fields("import", campaign=campaign, read=read, enrolled=enrolled),
+    )  # fmt: skip
 
 
 class Controller:
@@ -149,13 +176,19 @@ class Controller:
             self.failures += 1
             self.metrics.ticks_failed.inc()
             log.error(
-                "tick failed (every completed send is recorded; the next tick retries): %s", exc
+                "tick failed (every completed send is recorded; the next tick retries): %s",
+                exc,
+                extra=fields("tick_failed", error=str(exc), failures=self.failures),
             )
             return False
         except Exception as exc:  # a bug or the machine: log it, never die
             self.failures += 1
             self.metrics.ticks_failed.inc()
-            log.exception("tick failed unexpectedly: %s", exc)
+            log.exception(
+                "tick failed unexpectedly: %s",
+                exc,
+                extra=fields("tick_failed", error=str(exc), failures=self.failures),
+            )
             return False
         seconds = time.monotonic() - started
         self.failures = 0
@@ -170,6 +203,17 @@ class Controller:
             summary_line(planned, report),
             seconds,
             f"; stopped: {report.stopped}" if report.stopped else "",
+            extra=fields(
+                "tick",
+                now=format_instant(planned.plan.now),
+                serial=planned.plan.state_serial,
+                seconds=round(seconds, 3),
+                counts=planned.plan.summary(),
+                campaigns=campaign_counts(planned.plan),
+                provider=dict(report.outcomes),
+                balance=balance,
+                stopped=report.stopped,
+            ),
         )
         return True
 
@@ -252,12 +296,22 @@ class Controller:
         self.wake.clear()
 
     def _relay(self, watcher: ConfigWatcher) -> None:
+        """Wake the loop once per burst of file events: one save (an editor writes, renames,
+        touches) is one change, logged once, whatever number of events it made."""
         while not self.stop.is_set():
-            if watcher.changed.wait(timeout=1.0):
+            if not watcher.changed.wait(timeout=1.0):
+                continue
+            paths: list[str] = []
+            while watcher.changed.is_set() and not self.stop.is_set():
                 watcher.changed.clear()
-                latest = watcher.changes[-1] if watcher.changes else self.options.config_dir
-                log.info("change to %s: reconciling", latest)
-                self.wake.set()
+                paths.extend(p for p in watcher.drain() if p not in paths)
+                watcher.changed.wait(timeout=SETTLE_SECONDS)
+            shown = paths[-1] if paths else str(self.options.config_dir)
+            more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+            log.info(
+                "change to %s%s: reconciling", shown, more, extra=fields("change", paths=paths)
+            )
+            self.wake.set()
 
 
 class JsonFormatter(logging.Formatter):
@@ -268,8 +322,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(getattr(record, "fields", {}))
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            entry["traceback"] = self.formatException(record.exc_info)
         return json.dumps(entry)
 
 

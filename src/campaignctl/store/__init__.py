@@ -28,6 +28,7 @@ from campaignctl.store.inbound import InboundMixin
 from campaignctl.store.lease import LeaseMixin
 from campaignctl.store.location import StateArg, StateLocation, mask, parse_state
 from campaignctl.store.optout_bulk import BulkOptOutsMixin
+from campaignctl.store.owner import ConfigOwner, OwnerMixin
 from campaignctl.store.protocols import (
     ApplyStore,
     ApplyWriter,
@@ -70,6 +71,7 @@ __all__ = [
     "BatchStore",
     "CampaignStatusRow",
     "Commands",
+    "ConfigOwner",
     "DueBatch",
     "EnrollmentRecord",
     "ExplainReader",
@@ -110,6 +112,7 @@ class Store(
     ReviewMixin,
     BulkOptOutsMixin,
     RepliesMixin,
+    OwnerMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

@@ -74,7 +74,9 @@ TABLES = (
     _table("reply_forwards", "reply_id", "reply_id attempts next_attempt_at last_attempt_at"
            " last_error forwarded_at forwarded_to"),
 )  # fmt: skip
-META_COLUMNS = ("serial", "balance", "suspended_reason", "suspended_at")
+META_COLUMNS = (
+    "serial", "balance", "suspended_reason", "suspended_at", "config_dir_name", "config_dir_path"
+)  # fmt: skip
 # what else a state's database holds, never copied: the lease, the numbers of a sync under
 # way (PostgreSQL), and the schema's own bookkeeping
 NOT_COPIED = {"meta", "lease", "sync_present", "_sqlite_migrations", "_yoyo_migration",

@@ -44,6 +44,7 @@ from campaignctl.core.types import (
 )
 from campaignctl.providers.base import Outcome
 from campaignctl.store.optout_bulk import BulkOptOut, BulkResult
+from campaignctl.store.owner import ConfigOwner
 from campaignctl.store.records import (
     AttemptRecord,
     CampaignStatusRow,
@@ -113,6 +114,8 @@ class StatusReader(Protocol):
     def suspended(self) -> str | None: ...
 
     def suspended_at(self) -> datetime | None: ...
+
+    def config_owner(self) -> ConfigOwner | None: ...
 
     @property
     def serial(self) -> int: ...

@@ -299,6 +299,14 @@ def m006_replies(db: Database) -> None:
     db.executescript(REPLIES_SQL)
 
 
+@migrations()
+def m007_config_dir(db: Database) -> None:
+    """The config directory the state belongs to (store/owner.py): its name, which
+    commands compare, and its resolved path when it was recorded."""
+    db.execute("ALTER TABLE meta ADD COLUMN config_dir_name TEXT")
+    db.execute("ALTER TABLE meta ADD COLUMN config_dir_path TEXT")
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
@@ -306,6 +314,7 @@ MIGRATIONS = (
     m004_enrollments_keyed_by_number,
     m005_review_holds_wrong_numbers,
     m006_replies,
+    m007_config_dir,
 )  # in order; append, never edit
 
 

@@ -66,6 +66,8 @@ TABLES = (
            " detail"),
     _table("webhook_events", "message_sid", "message_sid at"),
     _table("outbox", "id", "id attempt_id at campaign to sender step body"),
+    _table("waiting", "id", "id phone campaign digest since fields zones us_state source free",
+           identity=True),
 )  # fmt: skip
 META_COLUMNS = ("serial", "balance", "suspended_reason", "suspended_at")
 # what else a state's database holds, never copied: the lease, the numbers of a sync under

@@ -1,5 +1,6 @@
 """A contact removed from its group whose row comes back is enrolled again and continues at
-its next step, every rule applying. Through the real CLI, on both backends."""
+its next step (considered from the next reconcile at the earliest), every rule applying.
+Through the real CLI, on both backends."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def test_a_returning_row_held_by_another_campaign_waits_then_continues(
     assert "step 2: waits for campaign 'walk-ins' to end" in explained
     # walk-ins sends its only step 30 days after her last message; she is free again
     assert ("send", ANA) in kinds(repo.apply(at(31)), "walk-ins")
-    assert kinds(repo.apply(at(31, 15)), "spring-buyers") == [("enroll", ANA), ("defer", ANA)]
+    assert kinds(repo.apply(at(31, 15)), "spring-buyers") == [("enroll", ANA)]
     explained = repo.run("explain", ANA, now=at(31, 15)).output
-    assert "step 2 waits: recent_outreach" in explained
+    assert "step 2 is due at 2026-04-02T17:30:00Z" in explained  # from the next reconcile
+    (defer,) = repo.apply(at(31, 30))["actions"]
+    assert (defer["step"], defer["reason"], defer["until"]) == (2, "recent_outreach", at(61))

@@ -171,7 +171,10 @@ class Executor:
             contacts = contacts_for(self.desired, self.snapshot, campaign, phones, joining)
             inserted = self.store.enroll_many(campaign, contacts, now)
             # a returning number's enrollment lives again; the numbers wait no more
-            back = self.store.joined(campaign, contacts, now, revive=inserted < len(contacts))
+            returns_at = now + self.desired.settings.reconcile_interval
+            back = self.store.joined(
+                campaign, contacts, returns_at, revive=inserted < len(contacts)
+            )
             self.enrolled += inserted + back
 
     def _end(self, actions: Sequence[Action], now: datetime) -> None:

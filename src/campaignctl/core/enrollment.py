@@ -110,7 +110,7 @@ def _joined(
     campaign: str, contact: Contact, previous: Enrollment | None, now: datetime
 ) -> Enrollment:
     """The enrollment a contact joins with: new (step 1 due now), or its earlier one again,
-    at the step after the last it was sent, due when that step was due (never before)."""
+    at the step after the last it was sent (due as the caller says)."""
     if previous is not None:
         return previous._replace(
             fields=contact.fields, zones=contact.zones, us_state=contact.us_state

@@ -187,7 +187,7 @@ class Planning:
             self.desired.dnc,
             owners,
             self.now,
-            returning,
+            {phone: self._back(e) for phone, e in returning.items()} if returning else None,
         )
         if result.new:
             self.enrolling.add(campaign)
@@ -211,15 +211,30 @@ class Planning:
         first); a number taken meanwhile waits on."""
         digests = self.rejoining()
         steps = {name: self.runs[name].steps for name in digests}
+        back = (
+            w._replace(previous=self._back(w.previous)) if w.previous is not None else w
+            for w in waiters
+        )
         result = rejoin_waiters(
-            waiters, steps, self.snapshot.opted_out, self.desired.dnc, owners, self.now
+            back, steps, self.snapshot.opted_out, self.desired.dnc, owners, self.now
         )
         self.enrolling.update(e.campaign for e in result.new)
         return Stage("sync", result.actions, result.new)
 
+    def _back(self, ended: Enrollment) -> Enrollment:
+        """A returning number's enrollment as it goes on: its next step is considered from
+        the next reconcile at the earliest (as the executor records it), never in the apply
+        that takes it back, so it is decided in the same order by every apply."""
+        return ended._replace(next_due_at=max(ended.next_due_at, self.returns_at))
+
+    @property
+    def returns_at(self) -> datetime:
+        """When the next step of a number taken back now is considered at the earliest."""
+        return self.now + self.desired.settings.reconcile_interval
+
     def due_now(self, new: Iterable[Enrollment]) -> list[tuple[Enrollment, bool]]:
-        """Of enrollments this plan made, those whose next step is due now (a returning
-        number's next step may be due later), as `due` takes them."""
+        """Of enrollments this plan made, those whose next step is due now (not a returning
+        number's), as `due` takes them."""
         return [(e, True) for e in new if e.next_due_at <= self.now]
 
     def remove(self, campaign: str, phones: Iterable[str], owners: Owners) -> Stage:

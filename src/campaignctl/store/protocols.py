@@ -225,7 +225,7 @@ class ApplyWriter(Protocol):
     def enroll_many(self, campaign: str, contacts: Iterable[Contact], now: datetime) -> int: ...
 
     def joined(
-        self, campaign: str, contacts: Sequence[Contact], now: datetime, *, revive: bool
+        self, campaign: str, contacts: Sequence[Contact], returns_at: datetime, *, revive: bool
     ) -> int: ...
 
     def wait_for(

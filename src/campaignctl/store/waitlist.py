@@ -231,11 +231,12 @@ class WaitlistMixin(StoreBase):
             _forget(conn, campaign, phones)
 
     def joined(
-        self, campaign: str, contacts: Sequence[Contact], now: datetime, *, revive: bool
+        self, campaign: str, contacts: Sequence[Contact], returns_at: datetime, *, revive: bool
     ) -> int:
         """After `enroll_many`: these numbers wait no more; with `revive` (some were enrolled
         before), those whose enrollment ended `removed` live again from where they were,
-        with the contact as the group lists it now. Returns how many live again."""
+        with the contact as the group lists it now, their next step due at `returns_at` at
+        the earliest (the next reconcile). Returns how many live again."""
         phones = [c.phone for c in contacts]
         with self._read() as conn:
             waiting = _has_waiting(conn, campaign)
@@ -245,11 +246,12 @@ class WaitlistMixin(StoreBase):
         with self._write(fenced=True) as conn:
             conn.executemany(  # an empty list when only the waiting rows go
                 "UPDATE enrollments SET status = 'live', end_reason = NULL, ended_at = NULL,"
-                " fields = ?, zones = ?, us_state = ?, source = ?"
+                " fields = ?, zones = ?, us_state = ?, source = ?,"
+                " next_due_at = max(next_due_at, ?)"
                 " WHERE campaign = ? AND phone = ? AND status = 'ended' AND end_reason = 'removed'",
                 [
                     (fields_to_json(c.fields), zones_to_json(c.zones), c.us_state,
-                     str(c.source), campaign, c.phone)
+                     str(c.source), to_text(returns_at), campaign, c.phone)
                     for c in contacts
                     if c.phone in back
                 ],

@@ -242,9 +242,9 @@ def test_pause_resume_and_complete_lifecycle(tmp_path: Path) -> None:
     plan = repo.json("apply", now=month)
     assert [a["step"] for a in actions(plan, "send")] == [2, 2]
     plan = repo.json("apply", now="2026-04-01T17:15:00Z")
-    assert [a["type"] for a in plan["actions"]] == ["complete"]
+    assert plan["actions"] == []  # every enrollment ended: it stays active, idle
     row = repo.json("status", "--status", "all")["campaigns"][0]
-    assert row["status"] == "completed"
+    assert (row["status"], row["reason"]) == ("active", "idle")
 
 
 def test_deleted_campaign_and_empty_config_guard(tmp_path: Path) -> None:

@@ -228,10 +228,22 @@ def test_missing_field_unknown_timezone_invalid_phone() -> None:
     assert [a.phone for a in plan.actions if a.type == "send"] == ["+12125550102"]
 
 
-def test_completes_when_every_enrollment_ended() -> None:
+def test_stays_active_when_every_enrollment_ended() -> None:
     world = World(balance=10)
     d = desired(
         [campaign("c", "t", "g")],
+        [template("t", ["Hello, reply STOP to opt out"], [0])],
+        [group("g", [contact("+12125550100", NY)])],
+    )
+    world.tick(d, NOON_NY)
+    assert world.tick(d, NOON_NY + timedelta(minutes=15)).actions == ()
+    assert world.campaigns["c"].status == "active"
+
+
+def test_completes_when_every_enrollment_ended_if_asked() -> None:
+    world = World(balance=10)
+    d = desired(
+        [replace(campaign("c", "t", "g"), complete_when="allEnded")],
         [template("t", ["Hello, reply STOP to opt out"], [0])],
         [group("g", [contact("+12125550100", NY)])],
     )

@@ -122,6 +122,7 @@ def carry_out_plan(
             executor.carry_out(actions[start : start + options.batch])
         for campaign, digest in planned.plan.group_digests.items():
             store.set_group_digest(campaign, digest)
+            store.drop_stale_waiting(campaign, digest)
     return executor
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 
+from campaignctl.app.joining import contacts_for, keep_waiting
 from campaignctl.clock import Clock
 from campaignctl.core.actions import Action, ActionType, Defer, Reason, Send
 from campaignctl.core.lifecycle import AUTO_COMPLETED, launch_record
@@ -132,8 +133,8 @@ class Executor:
         fresh: bool = False,
     ) -> list[Action]:
         """Carry out and record actions, in the order of their kinds; returns what was done.
-        `joining`: the contacts the enrollments among them enroll (else found in the desired
-        state's groups). `fresh`: about enrollments made by this apply (nothing was decided
+        `joining`: the contacts the enrollments and refusals among them are about (else found
+        in the desired state's groups, or among the snapshot's waiters). `fresh`: about enrollments made by this apply (nothing was decided
         about them before). The ends of enrollments go to the state together."""
         now = self.clock.now()
         done: list[Action] = []
@@ -143,6 +144,8 @@ class Executor:
                 self._enroll(batch, joining, now)
             elif kind == "end":
                 self._end(batch, now)
+            elif kind == "skip":
+                keep_waiting(self.store, self.desired, self.snapshot, batch, joining, now)
             for action in batch:
                 if action.type == "send":
                     result = self._send(action)
@@ -166,12 +169,14 @@ class Executor:
             if action.type == "enroll":
                 wanted.setdefault(action.campaign, set()).add(action.phone)
         for campaign, phones in wanted.items():
-            if joining is not None:
-                contacts: Sequence[Contact] = [c for c in joining if c.phone in phones]
-            else:
-                group = self.desired.groups[self.desired.campaigns[campaign].prospect_group]
-                contacts = [c for c in group.contacts if c.phone in phones]
-            self.enrolled += self.store.enroll_many(campaign, contacts, now)
+            contacts = contacts_for(self.desired, self.snapshot, campaign, phones, joining)
+            inserted = self.store.enroll_many(campaign, contacts, now)
+            # a returning number's enrollment lives again; the numbers wait no more
+            returns_at = now + self.desired.settings.reconcile_interval
+            back = self.store.joined(
+                campaign, contacts, returns_at, revive=inserted < len(contacts)
+            )
+            self.enrolled += inserted + back
 
     def _end(self, actions: Sequence[Action], now: datetime) -> None:
         """End enrollments together: a transaction per campaign and reason."""

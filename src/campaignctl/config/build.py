@@ -75,6 +75,7 @@ def campaign_spec(resource: Resource) -> CampaignSpec:
         labels=dict(model.metadata.labels),
         description=model.metadata.description,
         locations=locations(resource.document),
+        complete_when=spec.complete_when,
     )
 
 

@@ -70,11 +70,14 @@ def check_campaigns(
     groups: Mapping[str, GroupSpec],
     unreadable: Mapping[str, set[str]],
     unknown_fields: set[str] | frozenset[str] = frozenset(),
+    with_errors: set[str] | frozenset[str] = frozenset(),
 ) -> list[Issue]:
-    """References, published templates, one campaign per group, placeholder fields.
+    """References, published templates, one campaign per group, placeholder fields, groups
+    without contacts.
 
     `unreadable`: names per kind of documents that failed their checks (references to them
-    are not reported again); `unknown_fields`: groups whose CSV could not be read.
+    are not reported again); `unknown_fields`: groups whose CSV could not be read;
+    `with_errors`: groups with an error reported (not said to be empty as well).
     """
     issues: list[Issue] = []
     backing: dict[str, Resource] = {}
@@ -108,6 +111,8 @@ def check_campaigns(
             backing[spec.prospect_group] = resource
         if template is not None and group is not None and group.name not in unknown_fields:
             issues.extend(_fields(name, template, group))
+        if group is not None and group.loaded and group.name not in with_errors:
+            issues.extend(_empty_group(name, spec.complete_when, group, at_group))
     return issues
 
 
@@ -119,6 +124,21 @@ def _sender_number(number: str, where: Location) -> list[Issue]:
         message = f"sender 'from' {number!r} is not a valid phone number ({exc.reason})"
         return [Issue("error", message, where, "invalid_sender")]
     return []
+
+
+def _empty_group(
+    campaign: str, complete_when: str | None, group: GroupSpec, where: Location
+) -> list[Issue]:
+    """A campaign whose group lists no contact sends nothing until a row is added."""
+    if group.contacts or group.invalid:
+        return []
+    then = (
+        "completes at the reconcile after its launch (completeWhen: allEnded)"
+        if complete_when == "allEnded"
+        else "stays active, idle, and enrolls the rows added to the group later"
+    )
+    message = f"prospect group {group.name!r} of campaign {campaign!r} has no contacts: it {then}"
+    return [Issue("warning", message, where, "empty_group")]
 
 
 def _order(resource: Resource) -> tuple[str, int]:

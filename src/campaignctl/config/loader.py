@@ -185,6 +185,7 @@ def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
     groups: dict[str, GroupSpec] = {}
     sources: dict[str, ContactSource] = {}
     unknown_fields: set[str] = set()  # groups whose CSV could not be read
+    with_errors: set[str] = set()  # groups with a row or file in error
     for name, resource in named["ProspectGroup"].items():
         group = load_group(resource, root, settings.timezone_fallback, parse_contacts)
         groups[name] = group.spec
@@ -192,6 +193,8 @@ def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
             sources[name] = group.source
         if not group.complete:
             unknown_fields.add(name)
+        if any(issue.severity == "error" for issue in group.issues):
+            with_errors.add(name)
         run.issues.extend(group.issues)
         if group.csv_file is not None:
             run.read(*group.csv_file)
@@ -202,7 +205,7 @@ def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
     unreadable = {kind: _AnyName() for kind in KINDS} if run.partial else run.unreadable
     run.issues.extend(
         checks.check_campaigns(
-            named["Campaign"], named["Template"], groups, unreadable, unknown_fields
+            named["Campaign"], named["Template"], groups, unreadable, unknown_fields, with_errors
         )
     )
 

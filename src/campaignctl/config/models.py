@@ -207,6 +207,16 @@ class CampaignSpecModel(_Model):
     sender: SenderModel
     quiet_hours: QuietHoursModel = Field(default_factory=QuietHoursModel, alias="quietHours")
     stop_on_reply: bool = Field(default=True, alias="stopOnReply")
+    complete_when: Literal["allEnded"] | None = Field(
+        default=None,
+        alias="completeWhen",
+        description=(
+            "allEnded: the controller completes the campaign once every enrollment has "
+            "ended and none was added for a reconcile. Unset (the default): the campaign "
+            "stays active (idle) when its enrollments have all ended, and enrolls the rows "
+            "added to its group later."
+        ),
+    )
 
 
 class CampaignDocument(_Model):

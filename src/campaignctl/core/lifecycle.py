@@ -22,7 +22,13 @@ from campaignctl.errors import Location
 
 LIVE_STATUSES: frozenset[str] = frozenset({"active", "paused"})
 CREDIT_PAUSE = "insufficient_credits"
-AUTO_COMPLETED = "all enrollments ended"  # the reason the controller records when it completes
+# the reason recorded when the controller completes a campaign (`completeWhen: allEnded`)
+AUTO_COMPLETED = "completeWhen: allEnded"
+# the reason an earlier version recorded when it completed every campaign whose enrollments
+# had all ended: such a campaign whose file still says active is active again
+OLD_RULE_COMPLETED = "all enrollments ended"
+CONTROLLER_COMPLETED = frozenset({AUTO_COMPLETED, OLD_RULE_COMPLETED})
+IDLE = "idle"  # the observed reason of an active campaign whose enrollments have all ended
 
 
 @dataclass(frozen=True)
@@ -135,8 +141,12 @@ def edit_problems(desired: Desired, snapshot: Snapshot) -> list[EditProblem]:
                     "Set status active, paused or completed, or create a new campaign.",
                 )
             )
-        elif state.status == "completed" and spec.status != "completed":
-            if state.reason != AUTO_COMPLETED:
+        elif (
+            state.status == "completed"
+            and spec.status != "completed"
+            and not reactivated(spec, state)  # else live again: checked as such
+        ):
+            if state.reason not in CONTROLLER_COMPLETED:
                 problems.append(
                     EditProblem(
                         _where(spec.locations, "spec.status", spec.source),
@@ -175,8 +185,22 @@ class Transition:
     credit_paused: bool = False  # paused by the controller for credits; may resume in this plan
 
 
+def reactivated(spec: CampaignSpec, state: CampaignState) -> bool:
+    """Whether a campaign completed by the earlier rule (every enrollment ended) is live
+    again: its file still says active (or paused) and does not ask for `completeWhen`."""
+    return (
+        state.status == "completed"
+        and state.reason == OLD_RULE_COMPLETED
+        and spec.status in LIVE_STATUSES
+        and spec.complete_when is None
+    )
+
+
 def transition(spec: CampaignSpec, state: CampaignState | None) -> Transition:
     observed: CampaignStatus = state.status if state else "draft"
+    if state is not None and reactivated(spec, state):
+        detail = "completed only because its enrollments had ended: live again"
+        return Transition(spec.status, StatusChange(spec.name, observed, spec.status, detail))
     if observed == "completed":
         return Transition("completed", None)
     want = spec.status
@@ -193,3 +217,11 @@ def transition(spec: CampaignSpec, state: CampaignState | None) -> Transition:
         spec.name, observed, want, detail="launch" if observed == "draft" else None
     )
     return Transition(want, action)
+
+
+def observed_reason(status: str, reason: str | None, launched: bool, live: int) -> str | None:
+    """The reason a campaign is observed with: `idle` for an active one whose enrollments
+    have all ended (it enrolls the rows added to its group later)."""
+    if status == "active" and reason is None and launched and live == 0:
+        return IDLE
+    return reason

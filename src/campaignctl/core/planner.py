@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal, NamedTuple
 
 from campaignctl.core.actions import Complete, Resume
-from campaignctl.core.enrollment import Owners, removals, sync_contacts
+from campaignctl.core.enrollment import Owners, rejoin_waiters, removals, sync_contacts
 from campaignctl.core.lifecycle import (
     edit_problems,
     empty_config_problem,
@@ -29,6 +29,7 @@ from campaignctl.core.types import (
     Plan,
     Snapshot,
     Tally,
+    Waiter,
 )
 from campaignctl.errors import PlanError
 
@@ -58,10 +59,11 @@ def _runs(
         step = transition(spec, state)
         if step.action is not None:
             status_actions.append(step.action)
-        if state is not None and state.status == "completed" and spec.status != "completed":
+        if step.status == "completed" and spec.status != "completed":
+            why = f" ({state.reason})" if state is not None and state.reason else ""
             notes.append(
-                f"campaign {name!r} is completed: every enrollment ended, so it sends nothing "
-                f"more and enrolls no one; its file still says {spec.status!r}"
+                f"campaign {name!r} is completed{why}: it sends nothing more and enrolls "
+                f"no one; its file still says {spec.status!r}"
             )
         template = desired.templates.get(spec.template)
         launch = state.launch if state is not None else None
@@ -170,8 +172,11 @@ class Planning:
         invalid: Iterable[InvalidContact],
         enrolled: AbstractSet[str],
         owners: Owners,
+        returning: Mapping[str, Enrollment] | None = None,
     ) -> Stage:
-        """Enroll or skip contacts of the campaign's group (all of them, or a batch)."""
+        """Enroll or skip contacts of the campaign's group (all of them, or a batch).
+        `returning`: the enrollments of the campaign that ended `removed`, by number (a
+        row that is back continues from it)."""
         result = sync_contacts(
             campaign,
             contacts,
@@ -183,10 +188,56 @@ class Planning:
             owners,
             self.now,
             wrong_numbers=self.snapshot.wrong_numbers,
+            returning={p: self._back(e) for p, e in returning.items()} if returning else None,
         )
         if result.new:
             self.enrolling.add(campaign)
         return Stage("sync", result.actions, result.new)
+
+    def rejoining(self) -> dict[str, str]:
+        """The campaigns that enroll the free numbers they wait for now, with their group's
+        digest (a number skipped by another version of the group is not theirs to enroll):
+        those running whose group this plan did not sync (the sync decided every number)."""
+        digests: dict[str, str] = {}
+        for name, run in self.runs.items():
+            group = self.group_of(name)
+            if group is None or name in self.group_digests:
+                continue
+            if run.status == "active" or run.credit_paused:
+                digests[name] = group.digest
+        return digests
+
+    def rejoin(self, waiters: Iterable[Waiter], owners: Owners) -> Stage:
+        """Enroll the free numbers running campaigns wait for (a batch of them, first waiting
+        first); a number taken meanwhile waits on."""
+        digests = self.rejoining()
+        steps = {name: self.runs[name].steps for name in digests}
+        back = (
+            w._replace(previous=self._back(w.previous)) if w.previous is not None else w
+            for w in waiters
+        )
+        result = rejoin_waiters(
+            back, steps, self.snapshot.opted_out, self.desired.dnc, owners, self.now,
+            wrong_numbers=self.snapshot.wrong_numbers,
+        )  # fmt: skip
+        self.enrolling.update(e.campaign for e in result.new)
+        return Stage("sync", result.actions, result.new)
+
+    def _back(self, ended: Enrollment) -> Enrollment:
+        """A returning number's enrollment as it goes on: its next step is considered from
+        the next reconcile at the earliest (as the executor records it), never in the apply
+        that takes it back, so it is decided in the same order by every apply."""
+        return ended._replace(next_due_at=max(ended.next_due_at, self.returns_at))
+
+    @property
+    def returns_at(self) -> datetime:
+        """When the next step of a number taken back now is considered at the earliest."""
+        return self.now + self.desired.settings.reconcile_interval
+
+    def due_now(self, new: Iterable[Enrollment]) -> list[tuple[Enrollment, bool]]:
+        """Of enrollments this plan made, those whose next step is due now (not a returning
+        number's), as `due` takes them."""
+        return [(e, True) for e in new if e.next_due_at <= self.now]
 
     def remove(self, campaign: str, phones: Iterable[str], owners: Owners) -> Stage:
         """End the live enrollments of numbers that left the group; they are not sent to."""
@@ -289,15 +340,23 @@ def stages(desired: Desired, snapshot: Snapshot, planning: Planning) -> Iterator
         if not group.loaded:
             continue  # the loader skipped it: its digest is synced for every campaign using it
         stage = planning.sync(
-            name, group.contacts, group.invalid, snapshot.enrolled.get(name, frozenset()), owners
+            name,
+            group.contacts,
+            group.invalid,
+            snapshot.enrolled.get(name, frozenset()),
+            owners,
+            snapshot.returning.get(name),
         )
         new.extend(stage.new)
         yield stage
         present = {contact.phone for contact in group.contacts}
         yield planning.remove(name, sorted(snapshot.live.get(name, frozenset()) - present), owners)
         planning.synced(name)
+    stage = planning.rejoin(snapshot.waiters, owners)
+    new.extend(stage.new)
+    yield stage
     due = [(enrollment, False) for enrollment in snapshot.due]
-    yield planning.due([*due, *((enrollment, True) for enrollment in new)])
+    yield planning.due([*due, *planning.due_now(new)])
     yield planning.finish()
 
 
@@ -317,9 +376,14 @@ def _completions(
     enrolling: set[str],
     synced_now: dict[str, str],
 ) -> list[Action]:
-    """A running campaign whose every enrollment has ended is completed by the controller."""
+    """A running campaign with `completeWhen: allEnded` is completed by the controller once
+    every enrollment has ended and none was added for a reconcile (its group synced before
+    this plan, nothing enrolled by it), and while no number of its group waits for another
+    campaign. Any other campaign stays active (observed `idle`): its group may grow."""
     done: list[Action] = []
     for name, run in runs.items():
+        if desired.campaigns[name].complete_when != "allEnded":
+            continue
         state = snapshot.campaigns.get(name)
         if state is None or state.status != "active" or run.status != "active":
             continue
@@ -327,5 +391,7 @@ def _completions(
         synced = group is not None and state.group_digest == group.digest
         if not synced or name in enrolling or name in synced_now or state.live_enrollments:
             continue
-        done.append(Complete(name, "every enrollment has ended"))
+        if name in snapshot.held_back:
+            continue
+        done.append(Complete(name, "every enrollment has ended (completeWhen: allEnded)"))
     return done

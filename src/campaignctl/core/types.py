@@ -82,6 +82,9 @@ class CampaignSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     description: str | None = None
     locations: Mapping[str, Location] = field(default_factory=dict)
+    # "allEnded": the controller completes the campaign once every enrollment has ended;
+    # None: it stays active (idle) and enrolls the rows added to its group later
+    complete_when: Literal["allEnded"] | None = None
 
 
 class Contact(NamedTuple):
@@ -173,6 +176,17 @@ class Enrollment(NamedTuple):
     us_state: str | None
 
 
+class Waiter(NamedTuple):
+    """A number of a campaign's group that was skipped `already_enrolled` and is free now:
+    the campaign that waits for it, the contact as its group lists it, since when it waits,
+    and its earlier enrollment in that campaign when it ended `removed` (it continues)."""
+
+    campaign: str
+    contact: Contact
+    since: datetime
+    previous: Enrollment | None
+
+
 @dataclass(frozen=True)
 class Snapshot:
     serial: int
@@ -196,6 +210,14 @@ class Snapshot:
     held: frozenset[str] = frozenset()
     # numbers whose owner said we have the wrong number: never enrolled or sent to again
     wrong_numbers: frozenset[str] = frozenset()
+    # the numbers free now that a running campaign waits for, first waiting first
+    waiters: tuple[Waiter, ...] = ()
+    # for each campaign whose group digest changed: its enrollments that ended `removed`, by
+    # number (a returning row continues from them)
+    returning: Mapping[str, Mapping[str, Enrollment]] = field(default_factory=dict)
+    # campaigns some number of whose group waits for another campaign (asked only of the
+    # campaigns that could complete now)
+    held_back: frozenset[str] = frozenset()
 
 
 # --------------------------------------------------------------------------- the plan

@@ -4,7 +4,7 @@
 `Store.open(path_or_url)` is the only way in. It is assembled from one mixin per concern:
 
     snapshot.py  the planner's one read          lease.py     one applier at a time
-    stream.py    a streamed apply's batch reads
+    stream.py    a streamed apply's batch reads   waitlist.py  the numbers campaigns wait for
     writes.py    campaigns, enrollments, runs     sends.py     intents and outcomes
     commands.py  credits, opt-outs, suspend,      queries.py   status, explain, ledger
                  outbox                           inbound.py   webhook events, one
@@ -62,6 +62,7 @@ from campaignctl.store.sends import SendBlocked, SendsMixin
 from campaignctl.store.snapshot import SnapshotMixin
 from campaignctl.store.sqlite import open_sqlite
 from campaignctl.store.stream import DueBatch, StreamMixin, SyncFacts, SyncStart
+from campaignctl.store.waitlist import WaitlistMixin
 from campaignctl.store.writes import WritesMixin
 
 __all__ = [
@@ -103,6 +104,7 @@ __all__ = [
 class Store(
     SnapshotMixin,
     StreamMixin,
+    WaitlistMixin,
     LeaseMixin,
     WritesMixin,
     SendsMixin,

@@ -73,6 +73,8 @@ TABLES = (
            " keyword", identity=True),
     _table("reply_forwards", "reply_id", "reply_id attempts next_attempt_at last_attempt_at"
            " last_error forwarded_at forwarded_to"),
+    _table("waiting", "id", "id phone campaign digest since fields zones us_state source free",
+           identity=True),
 )  # fmt: skip
 META_COLUMNS = (
     "serial", "balance", "suspended_reason", "suspended_at", "config_dir_name", "config_dir_path"

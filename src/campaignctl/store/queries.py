@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from campaignctl.core.lifecycle import observed_reason
 from campaignctl.store.codec import launch_value
 from campaignctl.store.db import StoreBase, from_text, opt_from_text
 from campaignctl.store.records import (
@@ -102,14 +103,15 @@ class QueriesMixin(StoreBase):
             by_state = counts.get(name, {})
             sent, in_flight, credits = sends.get(name, (0, 0, 0))
             ended = {r or "unknown": n for (s, r), n in by_state.items() if s == "ended"}
+            live = sum(n for (s, _), n in by_state.items() if s == "live")
             result.append(
                 CampaignStatusRow(
                     name=name,
                     status=status,
-                    reason=reason,
+                    reason=observed_reason(status, reason, launch is not None, live),
                     template=template,
                     prospect_group=group,
-                    live=sum(n for (s, _), n in by_state.items() if s == "live"),
+                    live=live,
                     done=sum(n for (s, _), n in by_state.items() if s == "done"),
                     ended=dict(sorted(ended.items())),
                     sent=sent or 0,

@@ -307,6 +307,38 @@ def m007_config_dir(db: Database) -> None:
     db.execute("ALTER TABLE meta ADD COLUMN config_dir_path TEXT")
 
 
+@migrations()
+def m008_waiting_numbers(db: Database) -> None:
+    """The numbers a campaign waits for (skipped `already_enrolled`), with their contact as
+    the group listed it, so each is enrolled the moment it is free without reading the group
+    again: a trigger marks a number's rows free when its live enrollment ends, and a tick
+    reads only the rows marked (free: 0 held by another campaign, 1 freed, 2 freed before
+    the apply under way began). The campaigns that skipped numbers `already_enrolled`
+    before this table existed read their group again at the next apply, which fills it."""
+    db.executescript("""
+    CREATE TABLE waiting (
+        id INTEGER PRIMARY KEY,
+        phone TEXT NOT NULL,
+        campaign TEXT NOT NULL REFERENCES campaigns (name),
+        digest TEXT NOT NULL,                    -- the group digest of the sync that skipped it
+        since TEXT NOT NULL,                     -- first skipped `already_enrolled`
+        fields TEXT NOT NULL,                    -- JSON object
+        zones TEXT NOT NULL,                     -- JSON list of IANA zones
+        us_state TEXT,
+        source TEXT NOT NULL,                    -- file:line:col the contact came from
+        free INTEGER NOT NULL DEFAULT 0 CHECK (free IN (0, 1, 2)),
+        UNIQUE (phone, campaign)
+    );
+    CREATE INDEX waiting_campaign ON waiting (campaign, digest);
+    CREATE INDEX waiting_free ON waiting (free, since, id);
+    CREATE TRIGGER enrollments_free AFTER UPDATE OF status ON enrollments
+        WHEN OLD.status = 'live' AND NEW.status <> 'live'
+        BEGIN UPDATE waiting SET free = 1 WHERE phone = NEW.phone AND free = 0; END;
+    UPDATE campaigns SET group_digest = NULL WHERE name IN
+        (SELECT campaign FROM decisions WHERE type = 'skip' AND reason = 'already_enrolled');
+    """)
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
@@ -315,6 +347,7 @@ MIGRATIONS = (
     m005_review_holds_wrong_numbers,
     m006_replies,
     m007_config_dir,
+    m008_waiting_numbers,
 )  # in order; append, never edit
 
 

@@ -22,6 +22,7 @@ from campaignctl.store.codec import (
 from campaignctl.store.db import StoreBase, from_text, opt_from_text, to_text
 from campaignctl.store.dialect import Conn
 from campaignctl.store.review import held_phones, wrong_phones
+from campaignctl.store.waitlist import freed_waiters, held_back, returning_of
 
 CHUNK = 5000  # phones per IN (...) query
 SCAN_RATIO = 2  # read a whole table rather than look numbers up when they are half of it
@@ -217,7 +218,10 @@ class SnapshotMixin(StoreBase):
             campaigns = _campaigns(conn)
             due = _due(conn, now) if with_due else []
             enrolled, live, phones = _changed_groups(conn, desired, campaigns)
+            returning = {name: back for name in enrolled if (back := returning_of(conn, name))}
+            waiters = freed_waiters(conn, desired) if with_due else ()
             phones.update(e.phone for e in due)
+            phones.update(w.contact.phone for w in waiters)
             opted_out = frozenset(r[0] for r in conn.execute("SELECT phone FROM optouts"))
             return Snapshot(
                 serial=serial,
@@ -235,4 +239,7 @@ class SnapshotMixin(StoreBase):
                 sent_today=_sent_today(conn, now),
                 held=held_phones(conn),
                 wrong_numbers=wrong_phones(conn),
+                waiters=waiters,
+                returning=returning,
+                held_back=held_back(conn, desired, campaigns),
             )

@@ -69,15 +69,17 @@ def check_campaigns(
     groups: Mapping[str, GroupSpec],
     unreadable: Mapping[str, set[str]],
     unknown_fields: set[str] | frozenset[str] = frozenset(),
-) -> list[Issue]:
-    """References, published templates, one campaign per group, placeholder fields.
+) -> dict[str, list[Issue]]:
+    """References, published templates, one campaign per group, placeholder fields: the
+    issues of each campaign, by name (an error holds that campaign).
 
     `unreadable`: names per kind of documents that failed their checks (references to them
     are not reported again); `unknown_fields`: groups whose CSV could not be read.
     """
-    issues: list[Issue] = []
+    found: dict[str, list[Issue]] = {}
     backing: dict[str, Resource] = {}
     for name, resource in sorted(campaigns.items(), key=lambda item: _order(item[1])):
+        issues = found.setdefault(name, [])
         model = resource.model
         assert isinstance(model, CampaignDocument)
         document = resource.document
@@ -104,7 +106,7 @@ def check_campaigns(
             backing[spec.prospect_group] = resource
         if template is not None and group is not None and group.name not in unknown_fields:
             issues.extend(_fields(name, template, group))
-    return issues
+    return found
 
 
 def _order(resource: Resource) -> tuple[str, int]:

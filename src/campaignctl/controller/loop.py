@@ -81,6 +81,7 @@ def summary_line(planned: Planned, report: ApplyReport) -> str:
         for name, parts in tick_parts(planned.plan).items()
     ]
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))
+    named += [f"{name}: held (config_error: {error})" for name, error in planned.plan.held.items()]
     text = " | ".join(named) if named else "nothing due"
     return text + (f" | provider: {outcomes}" if outcomes else "")
 

@@ -46,6 +46,7 @@ Reason = Literal[
     "campaign_paused",
     "suspended",
     "provider_rejected",
+    "config_error",
 ]
 
 

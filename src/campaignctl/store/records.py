@@ -112,6 +112,7 @@ class CampaignStatusRow:
     credits: int = 0  # credits spent: debits of sent and in-flight attempts
     launched_at: datetime | None = None
     updated_at: datetime | None = None
+    config_error: str | None = None  # the error holding it (file:line: message), if one does
 
     @property
     def enrolled(self) -> int:

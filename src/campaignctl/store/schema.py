@@ -264,11 +264,19 @@ def m004_enrollments_keyed_by_number(db: Database) -> None:
         BEGIN UPDATE campaigns SET live_count = live_count - 1 WHERE name = OLD.campaign; END""")
 
 
+@migrations()
+def m005_campaign_config_error(db: Database) -> None:
+    """The configuration error that holds a campaign (file:line: message), recorded by the
+    apply while a file it depends on fails to load or check; NULL when nothing holds it."""
+    db.execute("ALTER TABLE campaigns ADD COLUMN config_error TEXT")
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
     m003_enrollment_source,
     m004_enrollments_keyed_by_number,
+    m005_campaign_config_error,
 )  # in order; append, never edit
 
 

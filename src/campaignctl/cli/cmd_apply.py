@@ -147,5 +147,5 @@ def apply(
             err=True,
         )
         sys.exit(EXIT_SENDING_STOPPED)
-    if report_held(planned.plan):
+    if report_held(planned.plan, done="applied"):
         sys.exit(1)

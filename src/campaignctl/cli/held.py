@@ -7,7 +7,7 @@ import click
 from campaignctl.core.types import Plan
 
 
-def report_held(plan: Plan) -> bool:
+def report_held(plan: Plan, done: str = "planned") -> bool:
     """One `error: file:line: message` line per error holding campaigns (naming them) on
     stderr; True when any campaign is held."""
     by_error: dict[str, list[str]] = {}
@@ -17,7 +17,7 @@ def report_held(plan: Plan) -> bool:
         held = ", ".join(repr(name) for name in names)
         click.echo(
             f"error: {error} (holds campaign{'s' if len(names) > 1 else ''} {held}: it sends "
-            "nothing until the file is fixed; the other campaigns were planned)",
+            f"nothing until the file is fixed; the other campaigns were {done})",
             err=True,
         )
     return bool(by_error)

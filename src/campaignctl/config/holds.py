@@ -66,7 +66,7 @@ def held_text(errors: Iterable[Issue]) -> str:
         return _shown(found[0])
     return (
         _shown(found[0])
-        + f" (and {more} more error{'s' if more > 1 else ''}: campaignctl validate)"
+        + f" (and {more} more error{'s' if more > 1 else ''}: see `campaignctl validate`)"
     )
 
 

@@ -120,6 +120,7 @@ class Controller:
         self.metrics = Metrics()
         self.failures = 0
         self.stopped_early = False  # the last tick's sending stopped early
+        self.held = False  # the last tick found campaigns held by a broken file
         self.interval = options.interval or timedelta(minutes=15)
         self.holder = f"reconcile:{socket.gethostname()}:{os.getpid()}"
         self.leadership = Leadership(options.state_path, self.holder, options.lease_ttl)
@@ -157,6 +158,7 @@ class Controller:
         seconds = time.monotonic() - started
         self.failures = 0
         self.stopped_early = report.stopped is not None
+        self.held = bool(planned.plan.held)
         if self.options.interval is None:
             self.interval = planned.desired.settings.reconcile_interval
         self.metrics.observe(planned.plan, report.outcomes, balance, seconds, time.time())
@@ -220,14 +222,17 @@ class Controller:
 
     def loop(self) -> int:
         """Tick until `stop` is set (with `once`, one tick: 0 when it went well, 1 when it
-        failed, 3 when sending stopped early)."""
+        failed or a broken file held campaigns (the others were applied), 3 when sending
+        stopped early)."""
         while not self.stop.is_set():
             ok = self.tick()
             if self.options.once:
                 self.leadership.release()
                 if not ok:
                     return 1
-                return EXIT_SENDING_STOPPED if self.stopped_early else 0
+                if self.stopped_early:
+                    return EXIT_SENDING_STOPPED
+                return 1 if self.held else 0
             self.pause(ok)
         self.leadership.release()
         log.info("stopped")

@@ -143,8 +143,8 @@ def test_live_campaign_edit_names_file_field_old_and_new(tmp_path: Path) -> None
     assert result.returncode == 1
     line = result.stderr.strip().splitlines()[0]
     assert "campaigns/spring-buyers.yaml:" in line
-    assert "spec.sender.from cannot change from '+15125550147' to '+15125550199'" in line
-    assert "Create a new campaign instead" in line
+    assert 'spec.sender.from cannot change once launched (was "+15125550147", now' in line
+    assert "to change it, create a new campaign" in line
     # status, labels and description may change
     repo.campaign(status="paused")
     plan = repo.json("plan", now=LATER)

@@ -259,7 +259,7 @@ def test_live_campaign_cannot_be_edited() -> None:
     world.tick(one(), NOON_NY)
     edited = one(sender="+15125550199")
     with pytest.raises(
-        PlanError, match=r"spec.sender.from cannot change from '\+15125550100' to '\+15125550199'"
+        PlanError, match=r'spec.sender.from cannot change once launched \(was "\+15125550100"'
     ):
         make_plan(edited, world.snapshot(edited, NOON_NY), NOON_NY)
     reworded = replace(one(), templates={"t": template("t", ["Hi!", "Still looking?"], [0, 30])})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import groupby
 
@@ -20,7 +20,7 @@ from campaignctl.clock import Clock
 from campaignctl.core.actions import Action, ActionType, Defer, Reason, Send
 from campaignctl.core.lifecycle import AUTO_COMPLETED, launch_record
 from campaignctl.core.planner import ORDER
-from campaignctl.core.types import Contact, Desired, Sender, Snapshot, Step, Tally
+from campaignctl.core.types import Contact, Desired, Relaunch, Sender, Snapshot, Step, Tally
 from campaignctl.core.windows import seconds_left
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
 from campaignctl.store import SendBlocked
@@ -158,6 +158,20 @@ class Executor:
         self.store.record_decisions(done, now, fresh=fresh)
         self.done.add(done)
         return done
+
+    def record_edits(
+        self, relaunches: Mapping[str, Relaunch], holds: Mapping[str, str | None]
+    ) -> None:
+        """Record the accepted edits of launched campaigns, before anything is sent (the
+        sends and their next waits follow the new record), and the configuration errors
+        that hold campaigns (None: lifted)."""
+        campaigns = dict(self.snapshot.campaigns)
+        for name, relaunch in relaunches.items():
+            self.store.relaunch(name, relaunch.record, relaunch.previous)
+            campaigns[name] = replace(campaigns[name], launch=relaunch.record)
+        self.snapshot = replace(self.snapshot, campaigns=campaigns)
+        for name, error in holds.items():
+            self.store.set_config_error(name, error, self.clock.now())
 
     # ------------------------------------------------------------------ one kind at a time
 

@@ -31,10 +31,12 @@ from datetime import datetime
 from campaignctl.app.executor import Executor
 from campaignctl.app.met import MetNumbers
 from campaignctl.config import ContactSource
+from campaignctl.config.holds import held_text
 from campaignctl.core.actions import Action
 from campaignctl.core.enrollment import Owners
 from campaignctl.core.planner import SAMPLE, Planning, Stage
 from campaignctl.core.types import Contact, Desired, InvalidContact, Plan, Waiter
+from campaignctl.errors import ConfigError
 from campaignctl.store.protocols import BatchStore
 
 log = logging.getLogger("campaignctl.engine")
@@ -69,11 +71,17 @@ class StreamedApply:
 
     def run(self) -> Plan:
         planning = self.planning
-        syncs = planning.to_sync()
-        for name in syncs:  # a bad row found now changes nothing
+        for name in planning.to_sync():  # a bad row holds its campaign, found before anything
             group = planning.group_of(name)
             assert group is not None
-            self.sources[group.name].check()
+            try:
+                self.sources[group.name].check()
+            except ConfigError as exc:
+                errors = [issue for issue in exc.issues if issue.severity == "error"]
+                if errors:
+                    planning.hold(name, held_text(errors))
+        syncs = planning.to_sync()
+        self.executor.record_edits(planning.relaunches, planning.holds)
         self.executor.carry_out(planning.lifecycle().actions)
         self.store.take_freed()  # those freed while this apply runs wait for the next
         last_id = self.store.last_enrollment_id()  # the ones above are enrolled now

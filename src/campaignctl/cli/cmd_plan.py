@@ -10,6 +10,7 @@ import click
 
 from campaignctl.app.plan import make_plan
 from campaignctl.cli.common import AppContext, global_options, pass_app
+from campaignctl.cli.held import report_held
 from campaignctl.cli.main import cli
 from campaignctl.core.planjson import plan_to_json
 from campaignctl.errors import ConfigError, PlanError
@@ -61,6 +62,11 @@ def plan(
     the campaigns, the launch reviews, what is refused (shown, then exit 1), the notes, and
     the actions folded away, with phone numbers masked.
 
+    A file that fails to load or check holds only the campaigns that depend on it (its
+    campaign, template or group; a DoNotCallList or Settings holds all): the plan shows the
+    others, and each error is printed on stderr with the campaigns it holds; the exit
+    status is then 1, so CI fails on a broken file.
+
     \b
     Examples:
       campaignctl plan
@@ -96,5 +102,7 @@ def plan(
         click.echo(render_plan(planned.desired, planned.snapshot, planned.plan, verbose=verbose))
         if out is not None:
             click.echo(f"Saved the plan to {out}; apply it with `campaignctl apply {out}`.")
+    if report_held(planned.plan):
+        sys.exit(1)
     if detailed_exitcode and planned.plan.has_changes:
         sys.exit(2)

@@ -71,17 +71,18 @@ def check_campaigns(
     unreadable: Mapping[str, set[str]],
     unknown_fields: set[str] | frozenset[str] = frozenset(),
     with_errors: set[str] | frozenset[str] = frozenset(),
-) -> list[Issue]:
+) -> dict[str, list[Issue]]:
     """References, published templates, one campaign per group, placeholder fields, groups
-    without contacts.
+    without contacts: the issues of each campaign, by name (an error holds that campaign).
 
     `unreadable`: names per kind of documents that failed their checks (references to them
     are not reported again); `unknown_fields`: groups whose CSV could not be read;
     `with_errors`: groups with an error reported (not said to be empty as well).
     """
-    issues: list[Issue] = []
+    found: dict[str, list[Issue]] = {}
     backing: dict[str, Resource] = {}
     for name, resource in sorted(campaigns.items(), key=lambda item: _order(item[1])):
+        issues = found.setdefault(name, [])
         model = resource.model
         assert isinstance(model, CampaignDocument)
         document = resource.document
@@ -113,7 +114,7 @@ def check_campaigns(
             issues.extend(_fields(name, template, group))
         if group is not None and group.loaded and group.name not in with_errors:
             issues.extend(_empty_group(name, spec.complete_when, group, at_group))
-    return issues
+    return found
 
 
 def _sender_number(number: str, where: Location) -> list[Issue]:

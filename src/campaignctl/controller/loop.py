@@ -46,6 +46,7 @@ log = logging.getLogger("campaignctl.controller")
 
 DEBOUNCE_SECONDS = 1.0
 SETTLE_SECONDS = 0.25  # a save's events come this close together: one burst, one wake
+MAX_SETTLE_SECONDS = 2.0  # the longest a burst of events may hold the tick back
 MAX_BACKOFF_SECONDS = 300.0
 
 
@@ -84,6 +85,7 @@ def summary_line(planned: Planned, report: ApplyReport) -> str:
         for name, parts in tick_parts(planned.plan).items()
     ]
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))
+    named += [f"{name}: held (config_error: {error})" for name, error in planned.plan.held.items()]
     text = " | ".join(named) if named else "nothing due"
     return text + (f" | provider: {outcomes}" if outcomes else "")
 
@@ -147,6 +149,7 @@ class Controller:
         self.metrics = Metrics()
         self.failures = 0
         self.stopped_early = False  # the last tick's sending stopped early
+        self.held = False  # the last tick found campaigns held by a broken file
         self.interval = options.interval or timedelta(minutes=15)
         self.holder = f"reconcile:{socket.gethostname()}:{os.getpid()}"
         self.leadership = Leadership(options.state_path, self.holder, options.lease_ttl)
@@ -193,6 +196,7 @@ class Controller:
         seconds = time.monotonic() - started
         self.failures = 0
         self.stopped_early = report.stopped is not None
+        self.held = bool(planned.plan.held)
         if self.options.interval is None:
             self.interval = planned.desired.settings.reconcile_interval
         self.forwarder.configure(planned.desired.settings.forward_url)
@@ -269,7 +273,8 @@ class Controller:
 
     def loop(self) -> int:
         """Tick until `stop` is set (with `once`, one tick: 0 when it went well, 1 when it
-        failed, 3 when sending stopped early)."""
+        failed or a broken file held campaigns (the others were applied), 3 when sending
+        stopped early)."""
         while not self.stop.is_set():
             ok = self.tick()
             if self.options.once:
@@ -277,7 +282,9 @@ class Controller:
                 self.leadership.release()
                 if not ok:
                     return 1
-                return EXIT_SENDING_STOPPED if self.stopped_early else 0
+                if self.stopped_early:
+                    return EXIT_SENDING_STOPPED
+                return 1 if self.held else 0
             self.pause(ok)
         self.leadership.release()
         log.info("stopped")
@@ -302,9 +309,12 @@ class Controller:
             if not watcher.changed.wait(timeout=1.0):
                 continue
             paths: list[str] = []
-            while watcher.changed.is_set() and not self.stop.is_set():
+            settle_until = time.monotonic() + MAX_SETTLE_SECONDS  # files written non-stop
+            while watcher.changed.is_set() and not self.stop.is_set():  # still wake a tick
                 watcher.changed.clear()
                 paths.extend(p for p in watcher.drain() if p not in paths)
+                if time.monotonic() >= settle_until:
+                    break
                 watcher.changed.wait(timeout=SETTLE_SECONDS)
             shown = paths[-1] if paths else str(self.options.config_dir)
             more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""

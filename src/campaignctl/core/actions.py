@@ -47,6 +47,7 @@ Reason = Literal[
     "suspended",
     "provider_rejected",
     "wrong_number",
+    "config_error",
 ]
 
 

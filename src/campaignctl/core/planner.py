@@ -11,10 +11,10 @@ from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Literal, NamedTuple
 
-from campaignctl.core.actions import Complete, Resume
+from campaignctl.core.actions import Complete, Defer, Resume
 from campaignctl.core.enrollment import Owners, rejoin_waiters, removals, sync_contacts
 from campaignctl.core.lifecycle import (
-    edit_problems,
+    edit_review,
     empty_config_problem,
     transition,
 )
@@ -27,6 +27,7 @@ from campaignctl.core.types import (
     GroupSpec,
     InvalidContact,
     Plan,
+    Relaunch,
     Snapshot,
     Tally,
     Waiter,
@@ -49,7 +50,7 @@ ORDER = {
 
 
 def _runs(
-    desired: Desired, snapshot: Snapshot
+    desired: Desired, snapshot: Snapshot, relaunches: Mapping[str, Relaunch]
 ) -> tuple[dict[str, CampaignRun], list[Action], list[str]]:
     runs: dict[str, CampaignRun] = {}
     status_actions: list[Action] = []
@@ -67,6 +68,8 @@ def _runs(
             )
         template = desired.templates.get(spec.template)
         launch = state.launch if state is not None else None
+        if name in relaunches:
+            launch = relaunches[name].record
         runs[name] = CampaignRun(
             name=name,
             status=step.status,
@@ -75,7 +78,14 @@ def _runs(
             quiet_hours=launch.quiet_hours if launch else spec.quiet_hours,
             credit_paused=step.credit_paused,
         )
+    for name, error in sorted(desired.held.items()):
+        notes.append(
+            f"campaign {name!r} is held by a configuration error (config_error): it sends "
+            f"nothing until the file is fixed: {error}"
+        )
     for name, state in sorted(snapshot.campaigns.items()):
+        if name in desired.held:
+            continue
         if name not in desired.campaigns and state.status in ("active", "paused"):
             notes.append(
                 f"campaign {name!r} is not in the configuration any more: it sends nothing; "
@@ -127,13 +137,15 @@ class Planning:
         refusal = empty_config_problem(desired, snapshot)
         if refusal is not None and not allow_empty:
             raise PlanError(refusal)
-        problems = edit_problems(desired, snapshot)
+        problems, self.relaunches = edit_review(desired, snapshot)
         if problems:
             raise PlanError("\n".join(str(p) for p in problems))
         self.desired = desired
         self.snapshot = snapshot
         self.now = now
-        self.runs, self.status_actions, self.notes = _runs(desired, snapshot)
+        self.runs, self.status_actions, self.notes = _runs(desired, snapshot, self.relaunches)
+        self.held = dict(desired.held)  # campaign -> the configuration error holding it
+        self.holds = _holds(desired, snapshot)
         self.group_digests: dict[str, str] = {}  # recorded once the syncs are applied
         self.enrolling: set[str] = set()  # campaigns that enroll someone in this plan
         self.waiting: set[str] = set()  # campaigns with enrollments due before this plan
@@ -147,6 +159,20 @@ class Planning:
                 interval=desired.settings.reconcile_interval,
                 sent_today=snapshot.sent_today,
             ),
+        )
+
+    def hold(self, campaign: str, error: str) -> None:
+        """Hold a campaign found only now to depend on a broken file (a streamed apply looks
+        through the CSV of each group it reads before it changes anything): it sends
+        nothing, changes nothing, and the error is recorded."""
+        self.held[campaign] = error
+        self.holds[campaign] = error
+        self.runs.pop(campaign, None)
+        self.relaunches.pop(campaign, None)
+        self.status_actions = [a for a in self.status_actions if a.campaign != campaign]
+        self.notes.append(
+            f"campaign {campaign!r} is held by a configuration error (config_error): it sends "
+            f"nothing until the file is fixed: {error}"
         )
 
     def group_of(self, campaign: str) -> GroupSpec | None:
@@ -291,6 +317,13 @@ class Planning:
         `new`: enrolled by this plan (considered after every enrollment due before it)."""
         if not new:
             self.waiting.add(enrollment.campaign)
+        held = self.held.get(enrollment.campaign)
+        if held is not None:
+            step = enrollment.steps_sent + 1
+            self.sends.actions.append(
+                Defer(enrollment.campaign, enrollment.phone, step, "config_error", None, held)
+            )
+            return
         target = self.runs.get(enrollment.campaign)
         if target is None or target.status in ("draft", "completed"):
             return
@@ -326,6 +359,9 @@ class Planning:
             group_digests=dict(self.group_digests),
             notes=tuple(self.notes),
             tallies=tallies,
+            relaunches=dict(self.relaunches),
+            holds=dict(self.holds),
+            held=dict(self.held),
         )
 
 
@@ -367,6 +403,20 @@ def plan(desired: Desired, snapshot: Snapshot, now: datetime, *, allow_empty: bo
     for stage in stages(desired, snapshot, planning):
         actions.extend(stage.actions)
     return planning.result(actions)
+
+
+def _holds(desired: Desired, snapshot: Snapshot) -> dict[str, str | None]:
+    """The configuration errors to record: each held campaign's (when it changed), and None
+    for each campaign recorded held that is not any more."""
+    holds: dict[str, str | None] = {}
+    for name, error in desired.held.items():
+        state = snapshot.campaigns.get(name)
+        if state is None or state.config_error != error:
+            holds[name] = error
+    for name, state in snapshot.campaigns.items():
+        if state.config_error is not None and name not in desired.held:
+            holds[name] = None
+    return holds
 
 
 def _completions(

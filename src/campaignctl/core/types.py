@@ -137,6 +137,10 @@ class Desired:
     dnc: frozenset[str]  # E.164 numbers on any DoNotCallList
     settings: Settings
     config_digest: str  # "sha256:..." over every file read
+    # campaigns held by a file that failed to load or check (their own, their template's,
+    # their group's; every campaign for a DoNotCallList or Settings): name -> the error,
+    # `file:line: message`. They are not in `campaigns`: nothing is planned for them.
+    held: Mapping[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- observed state
@@ -162,6 +166,7 @@ class CampaignState:
     launch: LaunchRecord | None  # None while draft
     group_digest: str | None  # GroupSpec.digest at the last sync applied
     live_enrollments: int  # enrollments not ended
+    config_error: str | None = None  # the error holding it, as recorded by the last apply
 
 
 class Enrollment(NamedTuple):
@@ -224,6 +229,30 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class TemplateSwitch:
+    """A live campaign moves to another template: its live enrollments continue at their
+    next step with the new wording."""
+
+    old: str
+    new: str
+    old_steps: tuple[Step, ...]
+    new_steps: tuple[Step, ...]
+    enrollments: int  # live enrollments that move
+
+
+@dataclass(frozen=True)
+class Relaunch:
+    """An accepted edit of a launched campaign (a template switch, or a change that only
+    makes sending safer or slower): the record it runs with from now on."""
+
+    campaign: str
+    record: LaunchRecord
+    previous: LaunchRecord
+    changes: tuple[str, ...]  # one line a field, e.g. "spec.sender.dailyLimit: null -> 500"
+    switch: TemplateSwitch | None = None
+
+
+@dataclass(frozen=True)
 class Tally:
     """Actions carried out but not kept one by one: what a large apply did beyond the
     actions it lists (each is in the state, and `explain` shows it)."""
@@ -245,6 +274,11 @@ class Plan:
     group_digests: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # things a reviewer should see that are not actions
     tallies: tuple[Tally, ...] = ()  # an apply's actions beyond those listed (never sends)
+    # accepted edits of launched campaigns, recorded by the apply before anything is sent
+    relaunches: Mapping[str, Relaunch] = field(default_factory=dict)
+    # the configuration errors to record as holding each campaign (None: the hold is lifted)
+    holds: Mapping[str, str | None] = field(default_factory=dict)
+    held: Mapping[str, str] = field(default_factory=dict)  # every campaign held, its error
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}

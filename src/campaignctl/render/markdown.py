@@ -19,6 +19,7 @@ from datetime import datetime
 
 from campaignctl.core.instants import format_instant
 from campaignctl.core.types import Action, Desired, Plan, Snapshot, Tally
+from campaignctl.render.edits import relaunch_lines
 from campaignctl.render.plan import action_facts, by_campaign, launch_review
 
 MARKER = "<!-- campaignctl plan -->"  # finds the comment to update on the next push
@@ -253,6 +254,8 @@ def render_plan_markdown(
             review = launch_review(desired, snapshot, plan, action.campaign)
             lines += [f"### Launching {action.campaign}", ""]
             lines += [*code_block(writer.numbers(line) for line in review), ""]
+    for name, relaunch in sorted(plan.relaunches.items()):
+        lines += [f"### Changing {name}", "", *code_block(relaunch_lines(relaunch)), ""]
     if plan.notes:
         lines += ["### Notes", "", *(f"- {writer.text(note)}" for note in plan.notes), ""]
     if plan.actions or plan.tallies:

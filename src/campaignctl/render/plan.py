@@ -13,6 +13,7 @@ from campaignctl.core.planner import SAMPLE
 from campaignctl.core.segments import count_segments
 from campaignctl.core.templates import MissingField, TemplateProblem, render
 from campaignctl.core.types import Action, Desired, Plan, Snapshot, Tally, TemplateSpec
+from campaignctl.render.edits import relaunch_lines
 
 
 def _reasons(actions: Iterable[Action], tallies: Iterable[Tally] = ()) -> str:
@@ -190,12 +191,19 @@ def render_plan(desired: Desired, snapshot: Snapshot, plan: Plan, *, verbose: bo
         "",
     ]
     actions, tallies = by_campaign(plan)
-    names = sorted(set(desired.campaigns) | set(actions) | set(tallies))
+    names = sorted(set(desired.campaigns) | set(actions) | set(tallies) | set(plan.held))
     for name in names:
         state = snapshot.campaigns.get(name)
         status = state.status if state else "new"
-        if name in desired.campaigns or actions.get(name) or tallies.get(name):
-            lines.append(campaign_line(name, status, actions.get(name, []), tallies.get(name, [])))
+        line = campaign_line(name, status, actions.get(name, []), tallies.get(name, []))
+        if name in plan.held:
+            held = "held (config_error)"
+            line = (
+                line[: -len("nothing to do")] + held
+                if line.endswith("nothing to do")
+                else f"{line}; {held}"
+            )
+        lines.append(line)
     launches = [
         a.campaign
         for a in plan.actions
@@ -203,6 +211,8 @@ def render_plan(desired: Desired, snapshot: Snapshot, plan: Plan, *, verbose: bo
     ]
     for name in launches:
         lines += ["", *launch_review(desired, snapshot, plan, name)]
+    for _, relaunch in sorted(plan.relaunches.items()):
+        lines += ["", *relaunch_lines(relaunch)]
     if plan.notes:
         lines += ["", "Notes:", *(f"  - {note}" for note in plan.notes)]
     if snapshot.suspended is not None:

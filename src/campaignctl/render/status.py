@@ -63,7 +63,8 @@ def status_json(
         {
             "name": r.name,
             "status": r.status,
-            "reason": r.reason,
+            "reason": "config_error" if r.config_error else r.reason,
+            "config_error": r.config_error,
             "template": r.template,
             "prospect_group": r.prospect_group,
             "enrollments": {
@@ -99,12 +100,18 @@ def status_text(
         headers = ("CAMPAIGN", "STATUS", "REASON", "ENROLLED", "LIVE", "DONE", "ENDED",
                    "SENT", "CREDITS", "REPLIES")  # fmt: skip
         body = [
-            (r.name, r.status, r.reason, r.enrolled, r.live, r.done, _ended_text(dict(r.ended)),
+            (r.name, r.status, "config_error" if r.config_error else r.reason, r.enrolled,
+             r.live, r.done, _ended_text(dict(r.ended)),
              r.sent if not r.in_flight else f"{r.sent} (+{r.in_flight} in flight)", r.credits,
              r.replies)
             for r in rows
         ]  # fmt: skip
         parts.append(table(headers, body))
+        parts.extend(
+            f"{r.name} is held, sending nothing until the file is fixed: {r.config_error}"
+            for r in rows
+            if r.config_error
+        )
     else:
         parts.append("No campaigns in the state yet.")
     if hidden:

@@ -51,7 +51,7 @@ def _table(name: str, key: str, columns: str, *, identity: bool = False) -> Tabl
 # in the order rows may be inserted (a row's references come before it)
 TABLES = (
     _table("campaigns", "name", "name status reason launch group_digest live_count created_at"
-           " updated_at launched_at"),
+           " updated_at launched_at config_error"),
     _table("enrollments", "id", "id campaign phone status end_reason steps_sent last_sent_at"
            " next_due_at enrolled_at ended_at fields zones us_state source", identity=True),
     _table("phones", "phone", "phone last_sent_at"),

@@ -92,12 +92,12 @@ class QueriesMixin(StoreBase):
                 )
             }
             rows = conn.execute(
-                "SELECT name, status, reason, launch, launched_at, updated_at"
+                "SELECT name, status, reason, launch, launched_at, updated_at, config_error"
                 " FROM campaigns ORDER BY name"
             ).fetchall()
             replies = reply_counts(conn)
         result = []
-        for name, status, reason, launch, launched_at, updated_at in rows:
+        for name, status, reason, launch, launched_at, updated_at, config_error in rows:
             template = None if launch is None else launch_value(launch, "template")
             group = None if launch is None else launch_value(launch, "prospect_group")
             by_state = counts.get(name, {})
@@ -120,6 +120,7 @@ class QueriesMixin(StoreBase):
                     replies=replies[name],
                     launched_at=opt_from_text(launched_at),
                     updated_at=opt_from_text(updated_at),
+                    config_error=config_error,
                 )
             )
         return result

@@ -113,6 +113,7 @@ class CampaignStatusRow:
     replies: int = 0  # replies attributed to it
     launched_at: datetime | None = None
     updated_at: datetime | None = None
+    config_error: str | None = None  # the error holding it (file:line: message), if one does
 
     @property
     def enrolled(self) -> int:

@@ -339,6 +339,13 @@ def m008_waiting_numbers(db: Database) -> None:
     """)
 
 
+@migrations()
+def m009_campaign_config_error(db: Database) -> None:
+    """The configuration error that holds a campaign (file:line: message), recorded by the
+    apply while a file it depends on fails to load or check; NULL when nothing holds it."""
+    db.execute("ALTER TABLE campaigns ADD COLUMN config_error TEXT")
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
@@ -348,6 +355,7 @@ MIGRATIONS = (
     m006_replies,
     m007_config_dir,
     m008_waiting_numbers,
+    m009_campaign_config_error,
 )  # in order; append, never edit
 
 

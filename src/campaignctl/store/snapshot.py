@@ -36,7 +36,7 @@ def _chunks(items: list[str]) -> Iterator[list[str]]:
 
 def _campaigns(conn: Conn) -> dict[str, CampaignState]:
     rows = conn.execute(
-        "SELECT name, status, reason, launch, group_digest, live_count FROM campaigns"
+        "SELECT name, status, reason, launch, group_digest, live_count, config_error FROM campaigns"
     ).fetchall()
     return {
         name: CampaignState(
@@ -46,8 +46,9 @@ def _campaigns(conn: Conn) -> dict[str, CampaignState]:
             launch=launch_from_json(launch) if launch else None,
             group_digest=digest,
             live_enrollments=live_count,
+            config_error=config_error,
         )
-        for name, status, reason, launch, digest, live_count in rows
+        for name, status, reason, launch, digest, live_count, config_error in rows
     }
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from campaignctl.store.commands import CommandsMixin
 from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
+from campaignctl.store.forecast import ForecastMixin, ForecastReader
 from campaignctl.store.inbound import InboundMixin
 from campaignctl.store.lease import LeaseMixin
 from campaignctl.store.location import StateArg, StateLocation, mask, parse_state
@@ -69,6 +70,7 @@ __all__ = [
     "DueBatch",
     "EnrollmentRecord",
     "ExplainReader",
+    "ForecastReader",
     "HistoryEvent",
     "HistoryReader",
     "InFlight",
@@ -103,6 +105,7 @@ class Store(
     CommandsMixin,
     InboundMixin,
     QueriesMixin,
+    ForecastMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

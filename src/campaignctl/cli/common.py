@@ -20,7 +20,7 @@ from campaignctl.store.location import StateLocation, parse_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("text", "json", "github", "markdown")
+FORMATS = ("text", "json", "github", "markdown", "csv")
 """Every output format. `--format` takes any of them, before or after the command name; a
 command refuses, in one line, a format it does not write, so none prints text when another
 form was asked for."""

@@ -130,6 +130,8 @@ def test_the_launch_review_says_how_long_the_credits_last(tmp_path: Path) -> Non
     markdown = repo.run("plan", "--format", "markdown", now=NOON)
     assert "  forecast: credits last until 2026-04-01" in markdown.output
     assert "forecast" not in json.dumps(repo.json("plan", now=NOON))
+    assert repo.run("apply", now=NOON).exit_code == 0
+    assert "orecast" not in repo.run("plan", now=LATER).output  # nothing to review
 
 
 def test_a_plan_short_of_credits_says_when_they_ran_out(tmp_path: Path) -> None:
@@ -139,12 +141,6 @@ def test_a_plan_short_of_credits_says_when_they_ran_out(tmp_path: Path) -> None:
     assert "Forecast: credits last until 2026-03-03" in text
     markdown = repo.run("plan", "--format", "markdown", now=LATER).output
     assert "**Forecast:** credits last until 2026-03-03." in markdown
-
-
-def test_a_plan_with_nothing_to_review_makes_no_forecast(tmp_path: Path) -> None:
-    repo = funded(tmp_path, credits=100)
-    assert repo.run("apply", now=NOON).exit_code == 0
-    assert "orecast" not in repo.run("plan", now=LATER).output
 
 
 def test_a_store_reads_the_row_order_of_live_enrollments(state: str, tmp_path: Path) -> None:

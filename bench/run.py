@@ -10,6 +10,7 @@ the launch of the largest group: its enroll figures and its peak memory.
     enroll      launch of a campaign on a new group vs bare phonenumbers on the same numbers
     tick        a controller tick over the launched group, nothing due / 10,000 due, with
                 the state in SQLite and in PostgreSQL
+    forecast    `campaignctl forecast` of 90 days over 100,000 live enrollments
     memory      peak RSS of a fresh process launching the largest group
     apply       the engine's own cost per message, outbox provider and local Twilio server,
                 SQLite and PostgreSQL
@@ -30,6 +31,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 
+from bench import forecast as forecasting
 from bench import scenarios, throughput, validation
 from bench.generate import write_campaign_repo, write_validate_repo
 from bench.measure import Figure, Sample, Series, seconds, timed, verdict
@@ -46,7 +48,7 @@ APPLY_CONTACTS = 2_000
 APPLY_RUNS = 3
 VALIDATE_RUNS = 3
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-ONLY = ("launch", "enroll", "tick", "memory", "apply", "validate")
+ONLY = ("launch", "enroll", "tick", "forecast", "memory", "apply", "validate")
 
 
 @contextmanager
@@ -187,6 +189,10 @@ class Bench:
             self.pg = self.stack.enter_context(postgres())
         return self.pg
 
+    def forecast(self, size: int, launched: Path) -> None:
+        config_dir = self.repo("contacts", size)
+        self.add(forecasting.measure(config_dir, launched, size_name(size), progress))
+
     # ------------------------------------------------------------------ memory
 
     def memory(self, size: int) -> None:
@@ -304,10 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         bench = Bench(args.workdir, stack)
         for size in sizes:
-            if only & {"enroll", "tick"}:
+            if only & {"enroll", "tick"} or ("forecast" in only and size == 100_000):
                 launched = bench.enroll(size)
                 if "tick" in only:
                     bench.ticks(size, launched)
+                if "forecast" in only and size == 100_000:
+                    bench.forecast(size, launched)
         if "memory" in only:
             bench.memory(sizes[-1])
         if "apply" in only:

@@ -122,7 +122,7 @@ def test_launch_shows_the_state_the_table_and_the_launch_review(tmp_path: Path) 
     text = repo.run("plan", now=NOON).output.splitlines()
     start = next(i for i, line in enumerate(text) if line.startswith("Launching spring-buyers"))
     review = text[start : text.index("", start)]
-    assert len(review) == 6
+    assert len(review) == 7 and review[-1].startswith("  forecast: credits last")
     assert "### Launching spring-buyers\n\n```text\n" + "\n".join(review) + "\n```\n" in source
     assert [row[:4] for row in action_rows(source)] == [
         ["campaign_status", "spring-buyers", "", ""],

@@ -220,8 +220,10 @@ def render_plan_markdown(
     *,
     show_numbers: bool = False,
     listed: int = LISTED,
+    credits_last: str | None = None,
 ) -> str:
-    """The plan as one pull-request comment, under GitHub's size limit."""
+    """The plan as one pull-request comment, under GitHub's size limit. `credits_last`:
+    the forecast's `credits last until ...`, when one was made."""
     writer = Writer(show_numbers)
     lines = heading(plan.state_serial, plan.now, plan.expires_at)
     if snapshot.suspended is not None:
@@ -246,12 +248,18 @@ def render_plan_markdown(
         f"(balance {snapshot.balance} → {after}).",
         "",
     ]
+    launching = any(
+        a.type == "campaign_status" and (a.from_status, a.to_status) == ("draft", "active")
+        for a in plan.actions
+    )
+    if credits_last is not None and not launching:  # else the launch review says it
+        lines += [f"**Forecast:** {credits_last}.", ""]
     for action in plan.actions:
         if action.type == "campaign_status" and (action.from_status, action.to_status) == (
             "draft",
             "active",
         ):
-            review = launch_review(desired, snapshot, plan, action.campaign)
+            review = launch_review(desired, snapshot, plan, action.campaign, credits_last)
             lines += [f"### Launching {action.campaign}", ""]
             lines += [*code_block(writer.numbers(line) for line in review), ""]
     for name, relaunch in sorted(plan.relaunches.items()):

@@ -108,7 +108,14 @@ def _segments_estimate(desired: Desired, plan: Plan, campaign: str) -> list[floa
     return estimates
 
 
-def launch_review(desired: Desired, snapshot: Snapshot, plan: Plan, campaign: str) -> list[str]:
+def launch_review(
+    desired: Desired,
+    snapshot: Snapshot,
+    plan: Plan,
+    campaign: str,
+    credits_last: str | None = None,
+) -> list[str]:
+    """What a campaign going live will do; `credits_last`: the forecast's line, if made."""
     spec = desired.campaigns[campaign]
     template = desired.templates.get(spec.template)
     if template is None:
@@ -146,6 +153,8 @@ def launch_review(desired: Desired, snapshot: Snapshot, plan: Plan, campaign: st
         f"  whole sequence: about {whole:.0f} credits against a balance of "
         f"{snapshot.balance} ({verdict})"
     )
+    if credits_last is not None:
+        lines.append(f"  forecast: {credits_last}")
     return lines + [f"  warning: {m}" for m in content_warnings(template, desired.settings.brand)]
 
 
@@ -184,7 +193,15 @@ def action_line(action: Action) -> str:
     return f"{head} {' '.join([*step, *action_facts(action)])}".rstrip()
 
 
-def render_plan(desired: Desired, snapshot: Snapshot, plan: Plan, *, verbose: bool = False) -> str:
+def render_plan(
+    desired: Desired,
+    snapshot: Snapshot,
+    plan: Plan,
+    *,
+    verbose: bool = False,
+    credits_last: str | None = None,
+) -> str:
+    """The text plan; `credits_last`: the forecast's `credits last until ...`, if made."""
     lines = [
         f"Plan at {format_instant(plan.now)} (state serial {plan.state_serial}, "
         f"valid until {format_instant(plan.expires_at)})",
@@ -210,9 +227,11 @@ def render_plan(desired: Desired, snapshot: Snapshot, plan: Plan, *, verbose: bo
         if a.type == "campaign_status" and a.from_status == "draft" and a.to_status == "active"
     ]
     for name in launches:
-        lines += ["", *launch_review(desired, snapshot, plan, name)]
+        lines += ["", *launch_review(desired, snapshot, plan, name, credits_last)]
     for _, relaunch in sorted(plan.relaunches.items()):
         lines += ["", *relaunch_lines(relaunch)]
+    if credits_last is not None and not launches:
+        lines += ["", f"Forecast: {credits_last} (`campaignctl forecast` tells day by day)"]
     if plan.notes:
         lines += ["", "Notes:", *(f"  - {note}" for note in plan.notes)]
     if snapshot.suspended is not None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from campaignctl.store.commands import CommandsMixin
 from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
+from campaignctl.store.forecast import ForecastMixin, ForecastReader
 from campaignctl.store.inbound import InboundMixin
 from campaignctl.store.lease import LeaseMixin
 from campaignctl.store.location import StateArg, StateLocation, mask, parse_state
@@ -76,6 +77,7 @@ __all__ = [
     "DueBatch",
     "EnrollmentRecord",
     "ExplainReader",
+    "ForecastReader",
     "HistoryEvent",
     "HistoryReader",
     "InFlight",
@@ -115,6 +117,7 @@ class Store(
     BulkOptOutsMixin,
     RepliesMixin,
     OwnerMixin,
+    ForecastMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

@@ -8,7 +8,7 @@
     writes.py    campaigns, enrollments, runs     sends.py     intents and outcomes
     commands.py  credits, opt-outs, suspend,      queries.py   status, explain, ledger
                  outbox                           inbound.py   webhook events, one
-                                                               transaction each
+    dashboard.py the status page's counts                      transaction each
 
 Consumers are typed with the narrow protocols of protocols.py (a reader, an apply writer, a
 lease holder, a ledger...), which `Store` implements. The mixins run one implementation of
@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from campaignctl.store.commands import CommandsMixin
+from campaignctl.store.dashboard import DashboardMixin
 from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
 from campaignctl.store.inbound import InboundMixin
 from campaignctl.store.lease import LeaseMixin
@@ -103,6 +104,7 @@ class Store(
     CommandsMixin,
     InboundMixin,
     QueriesMixin,
+    DashboardMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

@@ -264,11 +264,25 @@ def m004_enrollments_keyed_by_number(db: Database) -> None:
         BEGIN UPDATE campaigns SET live_count = live_count - 1 WHERE name = OLD.campaign; END""")
 
 
+@migrations()
+def m005_dashboard_indexes(db: Database) -> None:
+    """Indexes that hold everything the status page counts (store/dashboard.py), so a state
+    of a million enrollments is counted without reading a row: the funnel of enrollments
+    and of attempts, the sends of each day, the balance of each day."""
+    db.executescript("""
+    CREATE INDEX enrollments_funnel ON enrollments (campaign, status, end_reason, steps_sent);
+    CREATE INDEX attempts_funnel ON attempts (campaign, step, status, delivery_status, credits);
+    CREATE INDEX attempts_sent_at ON attempts (campaign, created_at, status) WHERE status = 'sent';
+    CREATE INDEX ledger_at ON ledger (at, amount);
+    """)
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
     m003_enrollment_source,
     m004_enrollments_keyed_by_number,
+    m005_dashboard_indexes,
 )  # in order; append, never edit
 
 

@@ -103,12 +103,13 @@ def test_a_newer_schema_is_refused_untouched(postgres_server: Server) -> None:
         "INSERT INTO _yoyo_migration (migration_hash, migration_id, applied_at_utc)"
         " VALUES ('h', '0099_from_the_future', now())",
     )
+    known = len(pg_schema.known_migrations())
     for opening in (Store.open, Store.open_for_reading):
         with pytest.raises(StateError) as refused:
             opening(url)
         assert str(refused.value) == (
-            f"{mask(url)}: the state database has schema version 2, newer than this "
-            "campaignctl understands (1); upgrade campaignctl"
+            f"{mask(url)}: the state database has schema version {known + 1}, newer than this "
+            f"campaignctl understands ({known}); upgrade campaignctl"
         )
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT balance, serial FROM meta").fetchone() == (5, 1)

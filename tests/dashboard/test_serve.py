@@ -105,7 +105,10 @@ def test_a_read_only_postgresql_role_is_enough(tmp_path: Path, postgres_server: 
     before = contents(url)
     with served(world, reader) as server:
         assert mask(reader) in server.lines[0] and password not in "".join(server.lines)
+        deadline = time.monotonic() + START_SECONDS  # what waits now is computed beside it
         status, body = server.get("/")
+        while 'data-wait="' not in body and time.monotonic() < deadline:
+            status, body = server.get("/")
         assert status == 200 and 'data-campaign="spring-buyers"' in body, body
         assert "7" in re.findall(
             r'data-wait="not due yet"><td>[^<]+</td><td data-field="count">(\d+)', body

@@ -15,6 +15,8 @@ the launch of the largest group: its enroll figures and its peak memory.
     apply       the engine's own cost per message, outbox provider and local Twilio server,
                 SQLite and PostgreSQL
     validate    `campaignctl validate` on 2,000 files vs check-jsonschema on the same files
+    dashboard   the status page over the steady state of the largest group, SQLite and
+                PostgreSQL, in process and over HTTP (bench/dashboard.py)
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 
+from bench import dashboard, scenarios, throughput, validation
 from bench import forecast as forecasting
-from bench import scenarios, throughput, validation
 from bench.generate import write_campaign_repo, write_validate_repo
 from bench.measure import Figure, Sample, Series, seconds, timed, verdict
 from bench.postgres import Postgres, postgres
@@ -48,7 +50,7 @@ APPLY_CONTACTS = 2_000
 APPLY_RUNS = 3
 VALIDATE_RUNS = 3
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-ONLY = ("launch", "enroll", "tick", "forecast", "memory", "apply", "validate")
+ONLY = ("launch", "enroll", "tick", "forecast", "memory", "apply", "validate", "dashboard")
 
 
 @contextmanager
@@ -322,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.apply()
         if "validate" in only:
             bench.validate()
+        if "dashboard" in only:
+            dashboard.run(bench, sizes[-1])
     minutes = (time.perf_counter() - started) / 60
     info["load average at the end"] = load_average()
     print(f"load average at the end: {info['load average at the end']}")

@@ -103,6 +103,7 @@ def test_a_newer_schema_is_refused_untouched(postgres_server: Server) -> None:
         "INSERT INTO _yoyo_migration (migration_hash, migration_id, applied_at_utc)"
         " VALUES ('h', '0099_from_the_future', now())",
     )
+    known = len(pg_schema.known_migrations())
     for opening in (Store.open, Store.open_for_reading):
         with pytest.raises(StateError) as refused:
             opening(url)

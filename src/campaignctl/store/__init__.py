@@ -10,6 +10,7 @@
                  outbox                           inbound.py   webhook events, one
     replies.py   the replies kept, and their                   transaction each
                  forwards' outbox
+    dashboard.py the status page's counts                      transaction each
 
 Consumers are typed with the narrow protocols of protocols.py (a reader, an apply writer, a
 lease holder, a ledger...), which `Store` implements. The mixins run one implementation of
@@ -23,6 +24,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from campaignctl.store.commands import CommandsMixin
+from campaignctl.store.dashboard import DashboardMixin
 from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
 from campaignctl.store.forecast import ForecastMixin, ForecastReader
 from campaignctl.store.inbound import InboundMixin
@@ -118,6 +120,7 @@ class Store(
     RepliesMixin,
     OwnerMixin,
     ForecastMixin,
+    DashboardMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

@@ -346,6 +346,19 @@ def m009_campaign_config_error(db: Database) -> None:
     db.execute("ALTER TABLE campaigns ADD COLUMN config_error TEXT")
 
 
+@migrations()
+def m010_dashboard_indexes(db: Database) -> None:
+    """Indexes that hold everything the status page counts (store/dashboard.py), so a state
+    of a million enrollments is counted without reading a row: the funnel of enrollments
+    and of attempts, the sends of each day, the balance of each day."""
+    db.executescript("""
+    CREATE INDEX enrollments_funnel ON enrollments (campaign, status, end_reason, steps_sent);
+    CREATE INDEX attempts_funnel ON attempts (campaign, step, status, delivery_status, credits);
+    CREATE INDEX attempts_sent_at ON attempts (campaign, created_at, status) WHERE status = 'sent';
+    CREATE INDEX ledger_at ON ledger (at, amount);
+    """)
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
@@ -356,6 +369,7 @@ MIGRATIONS = (
     m007_config_dir,
     m008_waiting_numbers,
     m009_campaign_config_error,
+    m010_dashboard_indexes,
 )  # in order; append, never edit
 
 

@@ -53,7 +53,8 @@ def test_text_is_a_table_a_summary_and_the_assumptions(tmp_path: Path) -> None:
         "Summary: 3 messages, 3 credits from 2026-03-02 to 2026-04-10; balance 3: credits last "
         "until 2026-04-01.",
         "Assumes nothing new happens: no contact is added, no one replies or opts out, no "
-        "credits are added and the files stay as they are; the controller ticks every 15m.",
+        "credits are added and the files stay as they are (a number waiting for another "
+        "campaign to end is not counted joining it); the controller ticks every 15m.",
     ]
 
 

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import event, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from campaignctl.app.forecast import forecast_desired
@@ -106,6 +106,10 @@ def test_forecast_equals_what_applies_do(
     start_hour, start_day, history,
 ) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
     d = build(people, n_campaigns, waits, bodies, mps, daily, credits_per_segment)
+    # a number listed by two campaigns joins the second once free: not forecast (said in the
+    # forecast's assumptions), so these worlds list each number once
+    listed = [c.phone for g in d.groups.values() for c in g.contacts]
+    assume(len(listed) == len(set(listed)))
     world = World(balance=credits)
     first = datetime(2026, 1, 1, start_hour, 7, tzinfo=UTC) + timedelta(days=start_day)
     for n in range(history):  # a state with history: some sent, some waiting, some due

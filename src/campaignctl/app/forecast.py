@@ -130,7 +130,8 @@ def assumptions(desired: Desired, snapshot: Snapshot) -> str:
     every = _interval_text(desired.settings.reconcile_interval)
     text = (
         "Assumes nothing new happens: no contact is added, no one replies or opts out, no "
-        f"credits are added and the files stay as they are; the controller ticks every {every}."
+        "credits are added and the files stay as they are (a number waiting for another "
+        f"campaign to end is not counted joining it); the controller ticks every {every}."
     )
     if snapshot.suspended is not None:
         text += f" All sending is suspended ({snapshot.suspended}): nothing goes out until resumed."

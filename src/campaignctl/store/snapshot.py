@@ -7,19 +7,13 @@ changed; per-phone facts only for the phones of those groups and of `due`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from campaignctl.core.types import CampaignState, Desired, Enrollment, Snapshot
-from campaignctl.store.codec import (
-    fields_from_json,
-    launch_from_json,
-    launch_value,
-    zones_from_json,
-)
-from campaignctl.store.db import StoreBase, from_text, opt_from_text, to_text
+from campaignctl.store.codec import enrollment_from_row, launch_from_json, launch_value
+from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
 from campaignctl.store.review import held_phones, wrong_phones
 from campaignctl.store.waitlist import freed_waiters, held_back, returning_of
@@ -64,21 +58,6 @@ def in_flight(conn: Conn) -> set[tuple[str, str]]:
         "SELECT campaign, phone FROM attempts WHERE status IN ('pending', 'unknown')"
     ).fetchall()
     return {(str(campaign), str(phone)) for campaign, phone in rows}
-
-
-def enrollment_from_row(row: Sequence[Any]) -> Enrollment:
-    campaign, phone, steps_sent, last_sent, next_due, enrolled, fields, zones, us_state = row
-    return Enrollment(
-        campaign=campaign,
-        phone=phone,
-        steps_sent=steps_sent,
-        last_sent_at=opt_from_text(last_sent),
-        next_due_at=from_text(next_due),
-        enrolled_at=from_text(enrolled),
-        fields=fields_from_json(fields),
-        zones=zones_from_json(zones),
-        us_state=us_state,
-    )
 
 
 def _due(conn: Conn, now: datetime) -> list[Enrollment]:

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from campaignctl.core.types import Enrollment
+from campaignctl.store.codec import enrollment_from_row
 from campaignctl.store.db import StoreBase, to_text
 from campaignctl.store.dialect import Conn
 from campaignctl.store.snapshot import (
     CHUNK,
     ENROLLMENT_COLUMNS,
-    enrollment_from_row,
     in_flight,
     last_sent_of,
     live_rows,

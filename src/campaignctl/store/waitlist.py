@@ -24,8 +24,14 @@ from typing import Any
 
 from campaignctl.core.types import CampaignState, Contact, Desired, Enrollment, Waiter
 from campaignctl.errors import Location
-from campaignctl.store.codec import fields_from_json, fields_to_json, zones_from_json, zones_to_json
-from campaignctl.store.db import StoreBase, from_text, opt_from_text, to_text
+from campaignctl.store.codec import (
+    enrollment_from_row,
+    fields_from_json,
+    fields_to_json,
+    zones_from_json,
+    zones_to_json,
+)
+from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
 
 CHUNK = 5000  # numbers per IN (...) query
@@ -59,7 +65,7 @@ def _waiter(row: Sequence[Any]) -> Waiter | None:
     if status is not None:
         if status != "ended" or end_reason != "removed":
             return None
-        previous = _ended(
+        previous = enrollment_from_row(
             (campaign, phone, steps_sent, last_sent, next_due, enrolled_at, fields, zones,
              us_state)
         )  # fmt: skip
@@ -117,22 +123,6 @@ def freed_waiters(conn: Conn, desired: Desired) -> tuple[Waiter, ...]:
     return tuple(waiter for _, waiter in rows if waiter is not None)
 
 
-def _ended(row: Sequence[Any]) -> Enrollment:
-    """An enrollment that ended, as a returning row continues from it."""
-    campaign, phone, steps_sent, last_sent, next_due, enrolled_at, fields, zones, us_state = row
-    return Enrollment(
-        campaign=campaign,
-        phone=phone,
-        steps_sent=steps_sent,
-        last_sent_at=opt_from_text(last_sent),
-        next_due_at=from_text(next_due),
-        enrolled_at=from_text(enrolled_at),
-        fields=fields_from_json(fields),
-        zones=zones_from_json(zones),
-        us_state=us_state,
-    )
-
-
 _REMOVED = (
     "SELECT campaign, phone, steps_sent, last_sent_at, next_due_at, enrolled_at, fields, zones,"
     " us_state FROM enrollments WHERE campaign = ? AND status = 'ended' AND end_reason = 'removed'"
@@ -151,7 +141,7 @@ def returning_of(
         for chunk in _chunks(phones):
             marks = ",".join("?" * len(chunk))
             rows.extend(conn.execute(f"{_REMOVED} AND phone IN ({marks})", [campaign, *chunk]))
-    return {str(row[1]): _ended(row) for row in rows}
+    return {str(row[1]): enrollment_from_row(row) for row in rows}
 
 
 def held_back(

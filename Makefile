@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck imports bench faults clean schemas
+.PHONY: run test check lint typecheck imports bench faults clean schemas browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,26 @@ run: $(STAMP)
 	@test -f $(STATE) || $(CTL) credits add 500 --note "example credits (make run)"
 	env -u TWILIO_ACCOUNT_SID -u TWILIO_AUTH_TOKEN $(CTL) reconcile
 
-## test: the whole suite
-test: $(STAMP)
+## test: the whole suite (the dashboard's browser tests need Chromium: see `browser`)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+## browser: headless Chromium and its driver for the dashboard's browser tests: found on PATH,
+## else installed with apt-get where this runs as root; else those tests skip, saying why.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium and chromium-driver (apt-get) for the browser tests"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium chromium-driver >/dev/null; } \
+	  || echo "chromium did not install: the dashboard's browser tests will be skipped"; \
+	else echo "no chromium and chromedriver here, and no apt-get as root: the dashboard's" \
+	  "browser tests will be skipped"; fi
+
+## screenshots: docs/dashboard.png (and docs/forecast.png where the forecast exists), of a
+## demonstration state built by real applies, taken by headless Chromium
+screenshots: $(STAMP) browser
+	PYTHONPATH=. $(BIN)/python docs/screenshots.py docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -10,12 +10,15 @@ the launch of the largest group: its enroll figures and its peak memory.
     enroll      launch of a campaign on a new group vs bare phonenumbers on the same numbers
     tick        a controller tick over the launched group, nothing due / 10,000 due, with
                 the state in SQLite and in PostgreSQL
+    forecast    `campaignctl forecast` of 90 days over 100,000 live enrollments
     memory      peak RSS of a fresh process launching the largest group
     apply       the engine's own cost per message, outbox provider and local Twilio server,
                 SQLite and PostgreSQL
     sendout     a 100-a-second sender against the local Twilio server answering each create
                 after 150 ms: messages a second achieved, and the engine's own cost a message
     validate    `campaignctl validate` on 2,000 files vs check-jsonschema on the same files
+    dashboard   the status page over the steady state of the largest group, SQLite and
+                PostgreSQL, in process and over HTTP (bench/dashboard.py)
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 
-from bench import scenarios, throughput, validation
+from bench import dashboard, scenarios, throughput, validation
+from bench import forecast as forecasting
 from bench.generate import write_campaign_repo, write_validate_repo
 from bench.measure import Figure, Sample, Series, seconds, timed, verdict
 from bench.postgres import Postgres, postgres
@@ -48,7 +52,17 @@ APPLY_CONTACTS = 2_000
 APPLY_RUNS = 3
 VALIDATE_RUNS = 3
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-ONLY = ("launch", "enroll", "tick", "memory", "apply", "sendout", "validate")
+ONLY = (
+    "launch",
+    "enroll",
+    "tick",
+    "forecast",
+    "memory",
+    "apply",
+    "sendout",
+    "validate",
+    "dashboard",
+)
 
 
 @contextmanager
@@ -188,6 +202,10 @@ class Bench:
             progress("starting a PostgreSQL server")
             self.pg = self.stack.enter_context(postgres())
         return self.pg
+
+    def forecast(self, size: int, launched: Path) -> None:
+        config_dir = self.repo("contacts", size)
+        self.add(forecasting.measure(config_dir, launched, size_name(size), progress))
 
     # ------------------------------------------------------------------ memory
 
@@ -337,10 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         bench = Bench(args.workdir, stack)
         for size in sizes:
-            if only & {"enroll", "tick"}:
+            if only & {"enroll", "tick"} or ("forecast" in only and size == 100_000):
                 launched = bench.enroll(size)
                 if "tick" in only:
                     bench.ticks(size, launched)
+                if "forecast" in only and size == 100_000:
+                    bench.forecast(size, launched)
         if "memory" in only:
             bench.memory(sizes[-1])
         if "apply" in only:
@@ -349,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.sendout()
         if "validate" in only:
             bench.validate()
+        if "dashboard" in only:
+            dashboard.run(bench, sizes[-1])
     minutes = (time.perf_counter() - started) / 60
     info["load average at the end"] = load_average()
     print(f"load average at the end: {info['load average at the end']}")

@@ -30,6 +30,7 @@ def test_the_compose_file_runs_postgresql_two_controllers_and_two_webhook_server
     services = compose()["services"]
     assert set(services) == {
         "postgres", "controller-1", "controller-2", "webhooks-1", "webhooks-2", "nginx",
+        "dashboard",
     }  # fmt: skip
     for name in ("controller-1", "controller-2", "webhooks-1", "webhooks-2"):
         service = services[name]

@@ -133,10 +133,10 @@ def test_an_unknown_number_exits_1(tmp_path: Path) -> None:
     )
 
 
-def test_an_invalid_number_is_a_usage_error(tmp_path: Path) -> None:
+def test_an_invalid_number_never_seen_exits_1(tmp_path: Path) -> None:
     result = run(tmp_path / "state.db", "explain", "12")
     assert result.returncode == 1
-    assert "Invalid value for PHONE: '12'" in result.stderr and "Traceback" not in result.stderr
+    assert "'12' is not a valid phone number" in result.stderr and "Traceback" not in result.stderr
 
 
 # ------------------------------------------------------------------ what waits now
@@ -219,7 +219,7 @@ def test_a_number_on_a_do_not_call_list_shows_the_skip(tmp_path: Path) -> None:
     result = repo.run("explain", NY, now=AFTERNOON)
     assert result.exit_code == 0, result.output
     assert _now_lines(result.output) == [
-        "  now  spring-buyers  step 1 is skipped: dnc (on a do-not-call list);"
+        "  now  spring-buyers  step 1 is skipped: dnc (on the do-not-call list 'house');"
         " the next apply ends this enrollment"
     ]
     assert repo.run("apply", now=AFTERNOON).exit_code == 0

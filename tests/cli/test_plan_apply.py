@@ -143,8 +143,8 @@ def test_live_campaign_edit_names_file_field_old_and_new(tmp_path: Path) -> None
     assert result.returncode == 1
     line = result.stderr.strip().splitlines()[0]
     assert "campaigns/spring-buyers.yaml:" in line
-    assert "spec.sender.from cannot change from '+15125550147' to '+15125550199'" in line
-    assert "Create a new campaign instead" in line
+    assert 'spec.sender.from cannot change once launched (was "+15125550147", now' in line
+    assert "to change it, create a new campaign" in line
     # status, labels and description may change
     repo.campaign(status="paused")
     plan = repo.json("plan", now=LATER)
@@ -242,9 +242,9 @@ def test_pause_resume_and_complete_lifecycle(tmp_path: Path) -> None:
     plan = repo.json("apply", now=month)
     assert [a["step"] for a in actions(plan, "send")] == [2, 2]
     plan = repo.json("apply", now="2026-04-01T17:15:00Z")
-    assert [a["type"] for a in plan["actions"]] == ["complete"]
+    assert plan["actions"] == []  # every enrollment ended: it stays active, idle
     row = repo.json("status", "--status", "all")["campaigns"][0]
-    assert row["status"] == "completed"
+    assert (row["status"], row["reason"]) == ("active", "idle")
 
 
 def test_deleted_campaign_and_empty_config_guard(tmp_path: Path) -> None:

@@ -107,6 +107,7 @@ COMMANDS = [
     ("credits", "show", "--format", "json"),
     ("optout", "list"),
     ("optout", "list", "--format", "json"),
+    ("replies", "--format", "json"),
     ("plan", "--format", "json"),
 ]
 

@@ -34,9 +34,9 @@ def test_status_table_hides_completed_by_default(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["CAMPAIGN", "STATUS", "REASON", "ENROLLED", "LIVE", "DONE",
-                                "ENDED", "SENT", "CREDITS"]  # fmt: skip
+                                "ENDED", "SENT", "CREDITS", "REPLIES"]  # fmt: skip
     assert lines[1].split() == ["spring", "paused", "insufficient_credits", "4", "3", "0",
-                                "dnc", "1", "2", "(+1", "in", "flight)", "6"]  # fmt: skip
+                                "dnc", "1", "2", "(+1", "in", "flight)", "6", "0"]  # fmt: skip
     assert "old" not in result.output
     assert "1 completed campaign hidden" in result.output
     assert "Balance: 94 credits" in result.output and "Sending: on" in result.output

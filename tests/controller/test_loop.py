@@ -101,12 +101,11 @@ def ticks(caplog: pytest.LogCaptureFixture) -> list[str]:
 def test_a_broken_configuration_sends_nothing_and_backs_off_until_fixed(
     repo: Repo, logged: pytest.LogCaptureFixture
 ) -> None:
-    template = repo.dir / "templates/buyer-followup.yaml"
-    good = template.read_text()
-
+    # an edit refused on a live campaign: the whole plan is refused (a broken file only
+    # holds the campaigns depending on it: tests/liveedit/test_held.py)
     def break_it_and_add_a_contact(_: Controller) -> None:
         assert set(sent(repo)) == {NY, CHICAGO}
-        template.write_text(good.replace("status: published", "status: [unclosed"))
+        repo.campaign(sender="+15125550199")
         with (repo.dir / "groups/open-house.csv").open("a") as f:
             f.write(f"{OAKLAND},Cy,Oakland\n")
 
@@ -115,7 +114,7 @@ def test_a_broken_configuration_sends_nothing_and_backs_off_until_fixed(
 
     def fixed(_: Controller) -> None:
         assert OAKLAND not in sent(repo)
-        template.write_text(good)
+        repo.campaign()
 
     script = play(repo, [break_it_and_add_a_contact, still_broken, fixed])
 
@@ -124,7 +123,7 @@ def test_a_broken_configuration_sends_nothing_and_backs_off_until_fixed(
     assert sent(repo)[OAKLAND] == NOON + timedelta(seconds=HOUR + 1.5 + 3.0)
     errors = [r.getMessage() for r in logged.records if r.levelno == logging.ERROR]
     assert len(errors) == 2
-    assert all("tick failed" in e and "buyer-followup.yaml:" in e for e in errors)
+    assert all("tick failed" in e and "spring-buyers.yaml:" in e for e in errors)
     assert "next try in 1.5s" in logged.messages
     assert ticks(logged)[-1].startswith(
         "tick at 2026-03-02T18:00:04Z: spring-buyers: enroll 1; send 1 (1 credits)"

@@ -110,24 +110,22 @@ def test_controller_sends_follows_changes_survives_bad_yaml_and_stops(
         f.write("+14155550102,Cy,Oakland\n")
     wait_for(lambda: "+14155550102" in sent_to(repo), timeout=15)
 
-    # a broken commit: the tick fails and is logged, the loop goes on (that such a tick
-    # sends nothing is shown in process, tests/controller/test_loop.py)
-    template = repo.dir / "templates/buyer-followup.yaml"
-    good = template.read_text()
-    template.write_text(good.replace("status: published", "status: [unclosed"))
+    # a refused edit of the live campaign: the tick fails and is logged, the loop goes on
+    # (that such a tick sends nothing is shown in process, tests/controller/test_loop.py)
+    repo.campaign(sender="+15125550199")
     wait_for(lambda: "tick failed" in ctl.output(), timeout=15)
     assert ctl.proc.poll() is None
     with csv.open("a") as f:
         f.write("+16175550103,Di,Boston\n")
 
     # fixed: the next change brings the controller back, the new contact is sent to
-    template.write_text(good)
+    repo.campaign()
     wait_for(lambda: "+16175550103" in sent_to(repo), timeout=20)
 
     assert ctl.stop() == 0
     lines = [json.loads(line) for line in ctl.output().splitlines() if line.startswith("{")]
     assert any(
-        entry["level"] == "error" and "buyer-followup.yaml:" in entry["message"] for entry in lines
+        entry["level"] == "error" and "spring-buyers.yaml:" in entry["message"] for entry in lines
     )
     assert lines[-1]["message"] == "stopped"
     assert len(sent_to(repo)) == 4

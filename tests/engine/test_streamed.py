@@ -20,7 +20,6 @@ from campaignctl.app.plan import make_plan
 from campaignctl.clock import FrozenClock
 from campaignctl.core.instants import parse_instant
 from campaignctl.core.planjson import plan_to_json
-from campaignctl.errors import ConfigError
 from campaignctl.providers.outbox import OutboxProvider
 from campaignctl.render.plan import render_plan
 from campaignctl.store import Store
@@ -206,10 +205,13 @@ def test_a_number_twice_in_a_group_is_decided_once_across_batches(
     assert planned.plan.summary()["enroll"] == len(other)
 
 
-def test_a_bad_row_stops_the_apply_and_the_next_one_goes_on(tmp_path: Path, state: str) -> None:
-    """A row the loader refuses, batches into the file: the apply fails with the file and
-    line before it changes anything (the campaign is not even launched); once the file is
-    fixed, the next apply launches, enrolls and sends."""
+def test_a_bad_row_holds_its_campaign_and_the_next_apply_goes_on(
+    tmp_path: Path, state: str
+) -> None:
+    """A row the loader refuses, batches into the file: the apply holds the campaign with
+    the file and line before it changes anything of it (it is not even launched: recorded
+    as a draft held by the error); once the file is fixed, the next apply launches, enrolls
+    and sends."""
     repo = Repo(tmp_path)
     repo.template()
     repo.write("settings.yaml", SETTINGS)
@@ -222,15 +224,15 @@ def test_a_bad_row_stops_the_apply_and_the_next_one_goes_on(tmp_path: Path, stat
     clock = FrozenClock(now)
     with Store.open(state) as store:
         store.add_credits(40, None, now)
-        try:
-            engine.apply_now(repo.dir, store, OutboxProvider(store, clock), clock, BATCH_OF_3)
-        except ConfigError as exc:
-            assert "group-0.csv:9" in str(exc) and "4 values" in str(exc)
-        else:
-            raise AssertionError("the bad row was not refused")
+        planned, _ = engine.apply_now(
+            repo.dir, store, OutboxProvider(store, clock), clock, BATCH_OF_3
+        )
+        held = planned.plan.held["campaign-0"]
+        assert "group-0.csv:9" in held and "4 values" in held
         assert store.outbox() == []
         assert enrolled(state) == 0
-        assert store.campaign_status_rows() == []  # not launched
+        (row,) = store.campaign_status_rows()  # not launched: a draft held by the error
+        assert (row.status, row.config_error) == ("draft", held)
         csv.write_text("".join(lines))
         _, report = engine.apply_now(
             repo.dir, store, OutboxProvider(store, clock), clock, BATCH_OF_3

@@ -228,10 +228,22 @@ def test_missing_field_unknown_timezone_invalid_phone() -> None:
     assert [a.phone for a in plan.actions if a.type == "send"] == ["+12125550102"]
 
 
-def test_completes_when_every_enrollment_ended() -> None:
+def test_stays_active_when_every_enrollment_ended() -> None:
     world = World(balance=10)
     d = desired(
         [campaign("c", "t", "g")],
+        [template("t", ["Hello, reply STOP to opt out"], [0])],
+        [group("g", [contact("+12125550100", NY)])],
+    )
+    world.tick(d, NOON_NY)
+    assert world.tick(d, NOON_NY + timedelta(minutes=15)).actions == ()
+    assert world.campaigns["c"].status == "active"
+
+
+def test_completes_when_every_enrollment_ended_if_asked() -> None:
+    world = World(balance=10)
+    d = desired(
+        [replace(campaign("c", "t", "g"), complete_when="allEnded")],
         [template("t", ["Hello, reply STOP to opt out"], [0])],
         [group("g", [contact("+12125550100", NY)])],
     )
@@ -247,7 +259,7 @@ def test_live_campaign_cannot_be_edited() -> None:
     world.tick(one(), NOON_NY)
     edited = one(sender="+15125550199")
     with pytest.raises(
-        PlanError, match=r"spec.sender.from cannot change from '\+15125550100' to '\+15125550199'"
+        PlanError, match=r'spec.sender.from cannot change once launched \(was "\+15125550100"'
     ):
         make_plan(edited, world.snapshot(edited, NOON_NY), NOON_NY)
     reworded = replace(one(), templates={"t": template("t", ["Hi!", "Still looking?"], [0, 30])})

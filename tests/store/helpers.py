@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+import psycopg
 from click.testing import CliRunner, Result
 
 from campaignctl.core.types import (
@@ -139,3 +142,36 @@ def run(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+@contextmanager
+def inserts_refused(backend: str, state: str, table: str, message: str) -> Iterator[None]:
+    """While inside, the database itself refuses every insert into `table` (with
+    `message`), as a full disk would refuse a write in the middle of a transaction."""
+    if backend == "sqlite":
+        other = sqlite3.connect(state)
+        other.execute(
+            f"CREATE TRIGGER refuse BEFORE INSERT ON {table}"
+            f" BEGIN SELECT RAISE(ABORT, '{message}'); END"
+        )
+        other.commit()
+        try:
+            yield
+        finally:
+            other.execute("DROP TRIGGER refuse")
+            other.commit()
+            other.close()
+        return
+    with psycopg.connect(state, autocommit=True) as pg:
+        pg.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            f" $$ BEGIN RAISE EXCEPTION '{message}'; END $$"
+        )
+        pg.execute(
+            f"CREATE TRIGGER refuse BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+        try:
+            yield
+        finally:
+            pg.execute(f"DROP TRIGGER refuse ON {table}")
+            pg.execute("DROP FUNCTION refuse()")

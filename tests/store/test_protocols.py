@@ -44,7 +44,7 @@ CONSUMERS: dict[type, tuple[str, ...]] = {
     OutboxReader: ("cli/cmd_outbox.py",),
     LeaseHolder: ("app/lease.py",),
     InFlight: ("app/settle.py",),
-    ApplyWriter: ("app/executor.py", "app/apply.py"),
+    ApplyWriter: ("app/executor.py", "app/apply.py", "app/joining.py"),
     BatchStore: ("app/streamed.py",),
     ApplyStore: ("app/apply.py",),
 }

@@ -3,18 +3,23 @@ Twilio's retry of an event is a no-op once, and only once, the event is in the s
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
-import psycopg
 import pytest
 
 from campaignctl.errors import StateError
 from campaignctl.providers.base import Outcome
 from campaignctl.store import Store
 from campaignctl.store.inbound import InboundEvent, StatusEvent
-from tests.store.helpers import T0, active_campaign, contact, later, phone, send
+from tests.store.helpers import (
+    T0,
+    active_campaign,
+    contact,
+    inserts_refused,
+    later,
+    phone,
+    send,
+)
 
 
 def test_an_inbound_event_is_processed_once(store: Store) -> None:
@@ -33,38 +38,10 @@ def test_an_inbound_event_is_processed_once(store: Store) -> None:
     assert (help_.duplicate, help_.changed, store.serial) == (False, False, serial + 1)
 
 
-@contextmanager
-def history_refused(backend: str, state: str) -> Iterator[None]:
+def history_refused(backend: str, state: str) -> AbstractContextManager[None]:
     """While inside, the database itself refuses to write an opt-out's history row: the
     second write of the event fails after the first succeeded."""
-    if backend == "sqlite":
-        other = sqlite3.connect(state)
-        other.execute(
-            "CREATE TRIGGER no_history BEFORE INSERT ON optout_history"
-            " BEGIN SELECT RAISE(ABORT, 'no room for the history'); END"
-        )
-        other.commit()
-        try:
-            yield
-        finally:
-            other.execute("DROP TRIGGER no_history")
-            other.commit()
-            other.close()
-        return
-    with psycopg.connect(state, autocommit=True) as pg:
-        pg.execute(
-            "CREATE FUNCTION no_history() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN RAISE EXCEPTION 'no room for the history'; END $$"
-        )
-        pg.execute(
-            "CREATE TRIGGER no_history BEFORE INSERT ON optout_history"
-            " FOR EACH ROW EXECUTE FUNCTION no_history()"
-        )
-        try:
-            yield
-        finally:
-            pg.execute("DROP TRIGGER no_history ON optout_history")
-            pg.execute("DROP FUNCTION no_history()")
+    return inserts_refused(backend, state, "optout_history", "no room for the history")
 
 
 def test_a_failure_inside_the_event_leaves_nothing_and_the_retry_goes_through(

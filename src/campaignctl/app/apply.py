@@ -58,7 +58,7 @@ def apply_now(
             return _apply_saved(config_dir, store, provider, clock, options, saved, lease)
         now = clock.now()
         loaded = config.load(config_dir, parse_contacts=lambda name, digest: False)
-        desired = loaded.require()
+        desired = loaded.usable()
         snapshot = store.snapshot(desired, now, with_due=False)
         if resolve_in_flight(store, provider, snapshot, clock):
             snapshot = store.snapshot(desired, now, with_due=False)
@@ -117,11 +117,13 @@ def carry_out_plan(
     )
     actions = planned.plan.actions
     executor.total = sum(1 for a in actions if a.type == "send")
+    executor.record_edits(planned.plan.relaunches, planned.plan.holds)
     with planned_objects_frozen():
         for start in range(0, len(actions), options.batch):
             executor.carry_out(actions[start : start + options.batch])
         for campaign, digest in planned.plan.group_digests.items():
             store.set_group_digest(campaign, digest)
+            store.drop_stale_waiting(campaign, digest)
     return executor
 
 

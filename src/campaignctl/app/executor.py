@@ -23,11 +23,12 @@ from datetime import datetime
 from itertools import groupby
 
 from campaignctl.app.handover import NOT_HANDED_OVER, Answer, Call, Flight, pool_size
+from campaignctl.app.joining import contacts_for, keep_waiting
 from campaignctl.clock import Clock
 from campaignctl.core.actions import Action, ActionType, Defer, Reason, Send
 from campaignctl.core.lifecycle import AUTO_COMPLETED, launch_record
 from campaignctl.core.planner import ORDER
-from campaignctl.core.types import Contact, Desired, Sender, Snapshot, Step, Tally
+from campaignctl.core.types import Contact, Desired, Relaunch, Sender, Snapshot, Step, Tally
 from campaignctl.core.windows import seconds_left
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
 from campaignctl.store import SendBlocked
@@ -45,6 +46,7 @@ BLOCKED_REASONS: Mapping[str, Reason] = {
     "suspended": "suspended",
     "opted_out": "opted_out",
     "insufficient_credits": "insufficient_credits",
+    "held": "replied",  # a reply held the number for review
 }
 
 
@@ -140,8 +142,8 @@ class Executor:
         fresh: bool = False,
     ) -> list[Action]:
         """Carry out and record actions, in the order of their kinds; returns what was done.
-        `joining`: the contacts the enrollments among them enroll (else found in the desired
-        state's groups). `fresh`: about enrollments made by this apply (nothing was decided
+        `joining`: the contacts the enrollments and refusals among them are about (else found
+        in the desired state's groups, or among the snapshot's waiters). `fresh`: about enrollments made by this apply (nothing was decided
         about them before). The ends of enrollments go to the state together."""
         now = self.clock.now()
         done: list[Action] = []
@@ -151,7 +153,9 @@ class Executor:
                 self._enroll(batch, joining, now)
             elif kind == "end":
                 self._end(batch, now)
-            if kind == "send":
+            elif kind == "skip":
+                keep_waiting(self.store, self.desired, self.snapshot, batch, joining, now)
+            elif kind == "send":
                 done.extend(self._send_all([a for a in batch if a.type == "send"]))
                 continue
             for action in batch:
@@ -161,6 +165,20 @@ class Executor:
         self.store.record_decisions(done, now, fresh=fresh)
         self.done.add(done)
         return done
+
+    def record_edits(
+        self, relaunches: Mapping[str, Relaunch], holds: Mapping[str, str | None]
+    ) -> None:
+        """Record the accepted edits of launched campaigns, before anything is sent (the
+        sends and their next waits follow the new record), and the configuration errors
+        that hold campaigns (None: lifted)."""
+        campaigns = dict(self.snapshot.campaigns)
+        for name, relaunch in relaunches.items():
+            self.store.relaunch(name, relaunch.record, relaunch.previous)
+            campaigns[name] = replace(campaigns[name], launch=relaunch.record)
+        self.snapshot = replace(self.snapshot, campaigns=campaigns)
+        for name, error in holds.items():
+            self.store.set_config_error(name, error, self.clock.now())
 
     # ------------------------------------------------------------------ one kind at a time
 
@@ -172,12 +190,14 @@ class Executor:
             if action.type == "enroll":
                 wanted.setdefault(action.campaign, set()).add(action.phone)
         for campaign, phones in wanted.items():
-            if joining is not None:
-                contacts: Sequence[Contact] = [c for c in joining if c.phone in phones]
-            else:
-                group = self.desired.groups[self.desired.campaigns[campaign].prospect_group]
-                contacts = [c for c in group.contacts if c.phone in phones]
-            self.enrolled += self.store.enroll_many(campaign, contacts, now)
+            contacts = contacts_for(self.desired, self.snapshot, campaign, phones, joining)
+            inserted = self.store.enroll_many(campaign, contacts, now)
+            # a returning number's enrollment lives again; the numbers wait no more
+            returns_at = now + self.desired.settings.reconcile_interval
+            back = self.store.joined(
+                campaign, contacts, returns_at, revive=inserted < len(contacts)
+            )
+            self.enrolled += inserted + back
 
     def _end(self, actions: Sequence[Action], now: datetime) -> None:
         """End enrollments together: a transaction per campaign and reason."""

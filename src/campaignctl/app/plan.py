@@ -57,7 +57,7 @@ def load_desired(config_dir: Path, store: SnapshotReader | None) -> Desired:
     """The files as they are now; groups already synced with the same digest are not parsed."""
     synced = store.synced_groups() if store is not None else {}
     result = config.load(config_dir, parse_contacts=lambda name, digest: synced.get(name) != digest)
-    desired = result.require()
+    desired = result.usable()
     if store is None:
         return desired
     # A group skipped as synced must be synced for every campaign that uses it now (e.g. a
@@ -76,7 +76,7 @@ def load_desired(config_dir: Path, store: SnapshotReader | None) -> Desired:
     return config.load(
         config_dir,
         parse_contacts=lambda name, digest: name in stale or synced.get(name) != digest,
-    ).require()
+    ).usable()
 
 
 def make_plan(

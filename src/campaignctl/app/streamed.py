@@ -6,6 +6,8 @@ messages considered, in the memory of one batch.
     lifecycle     launches, pauses, resumes of the lifecycle           (applied first)
     sync          each changed group, BATCH contacts at a time: enroll, skip; then
     removal       the numbers that left it are ended, and the group's digest recorded
+    rejoin        the numbers campaigns wait for that were free when it began, BATCH at
+                  a time: enrolled by the first campaign waiting (or waiting on)
     due           the due enrollments, oldest first, BATCH at a time: send, defer, skip
     finish        resumes and completions; the run is recorded
 
@@ -29,10 +31,12 @@ from datetime import datetime
 from campaignctl.app.executor import Executor
 from campaignctl.app.met import MetNumbers
 from campaignctl.config import ContactSource
+from campaignctl.config.holds import held_text
 from campaignctl.core.actions import Action
 from campaignctl.core.enrollment import Owners
 from campaignctl.core.planner import SAMPLE, Planning, Stage
-from campaignctl.core.types import Contact, Desired, InvalidContact, Plan
+from campaignctl.core.types import Contact, Desired, InvalidContact, Plan, Waiter
+from campaignctl.errors import ConfigError
 from campaignctl.store.protocols import BatchStore
 
 log = logging.getLogger("campaignctl.engine")
@@ -67,12 +71,19 @@ class StreamedApply:
 
     def run(self) -> Plan:
         planning = self.planning
-        syncs = planning.to_sync()
-        for name in syncs:  # a bad row found now changes nothing
+        for name in planning.to_sync():  # a bad row holds its campaign, found before anything
             group = planning.group_of(name)
             assert group is not None
-            self.sources[group.name].check()
+            try:
+                self.sources[group.name].check()
+            except ConfigError as exc:
+                errors = [issue for issue in exc.issues if issue.severity == "error"]
+                if errors:
+                    planning.hold(name, held_text(errors))
+        syncs = planning.to_sync()
+        self.executor.record_edits(planning.relaunches, planning.holds)
         self.executor.carry_out(planning.lifecycle().actions)
+        self.store.take_freed()  # those freed while this apply runs wait for the next
         last_id = self.store.last_enrollment_id()  # the ones above are enrolled now
         try:
             if any(planning.had_live(name) for name in syncs):
@@ -81,6 +92,7 @@ class StreamedApply:
                 # then every due enrollment, the new ones read back after the others
                 for name in syncs:
                     self._sync(name, inline=False)
+                self._rejoin(inline=False)
                 self._due(last_id)
             else:
                 # only new groups (a launch): the due enrollments first, then each batch's
@@ -90,6 +102,7 @@ class StreamedApply:
                 self._due(last_id, hold=bool(syncs))
                 for name in syncs:
                     self._sync(name, inline=True)
+                self._rejoin(inline=True)
                 self.executor.carry_out(self.held)
         except Stopped:
             self.interrupted = True
@@ -133,11 +146,11 @@ class StreamedApply:
             skipped = met.skipped.intersection(phones)  # met before: decided once
             fresh = [c for c in contacts if c.phone not in skipped] if skipped else contacts
             stage = planning.sync(
-                campaign, fresh, invalid, facts.enrolled, Owners(facts.live_owner)
+                campaign, fresh, invalid, facts.enrolled, Owners(facts.live_owner), facts.returning
             )
             joined = {e.phone for e in stage.new}
             joining = [c for c in fresh if c.phone in joined]
-            executor.carry_out(stage.actions, joining=joining)
+            executor.carry_out(stage.actions, joining=fresh)
             sample = self.samples.setdefault(campaign, [])
             sample.extend(joining[: SAMPLE - len(sample)])
             met.add(phones, (a.phone for a in stage.actions if a.type == "skip" and a.phone))
@@ -145,7 +158,7 @@ class StreamedApply:
                 self.store.mark_present(phones)
             if inline and stage.new:
                 sent_before = self.store.last_sent_of(joined) if start.sent else {}
-                due = planning.due(((e, True) for e in stage.new), sent_before)
+                due = planning.due(planning.due_now(stage.new), sent_before)
                 executor.carry_out(self._hold(due), fresh=True)
             executor.heartbeat()
             read += len(contacts) + len(invalid)
@@ -160,6 +173,7 @@ class StreamedApply:
         executor.carry_out(planning.remove(campaign, gone, Owners({})).actions)
         planning.synced(campaign)
         self.store.set_group_digest(campaign, group.digest)
+        self.store.drop_stale_waiting(campaign, group.digest)
         log.info(
             "%s: group %s synced: %d numbers read, %d enrolled",
             campaign,
@@ -167,6 +181,37 @@ class StreamedApply:
             read,
             executor.enrolled - enrolled_before,
         )
+
+    def _rejoin(self, *, inline: bool) -> None:
+        """Enroll the numbers running campaigns wait for that were free when this apply
+        began, a batch at a time, first waiting first. `inline`: consider the new
+        enrollments for sending at once (sends and ending skips held)."""
+        planning = self.planning
+        for batch in self.store.freed_batches(planning.rejoining(), self.options.batch):
+            if self.options.should_stop():
+                raise Stopped
+            owners = Owners(self.store.live_owners([w.contact.phone for w in batch]))
+            stage = planning.rejoin(batch, owners)
+            self._carry_out_rejoin(batch, stage.actions)
+            if inline and stage.new:
+                sent_before = self.store.last_sent_of({e.phone for e in stage.new})
+                due = planning.due(planning.due_now(stage.new), sent_before)
+                self.executor.carry_out(self._hold(due), fresh=True)
+            self.executor.heartbeat()
+
+    def _carry_out_rejoin(self, batch: list[Waiter], actions: list[Action]) -> None:
+        """Each campaign's decisions with its own contacts (two groups may list a number
+        with other fields): every enrollment first, so a number taken is seen held."""
+        contacts: dict[str, list[Contact]] = {}
+        for waiter in batch:
+            contacts.setdefault(waiter.campaign, []).append(waiter.contact)
+        for enrolls in (True, False):
+            for campaign, theirs in contacts.items():
+                mine = [
+                    a for a in actions if a.campaign == campaign and (a.type == "enroll") == enrolls
+                ]
+                if mine:
+                    self.executor.carry_out(mine, joining=theirs)
 
     def _hold(self, stage: Stage) -> list[Action]:
         """Keep sends and the skips that end an enrollment for later; the rest to do now."""

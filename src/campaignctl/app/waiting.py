@@ -32,8 +32,9 @@ from campaignctl.store.protocols import WaitingReader
 # yet; send: due, the next apply sends it; defer: due, but a rule holds it (reason, until);
 # skip: due, but a rule refuses it (the next apply ends the enrollment); idle: due, but its
 # campaign sends nothing (not configured, draft, completed); unknown: due, but the
-# configuration or the planner cannot tell
-WaitingKind = Literal["scheduled", "in_flight", "send", "defer", "skip", "idle", "unknown"]
+# configuration or the planner cannot tell; waits: not enrolled yet, the number is held by
+# another campaign (or free now: the next apply enrolls it)
+WaitingKind = Literal["scheduled", "in_flight", "send", "defer", "skip", "idle", "unknown", "waits"]
 
 
 @dataclass(frozen=True)
@@ -170,13 +171,30 @@ def _plan_due(
     return found
 
 
+def _waits(store: WaitingReader, phone: str, holder: str | None) -> list[Waiting]:
+    """The campaigns waiting for the number: the one holding it must end first."""
+    found: list[Waiting] = []
+    for campaign, since, step in store.waits_of(phone):
+        if holder is not None:
+            detail = (
+                f"waits for campaign {holder!r} to end (skipped already_enrolled since "
+                f"{format_instant(since)}); enrolled the moment it is free"
+            )
+        else:
+            detail = "the number is free: the next apply enrolls it, unless a rule refuses"
+        found.append(Waiting(campaign, step, "waits", "already_enrolled", detail=detail))
+    return found
+
+
 def next_step(config_dir: Path, store: WaitingReader, phone: str, now: datetime) -> list[Waiting]:
     """For each live enrollment of `phone` (any campaign, in enrollment order), what happens
-    to its next step at `now`. Never raises for a configuration that cannot be read or a
-    plan that is refused: those entries say why they cannot tell."""
+    to its next step at `now`; then each campaign waiting for the number. Never raises for
+    a configuration that cannot be read or a plan that is refused: those entries say why
+    they cannot tell."""
     live = store.live_enrollments_of(phone)
+    waits = _waits(store, phone, live[0].campaign if live else None)
     if not live:
-        return []
+        return waits
     flying = {a.campaign: a for a in store.in_flight() if a.phone == phone}
     found: dict[int, Waiting] = {}
     due: list[Enrollment] = []
@@ -193,4 +211,4 @@ def next_step(config_dir: Path, store: WaitingReader, phone: str, now: datetime)
     if due:
         for position, wait in _plan_due(config_dir, store, phone, due, now).items():
             found[due_at[position]] = wait
-    return [found[index] for index in range(len(live))]
+    return [*(found[index] for index in range(len(live))), *waits]

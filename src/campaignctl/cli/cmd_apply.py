@@ -13,6 +13,7 @@ import click
 from campaignctl.app.apply import apply_now
 from campaignctl.app.executor import ApplyOptions
 from campaignctl.cli.common import AppContext, global_options, pass_app
+from campaignctl.cli.held import report_held
 from campaignctl.cli.main import cli
 from campaignctl.core.planjson import plan_from_json, plan_to_json
 from campaignctl.core.types import Plan
@@ -94,6 +95,7 @@ def apply(
 
     \b
     Exit status: 0 done; 1 an error (nothing half-done: every completed send is recorded);
+    1 also when a broken file holds campaigns (the others were applied);
     3 sending stopped early (the provider is down, refused the credentials or kept
     throttling, or a signal asked to stop): what was not sent is still due, and the JSON
     report says why under "stopped".
@@ -145,3 +147,5 @@ def apply(
             err=True,
         )
         sys.exit(EXIT_SENDING_STOPPED)
+    if report_held(planned.plan, done="applied"):
+        sys.exit(1)

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import click
 
+from campaignctl.app.forecast import plan_forecast
 from campaignctl.app.plan import make_plan
 from campaignctl.cli.common import AppContext, global_options, pass_app
+from campaignctl.cli.held import report_held
 from campaignctl.cli.main import cli
 from campaignctl.core.planjson import plan_to_json
 from campaignctl.errors import ConfigError, PlanError
+from campaignctl.render.forecast import runs_out_text
 from campaignctl.render.markdown import render_plan_markdown, render_refusal_markdown
 from campaignctl.render.plan import render_plan
 from campaignctl.store import Store
@@ -61,6 +64,11 @@ def plan(
     the campaigns, the launch reviews, what is refused (shown, then exit 1), the notes, and
     the actions folded away, with phone numbers masked.
 
+    A file that fails to load or check holds only the campaigns that depend on it (its
+    campaign, template or group; a DoNotCallList or Settings holds all): the plan shows the
+    others, and each error is printed on stderr with the campaigns it holds; the exit
+    status is then 1, so CI fails on a broken file.
+
     \b
     Examples:
       campaignctl plan
@@ -72,6 +80,7 @@ def plan(
     with Store.open_for_reading(app.state_path) as store:
         try:
             planned = make_plan(app.config_dir, store, now, allow_empty=allow_empty)
+            forecast = plan_forecast(planned, store) if app.format != "json" else None
         except (ConfigError, PlanError) as exc:
             if app.format == "markdown":
                 serial = store.serial
@@ -80,6 +89,7 @@ def plan(
                     nl=False,
                 )
             raise
+    credits_last = runs_out_text(forecast) if forecast is not None else None
     document = plan_to_json(planned.plan)
     if out is not None:
         out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -88,13 +98,27 @@ def plan(
     elif app.format == "markdown":
         click.echo(
             render_plan_markdown(
-                planned.desired, planned.snapshot, planned.plan, show_numbers=show_numbers
+                planned.desired,
+                planned.snapshot,
+                planned.plan,
+                show_numbers=show_numbers,
+                credits_last=credits_last,
             ),
             nl=False,
         )
     else:
-        click.echo(render_plan(planned.desired, planned.snapshot, planned.plan, verbose=verbose))
+        click.echo(
+            render_plan(
+                planned.desired,
+                planned.snapshot,
+                planned.plan,
+                verbose=verbose,
+                credits_last=credits_last,
+            )
+        )
         if out is not None:
             click.echo(f"Saved the plan to {out}; apply it with `campaignctl apply {out}`.")
+    if report_held(planned.plan):
+        sys.exit(1)
     if detailed_exitcode and planned.plan.has_changes:
         sys.exit(2)

@@ -101,6 +101,10 @@ def reconcile(
     apply by hand.
     With --once the lease is taken for the one tick (or the tick stands by) and freed.
 
+    The leader also forwards each reply to the Settings' replies.forwardUrl, signed with
+    CAMPAIGNCTL_FORWARD_SECRET from the environment, retrying until it is accepted (with
+    --once, what is due after the tick, for up to 30 s).
+
     \b
     Examples:
       campaignctl reconcile

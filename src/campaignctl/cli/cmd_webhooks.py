@@ -54,8 +54,17 @@ def _public_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str
     "(env CAMPAIGNCTL_PUBLIC_URL).",
 )
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option(
+    "--help-text",
+    envvar="CAMPAIGNCTL_HELP_TEXT",
+    metavar="TEXT",
+    help="The answer to HELP (env CAMPAIGNCTL_HELP_TEXT); default: Settings.helpText of "
+    "--dir when it can be read, else a line saying how to stop and restart messages.",
+)
 @pass_app
-def serve(app: AppContext, host: str, port: int, public_url: str, threads: int) -> None:
+def serve(
+    app: AppContext, host: str, port: int, public_url: str, threads: int, help_text: str | None
+) -> None:
     """Serve POST /twilio/status and POST /twilio/inbound until SIGTERM or Ctrl-C.
 
     Requests must carry a valid X-Twilio-Signature, computed with the account's auth token
@@ -83,7 +92,8 @@ def serve(app: AppContext, host: str, port: int, public_url: str, threads: int) 
     """
     import waitress.server
 
-    from campaignctl.webhooks.app import make_app
+    from campaignctl.config.loader import settings_help_text
+    from campaignctl.webhooks.app import DEFAULT_HELP_TEXT, make_app
 
     token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
     if not token:
@@ -93,7 +103,9 @@ def serve(app: AppContext, host: str, port: int, public_url: str, threads: int) 
         )
     _check_writable(app.state_path)
     _configure_logging()
-    wsgi = make_app(app.state_path, token, public_url, app.clock)
+    if help_text is None:
+        help_text = settings_help_text(app.config_dir) or DEFAULT_HELP_TEXT
+    wsgi = make_app(app.state_path, token, public_url, app.clock, help_text=help_text)
     try:
         server = waitress.server.create_server(
             wsgi, host=host, port=port, threads=threads, **_server_options()

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from campaignctl.cli import ownership
 from campaignctl.clock import Clock, FrozenClock, SystemClock
 from campaignctl.core.instants import InstantError, parse_instant
 from campaignctl.errors import CampaignctlError
@@ -20,7 +21,7 @@ from campaignctl.store.location import StateLocation, parse_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("text", "json", "github", "markdown")
+FORMATS = ("text", "json", "github", "markdown", "csv")
 """Every output format. `--format` takes any of them, before or after the command name; a
 command refuses, in one line, a format it does not write, so none prints text when another
 form was asked for."""
@@ -34,6 +35,18 @@ class AppContext:
     state: StateLocation | None = None
     now: datetime | None = None
     format: str = "text"
+    adopt_dir: bool = False
+
+    @property
+    def dir_given(self) -> bool:
+        """True when --dir or CAMPAIGNCTL_DIR names the config directory."""
+        return self.dir is not None or bool(os.environ.get("CAMPAIGNCTL_DIR"))
+
+    @property
+    def state_given(self) -> bool:
+        """True when --state or CAMPAIGNCTL_STATE names the state (else it is the file
+        beside the config directory, so the two belong together)."""
+        return self.state is not None or bool(os.environ.get("CAMPAIGNCTL_STATE"))
 
     @property
     def config_dir(self) -> Path:
@@ -97,6 +110,43 @@ class StateType(click.ParamType[StateLocation, Any]):
 STATE = StateType()
 
 
+def _store_flag(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A flag given anywhere stays given: a later default (False) does not undo it."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value:
+            setattr(ctx.ensure_object(AppContext), field, True)
+        return value
+
+    return callback
+
+
+def check_owner() -> None:
+    """Before a command runs: refuse a state that belongs to another config directory, and
+    record the directory on the first apply (ownership.py); `plan` and `apply` then name
+    the state in their first line of text."""
+    ctx = click.get_current_context()
+    if ctx.invoked_subcommand is not None:
+        return  # a group: its command checks, knowing every option
+    app = ctx.find_object(AppContext)
+    if app is None:
+        return
+    command = ctx.command_path.partition(" ")[2]
+    state = app.state_path
+    ownership.check(command, app.config_dir, state, dir_given=app.dir_given, adopt=app.adopt_dir)
+    if app.format == "text":
+        ownership.announce(command, state, app.config_dir)
+
+
+def record_owner() -> None:
+    """After a command succeeded: `apply` records the config directory it carried out."""
+    ctx = click.get_current_context()
+    app = ctx.find_object(AppContext)
+    if ctx.invoked_subcommand is None and app is not None:
+        command = ctx.command_path.partition(" ")[2]
+        ownership.after(command, app.config_dir, app.state_path, adopt=app.adopt_dir)
+
+
 def _store(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         if value is not None:
@@ -123,52 +173,85 @@ def refuse_other_formats(formats: tuple[str, ...]) -> None:
         raise CampaignctlError(f"--format {app.format}: `{ctx.command_path}` writes only {written}")
 
 
+def global_params() -> list[click.Option]:
+    """New --dir, --state, --now and --format options, which store their value in the
+    AppContext wherever they are given: before the command name, after it, or between a
+    group and its command (`template --dir X copy A B`)."""
+    return [
+        click.Option(
+            ["--dir", "dir_"],
+            type=click.Path(path_type=Path, file_okay=False),
+            expose_value=False,
+            callback=_store("dir"),
+            help="Config directory (default campaigns.d, env CAMPAIGNCTL_DIR).",
+        ),
+        click.Option(
+            ["--state"],
+            type=STATE,
+            expose_value=False,
+            callback=_store("state"),
+            help="State database: a file (default .campaignctl/state.db beside the "
+            "config directory) or a postgresql:// URL (env CAMPAIGNCTL_STATE).",
+        ),
+        click.Option(
+            ["--now"],
+            type=INSTANT,
+            metavar="ISO8601",
+            expose_value=False,
+            callback=_store("now"),
+            help="Act as if it were this time (UTC unless an offset is given).",
+        ),
+        click.Option(
+            ["--format", "format_"],
+            type=click.Choice(FORMATS),
+            metavar="[text|json]",
+            expose_value=False,
+            callback=_store("format"),
+            help="Output format.",
+        ),
+        click.Option(
+            ["--adopt-dir"],
+            is_flag=True,
+            default=None,
+            expose_value=False,
+            callback=_store_flag("adopt_dir"),
+            help="Use the state although it belongs to a config directory of another name "
+            "(the same configuration renamed or moved); apply records the new name.",
+        ),
+    ]
+
+
+def add_global_params(command: click.Command, formats: tuple[str, ...] = DATA_FORMATS) -> None:
+    """Give `command` the global options it lacks (a group declared without them, too)."""
+    present = {p.name for p in command.params}
+    for param in global_params():
+        if param.name in present:
+            continue
+        if param.name == "format_":
+            param.metavar = f"[{'|'.join(formats)}]"
+        command.params.append(param)
+
+
 def global_options(formats: tuple[str, ...] = DATA_FORMATS) -> Callable[[F], F]:
-    """Add --dir, --state, --now and --format to a group or a command that writes `formats`."""
+    """Add --dir, --state, --now and --format to a group or a command that writes `formats`.
+    Before the command runs: a format it does not write is refused, and the state's config
+    directory is checked (ownership.py)."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def checked(*args: Any, **kwargs: Any) -> Any:
             refuse_other_formats(formats)
-            return func(*args, **kwargs)
+            check_owner()
+            result = func(*args, **kwargs)
+            record_owner()
+            return result
 
-        options = [
-            click.option(
-                "--dir",
-                "dir_",
-                type=click.Path(path_type=Path, file_okay=False),
-                expose_value=False,
-                callback=_store("dir"),
-                help="Config directory (default campaigns.d, env CAMPAIGNCTL_DIR).",
-            ),
-            click.option(
-                "--state",
-                type=STATE,
-                expose_value=False,
-                callback=_store("state"),
-                help="State database: a file (default .campaignctl/state.db beside the "
-                "config directory) or a postgresql:// URL (env CAMPAIGNCTL_STATE).",
-            ),
-            click.option(
-                "--now",
-                type=INSTANT,
-                metavar="ISO8601",
-                expose_value=False,
-                callback=_store("now"),
-                help="Act as if it were this time (UTC unless an offset is given).",
-            ),
-            click.option(
-                "--format",
-                "format_",
-                type=click.Choice(FORMATS),
-                metavar=f"[{'|'.join(formats)}]",
-                expose_value=False,
-                callback=_store("format"),
-                help="Output format.",
-            ),
-        ]
-        for option in reversed(options):
-            checked = option(checked)
+        params = getattr(checked, "__click_params__", [])
+        checked.__click_params__ = params  # type: ignore[attr-defined]
+        for param in reversed(global_params()):
+            if param.name == "format_":
+                param.metavar = f"[{'|'.join(formats)}]"
+            params.append(param)
         return cast(F, checked)
 
     return decorate

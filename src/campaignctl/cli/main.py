@@ -3,31 +3,32 @@ where expected errors become a clean message and exit 1 (click's usage errors in
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any
 
 import click
 
 from campaignctl import __version__
-from campaignctl.cli.common import FORMATS, AppContext, global_options
+from campaignctl.cli.common import FORMATS, AppContext, add_global_params, global_options
+from campaignctl.cli.failure import report, report_click, report_usage, wants_json
 from campaignctl.errors import CampaignctlError
-
-_LOCATED = re.compile(r"^[^\s:]+:\d+(:\d+)?: ")
-
-
-def error_text(exc: CampaignctlError) -> str:
-    """`file:line:col: message` lines stand as they are; anything else reads `error: ...`."""
-    text = str(exc)
-    return text if _LOCATED.match(text) else f"error: {text}"
 
 
 class CampaignctlGroup(click.Group):
-    """Maps every expected error to one line on stderr and exit 1 (usage errors included:
-    click's own exit 2 would read as "changes present" to a CI script)."""
+    """Every command and group added gets the global options (so they work before or after
+    any command name, subcommand groups included), and every expected error becomes one
+    line on stderr (a JSON object with `--format json`) and exit 1: failure.py."""
+
+    group_class = type  # groups declared under this one are CampaignctlGroups too
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        add_global_params(cmd)
+        super().add_command(cmd, name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        words = kwargs.get("args")
+        as_json = wants_json(sys.argv[1:] if words is None else list(words))
         try:
             code = super().main(*args, **kwargs)
         except click.exceptions.Exit as exc:
@@ -35,11 +36,14 @@ class CampaignctlGroup(click.Group):
         except click.exceptions.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(1)
+        except click.UsageError as exc:
+            report_usage(exc, as_json)
+            sys.exit(1)
         except click.ClickException as exc:
-            exc.show()
+            report_click(exc, as_json)
             sys.exit(1)
         except CampaignctlError as exc:
-            click.echo(error_text(exc), err=True)
+            report(exc, as_json)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             sys.exit(130)

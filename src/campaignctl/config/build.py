@@ -76,6 +76,7 @@ def campaign_spec(resource: Resource) -> CampaignSpec:
         labels=dict(model.metadata.labels),
         description=model.metadata.description,
         locations=locations(resource.document),
+        complete_when=spec.complete_when,
     )
 
 
@@ -98,4 +99,6 @@ def settings(resource: Resource | None) -> Settings:
         reconcile_interval=parse_interval(spec.reconcile_interval),
         state_quiet_hours=spec.state_quiet_hours,
         timezone_fallback=spec.timezone_fallback,
+        brand=spec.brand,
+        forward_url=spec.replies.forward_url,
     )

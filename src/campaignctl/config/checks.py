@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 
 from campaignctl.config.documents import Resource
 from campaignctl.config.models import CampaignDocument, TemplateDocument
+from campaignctl.core.phones import InvalidPhone, normalize
 from campaignctl.core.segments import count_segments
 from campaignctl.core.templates import Placeholder, TemplateProblem, is_blank, placeholders
 from campaignctl.core.types import GroupSpec
@@ -69,21 +70,28 @@ def check_campaigns(
     groups: Mapping[str, GroupSpec],
     unreadable: Mapping[str, set[str]],
     unknown_fields: set[str] | frozenset[str] = frozenset(),
-) -> list[Issue]:
-    """References, published templates, one campaign per group, placeholder fields.
+    with_errors: set[str] | frozenset[str] = frozenset(),
+) -> dict[str, list[Issue]]:
+    """References, published templates, one campaign per group, placeholder fields, groups
+    without contacts: the issues of each campaign, by name (an error holds that campaign).
 
     `unreadable`: names per kind of documents that failed their checks (references to them
-    are not reported again); `unknown_fields`: groups whose CSV could not be read.
+    are not reported again); `unknown_fields`: groups whose CSV could not be read;
+    `with_errors`: groups with an error reported (not said to be empty as well).
     """
-    issues: list[Issue] = []
+    found: dict[str, list[Issue]] = {}
     backing: dict[str, Resource] = {}
     for name, resource in sorted(campaigns.items(), key=lambda item: _order(item[1])):
+        issues = found.setdefault(name, [])
         model = resource.model
         assert isinstance(model, CampaignDocument)
         document = resource.document
         spec = model.spec
         at_template = document.where(("spec", "template"))
         at_group = document.where(("spec", "prospectGroup"))
+        if spec.sender.from_number is not None:
+            at_from = document.where(("spec", "sender", "from"))
+            issues.extend(_sender_number(spec.sender.from_number, at_from))
         template = templates.get(spec.template)
         if template is None and spec.template not in unreadable.get("Template", set()):
             issues.append(_unknown("template", spec.template, templates, at_template))
@@ -104,7 +112,34 @@ def check_campaigns(
             backing[spec.prospect_group] = resource
         if template is not None and group is not None and group.name not in unknown_fields:
             issues.extend(_fields(name, template, group))
-    return issues
+        if group is not None and group.loaded and group.name not in with_errors:
+            issues.extend(_empty_group(name, spec.complete_when, group, at_group))
+    return found
+
+
+def _sender_number(number: str, where: Location) -> list[Issue]:
+    """A sender's `from` must be a number that exists: the provider refuses any other."""
+    try:
+        normalize(number)
+    except InvalidPhone as exc:
+        message = f"sender 'from' {number!r} is not a valid phone number ({exc.reason})"
+        return [Issue("error", message, where, "invalid_sender")]
+    return []
+
+
+def _empty_group(
+    campaign: str, complete_when: str | None, group: GroupSpec, where: Location
+) -> list[Issue]:
+    """A campaign whose group lists no contact sends nothing until a row is added."""
+    if group.contacts or group.invalid:
+        return []
+    then = (
+        "completes at the reconcile after its launch (completeWhen: allEnded)"
+        if complete_when == "allEnded"
+        else "stays active, idle, and enrolls the rows added to the group later"
+    )
+    message = f"prospect group {group.name!r} of campaign {campaign!r} has no contacts: it {then}"
+    return [Issue("warning", message, where, "empty_group")]
 
 
 def _order(resource: Resource) -> tuple[str, int]:
@@ -165,6 +200,9 @@ def _fields(campaign: str, template: Resource, group: GroupSpec) -> list[Issue]:
                     f"{group.name!r} (campaign {campaign!r}) has no field {placeholder.name!r}: "
                     f"add the field, or a fallback: {{{{ {placeholder.name} | default('...') }}}}"
                 )
+                close = difflib.get_close_matches(placeholder.name, sorted(group.field_names), 1)
+                if close:
+                    message += f" (did you mean {{{{ {close[0]} }}}}?)"
                 issues.append(Issue("error", message, where, "placeholder_field"))
             else:
                 needed.setdefault(placeholder.name, where)

@@ -339,6 +339,7 @@ def _header(handle: IO[bytes]) -> list[str]:
         raise FileProblem(f"unreadable CSV header: {exc}", 1) from None
     if not header:
         raise FileProblem("empty CSV: the first line must be a header with a 'phone' column", 1)
+    _check_separator(header)
     return [name.strip() for name in header]
 
 
@@ -350,7 +351,26 @@ def _is_phone(name: str) -> bool:
     return _PHONE_COLUMN.fullmatch(name) is not None
 
 
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _check_separator(header: list[str]) -> None:
+    """A header read as one column that holds another separator: a CSV saved with
+    semicolons (a spreadsheet in a locale whose decimal mark is a comma) or tabs."""
+    if len(header) != 1:
+        return
+    for mark, name in SEPARATORS.items():
+        if mark in header[0]:
+            raise FileProblem(
+                f"the header is separated by {name} ({mark!r}), not commas: contacts CSV "
+                'files use commas (save it again as "CSV (comma delimited)", or replace '
+                f"the {name} with commas)",
+                1,
+            )
+
+
 def _check_header(header: list[str]) -> None:
+    _check_separator(header)
     for position, name in enumerate(header, 1):
         if not name:
             raise FileProblem(f"column {position} of the header has no name", 1)

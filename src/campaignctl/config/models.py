@@ -30,6 +30,7 @@ SERVICE_SID_PATTERN = r"^MG[0-9a-fA-F]{32}$"
 # 08:00 .. 21:00, the federal window; a campaign may narrow it, never widen it
 QUIET_TIME_PATTERN = r"^((0[89]|1[0-9]|20):[0-5][0-9]|21:00)$"
 INTERVAL_PATTERN = r"^[1-9][0-9]*(s|m|h)$"
+FORWARD_URL_PATTERN = r"^https?://[^\s/?#@]+(/\S*)?$"  # no user:password@
 MIN_WAIT_DAYS = 30
 MAX_STEPS = 20
 
@@ -215,6 +216,16 @@ class CampaignSpecModel(_Model):
     sender: SenderModel
     quiet_hours: QuietHoursModel = Field(default_factory=QuietHoursModel, alias="quietHours")
     stop_on_reply: bool = Field(default=True, alias="stopOnReply")
+    complete_when: Literal["allEnded"] | None = Field(
+        default=None,
+        alias="completeWhen",
+        description=(
+            "allEnded: the controller completes the campaign once every enrollment has "
+            "ended and none was added for a reconcile. Unset (the default): the campaign "
+            "stays active (idle) when its enrollments have all ended, and enrolls the rows "
+            "added to its group later."
+        ),
+    )
 
 
 class CampaignDocument(_Model):
@@ -278,6 +289,17 @@ class DoNotCallListDocument(_Model):
 # --------------------------------------------------------------------------- Settings
 
 
+class RepliesModel(_Model):
+    forward_url: str | None = Field(
+        default=None,
+        alias="forwardUrl",
+        pattern=FORWARD_URL_PATTERN,
+        json_schema_extra={"patternErrorMessage": "an http:// or https:// URL (no user:password@)"},
+        description="The controller POSTs each reply here once, as JSON signed with "
+        "CAMPAIGNCTL_FORWARD_SECRET (X-Campaignctl-Signature); null: replies are only kept.",
+    )
+
+
 class SettingsSpecModel(_Model):
     credits_per_segment: WholeNumber = Field(default=1, ge=1, alias="creditsPerSegment")
     reconcile_interval: str = Field(
@@ -292,6 +314,21 @@ class SettingsSpecModel(_Model):
         alias="timezoneFallback",
         description="Zone for numbers without a usable one; null: they are skipped.",
     )
+    brand: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The sender's brand, as registered for A2P 10DLC: validate warns when a "
+        "campaign's first step does not name it.",
+    )
+    help_text: str | None = Field(
+        default=None,
+        alias="helpText",
+        min_length=1,
+        max_length=320,
+        description="The answer to HELP: the brand and a contact (phone, email or site).",
+    )
+
+    replies: RepliesModel = Field(default_factory=RepliesModel)
 
     _zone = field_validator("timezone_fallback")(_check_zone)
 

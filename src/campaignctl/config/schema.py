@@ -39,6 +39,39 @@ class _Generator(GenerateJsonSchema):
         return super().nullable_schema(schema)
 
 
+PYDANTIC_KEYWORDS = {
+    "ge": "minimum",
+    "le": "maximum",
+    "gt": "exclusiveMinimum",
+    "lt": "exclusiveMaximum",
+    "min_length": "minLength",
+    "max_length": "maxLength",
+    "multiple_of": "multipleOf",
+}
+"""Pydantic's names for constraints it leaves in a schema as they were written (on an
+optional field of an annotated type), and the JSON Schema keywords that mean the same: a
+validator or an editor ignores the former, so `dailyLimit: 0` would pass in the editor."""
+
+
+def standard_keywords(schema: Any) -> Any:
+    """`schema` with pydantic's constraint names written as JSON Schema's keywords, inside
+    every subschema (never inside `properties`, whose keys are field names, nor values)."""
+    if isinstance(schema, list):
+        return [standard_keywords(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("properties", "$defs", "patternProperties"):
+            out[key] = {name: standard_keywords(sub) for name, sub in value.items()}
+        elif key in ("default", "const", "enum", "examples"):
+            out[key] = value
+        else:
+            name = str(key)
+            out[PYDANTIC_KEYWORDS.get(name, name)] = standard_keywords(value)
+    return out
+
+
 def schema_file_name(kind: str) -> str:
     return f"{kind.lower()}.schema.json"
 
@@ -46,7 +79,9 @@ def schema_file_name(kind: str) -> str:
 @cache
 def schema_for(kind: str) -> dict[str, Any]:
     """The JSON Schema of one kind of document."""
-    body = MODELS[kind].model_json_schema(by_alias=True, schema_generator=_Generator)
+    body = standard_keywords(
+        MODELS[kind].model_json_schema(by_alias=True, schema_generator=_Generator)
+    )
     return {
         "$schema": DIALECT,
         "$id": SCHEMA_BASE_URL + schema_file_name(kind),
@@ -61,7 +96,7 @@ def combined_schema() -> dict[str, Any]:
     adapter: TypeAdapter[DocumentModel] = TypeAdapter(
         Annotated[DocumentModel, Field(discriminator="kind")]
     )
-    body = adapter.json_schema(by_alias=True, schema_generator=_Generator)
+    body = standard_keywords(adapter.json_schema(by_alias=True, schema_generator=_Generator))
     return {
         "$schema": DIALECT,
         "$id": SCHEMA_BASE_URL + COMBINED_FILE,

@@ -14,7 +14,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from campaignctl.config.documents import check_document
 from campaignctl.config.files import FileProblem, decode_utf8, read_bytes_checked
-from campaignctl.config.loader import find_yaml_files
+from campaignctl.config.loader import find_yaml_files, iter_documents
 from campaignctl.config.models import NAME_MESSAGE, NAME_PATTERN
 from campaignctl.config.paths import display_path
 from campaignctl.config.yamlload import (
@@ -62,6 +62,35 @@ def copy_template(root: Path, old: str, new: str) -> Path:
     except OSError as exc:
         raise CampaignctlError(f"{display_path(target)}: cannot write: {exc.strerror}") from None
     return target
+
+
+def campaigns_using(root: Path, template: str) -> list[tuple[str, str]]:
+    """The campaigns whose file names `template`: (name, the file it is written in)."""
+    found: list[tuple[str, str]] = []
+    for document in iter_documents(root):
+        data = document.data
+        if not isinstance(data, dict) or data.get("kind") != "Campaign":
+            continue
+        spec, metadata = data.get("spec"), data.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if isinstance(spec, dict) and spec.get("template") == template and isinstance(name, str):
+            found.append((name, document.file))
+    return found
+
+
+def next_steps(root: Path, old: str, new: str, written: Path) -> list[str]:
+    """What to do after a copy: edit and publish it, point the campaigns at it, plan."""
+    shown = display_path(written)
+    lines = [f"  1. edit the wording in {shown}, then set its status: published"]
+    users = campaigns_using(root, old)
+    if users:
+        lines += [
+            f"  2. point campaign {name} at it: `template: {new}` in {file}" for name, file in users
+        ]
+    else:
+        lines.append(f"  2. point a campaign at it: `template: {new}` in its spec")
+    lines.append("  3. campaignctl plan    # shows the switch, the wording's diff and who moves")
+    return ["Next:", *lines]
 
 
 def _template_name(document: Document) -> str | None:

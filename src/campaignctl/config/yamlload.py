@@ -147,6 +147,24 @@ def is_empty_document(root: Node) -> bool:
     return isinstance(root, ScalarNode) and root.tag == _PLAIN and root.value in ("", "~", "null")
 
 
+TAB_MESSAGE = (
+    "a tab in the indentation: YAML indents with spaces only (replace the tab with spaces; "
+    "most editors can show tabs and convert them)"
+)
+
+
+def indenting_tab(text: str, line_index: int) -> int | None:
+    """The column (from 0) of a tab among the leading blanks of the line (0-based), or None.
+    libyaml names such a tab only sometimes ("cannot start any token")."""
+    lines = text.split("\n")
+    if not 0 <= line_index < len(lines):
+        return None
+    line = lines[line_index]
+    blanks = line[: len(line) - len(line.lstrip(" \t"))]
+    position = blanks.find("\t")
+    return None if position < 0 else position
+
+
 def compose_documents(text: str) -> Iterator[Node | None]:
     """The root node of each document (None for an empty one), with YAML errors translated."""
     loader = _NodeLoader(text)
@@ -156,9 +174,12 @@ def compose_documents(text: str) -> Iterator[Node | None]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(part for part in (exc.problem, exc.context) if part)
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        tab = indenting_tab(text, mark.line) if mark is not None else None
+        if tab is not None:
+            raise FileProblem(TAB_MESSAGE, line, tab + 1) from None
         if "'\\t'" in message:
             message += " (YAML does not allow tabs for indentation: use spaces)"
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
         raise FileProblem(f"YAML syntax error: {message}", line, col) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1

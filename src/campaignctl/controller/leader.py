@@ -95,14 +95,21 @@ class Leadership:
                 store.detach_lease()
                 store.close()
 
-    def _renew_in(self, token: int) -> None:
-        """renew_lease in the tick's store if one is open, else in a store of its own."""
+    @contextmanager
+    def borrowed(self) -> Iterator[Store]:
+        """The tick's store if one is open, else a store of its own, for a short use by
+        another thread (the renewer, the reply forwarder)."""
         with self._stores:
             if self._current is not None:
-                self._current.renew_lease(token, self.ttl)
+                yield self._current
                 return
             with Store.open(self.location) as store:
-                store.renew_lease(token, self.ttl)
+                yield store
+
+    def _renew_in(self, token: int) -> None:
+        """renew_lease in the tick's store if one is open, else in a store of its own."""
+        with self.borrowed() as store:
+            store.renew_lease(token, self.ttl)
 
     def _confirm(self, token: int, started: float) -> None:
         with self._lock:

@@ -30,10 +30,12 @@ from campaignctl.app.apply import apply_now
 from campaignctl.app.executor import ApplyOptions, ApplyReport
 from campaignctl.app.plan import Planned
 from campaignctl.clock import Clock
+from campaignctl.controller.forward import SECRET_VARIABLE, Forwarder
 from campaignctl.controller.leader import DEFAULT_TTL_SECONDS, GuardedProvider, Leadership
 from campaignctl.controller.metrics import Metrics
 from campaignctl.controller.watcher import ConfigWatcher
 from campaignctl.core.instants import format_instant
+from campaignctl.core.types import Plan
 from campaignctl.errors import EXIT_SENDING_STOPPED, CampaignctlError
 from campaignctl.providers.base import Provider
 from campaignctl.providers.outbox import OutboxTable
@@ -43,6 +45,8 @@ from campaignctl.store import LeaseHeld, StateLocation, Store
 log = logging.getLogger("campaignctl.controller")
 
 DEBOUNCE_SECONDS = 1.0
+SETTLE_SECONDS = 0.25  # a save's events come this close together: one burst, one wake
+MAX_SETTLE_SECONDS = 2.0  # the longest a burst of events may hold the tick back
 MAX_BACKOFF_SECONDS = 300.0
 
 
@@ -81,19 +85,45 @@ def summary_line(planned: Planned, report: ApplyReport) -> str:
         for name, parts in tick_parts(planned.plan).items()
     ]
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))
+    named += [f"{name}: held (config_error: {error})" for name, error in planned.plan.held.items()]
     text = " | ".join(named) if named else "nothing due"
     return text + (f" | provider: {outcomes}" if outcomes else "")
+
+
+def fields(event: str, **values: object) -> dict[str, object]:
+    """The structured fields of a log line (`extra=`): JSON lines carry them as keys."""
+    return {"fields": {"event": event, **values}}
+
+
+def campaign_counts(plan: Plan) -> dict[str, dict[str, int]]:
+    """What a tick did per campaign: actions by type (tallied ones included)."""
+    counts: dict[str, dict[str, int]] = {}
+    for action in plan.actions:
+        mine = counts.setdefault(action.campaign, {})
+        mine[action.type] = mine.get(action.type, 0) + 1
+    for tally in plan.tallies:
+        mine = counts.setdefault(tally.campaign, {})
+        mine[tally.type] = mine.get(tally.type, 0) + tally.count
+    return counts
 
 
 def log_progress(done: int, total: int) -> None:
     """A log line every 500 sends of a long tick."""
     if done % 500 == 0 and (total == 0 or done < total):
-        log.info("sent %d of %s", done, total or "those due")
+        log.info(
+            "sent %d of %s",
+            done,
+            total or "those due",
+            extra=fields("progress", sent=done, total=total or None),
+        )
 
 
 def log_import(campaign: str, read: int, enrolled: int) -> None:
     """A log line every batch of a large group being read."""
-    log.info("%s: %d numbers of its group read, %d enrolled", campaign, read, enrolled)
+    log.info(
+        "%s: %d numbers of its group read, %d enrolled", campaign, read, enrolled,
+        extra=fields("import", campaign=campaign, read=read, enrolled=enrolled),
+    )  # fmt: skip
 
 
 class Controller:
@@ -119,9 +149,13 @@ class Controller:
         self.metrics = Metrics()
         self.failures = 0
         self.stopped_early = False  # the last tick's sending stopped early
+        self.held = False  # the last tick found campaigns held by a broken file
         self.interval = options.interval or timedelta(minutes=15)
         self.holder = f"reconcile:{socket.gethostname()}:{os.getpid()}"
         self.leadership = Leadership(options.state_path, self.holder, options.lease_ttl)
+        self.forwarder = Forwarder(
+            self.leadership.borrowed, os.environ.get(SECRET_VARIABLE), self.leadership.safe
+        )
 
     def _signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info(
@@ -145,19 +179,27 @@ class Controller:
             self.failures += 1
             self.metrics.ticks_failed.inc()
             log.error(
-                "tick failed (every completed send is recorded; the next tick retries): %s", exc
+                "tick failed (every completed send is recorded; the next tick retries): %s",
+                exc,
+                extra=fields("tick_failed", error=str(exc), failures=self.failures),
             )
             return False
         except Exception as exc:  # a bug or the machine: log it, never die
             self.failures += 1
             self.metrics.ticks_failed.inc()
-            log.exception("tick failed unexpectedly: %s", exc)
+            log.exception(
+                "tick failed unexpectedly: %s",
+                exc,
+                extra=fields("tick_failed", error=str(exc), failures=self.failures),
+            )
             return False
         seconds = time.monotonic() - started
         self.failures = 0
         self.stopped_early = report.stopped is not None
+        self.held = bool(planned.plan.held)
         if self.options.interval is None:
             self.interval = planned.desired.settings.reconcile_interval
+        self.forwarder.configure(planned.desired.settings.forward_url)
         self.metrics.observe(planned.plan, report.outcomes, balance, seconds, time.time())
         log.info(
             "tick at %s: %s (%.2fs)%s",
@@ -165,6 +207,17 @@ class Controller:
             summary_line(planned, report),
             seconds,
             f"; stopped: {report.stopped}" if report.stopped else "",
+            extra=fields(
+                "tick",
+                now=format_instant(planned.plan.now),
+                serial=planned.plan.state_serial,
+                seconds=round(seconds, 3),
+                counts=planned.plan.summary(),
+                campaigns=campaign_counts(planned.plan),
+                provider=dict(report.outcomes),
+                balance=balance,
+                stopped=report.stopped,
+            ),
         )
         return True
 
@@ -210,6 +263,7 @@ class Controller:
             threading.Thread(
                 target=self.leadership.renew_until, args=(renewing,), daemon=True
             ).start()
+            threading.Thread(target=self.forwarder.run, args=(renewing,), daemon=True).start()
         try:
             return self.loop()
         finally:
@@ -219,14 +273,18 @@ class Controller:
 
     def loop(self) -> int:
         """Tick until `stop` is set (with `once`, one tick: 0 when it went well, 1 when it
-        failed, 3 when sending stopped early)."""
+        failed or a broken file held campaigns (the others were applied), 3 when sending
+        stopped early)."""
         while not self.stop.is_set():
             ok = self.tick()
             if self.options.once:
+                self.forwarder.drain()
                 self.leadership.release()
                 if not ok:
                     return 1
-                return EXIT_SENDING_STOPPED if self.stopped_early else 0
+                if self.stopped_early:
+                    return EXIT_SENDING_STOPPED
+                return 1 if self.held else 0
             self.pause(ok)
         self.leadership.release()
         log.info("stopped")
@@ -245,12 +303,25 @@ class Controller:
         self.wake.clear()
 
     def _relay(self, watcher: ConfigWatcher) -> None:
+        """Wake the loop once per burst of file events: one save (an editor writes, renames,
+        touches) is one change, logged once, whatever number of events it made."""
         while not self.stop.is_set():
-            if watcher.changed.wait(timeout=1.0):
+            if not watcher.changed.wait(timeout=1.0):
+                continue
+            paths: list[str] = []
+            settle_until = time.monotonic() + MAX_SETTLE_SECONDS  # files written non-stop
+            while watcher.changed.is_set() and not self.stop.is_set():  # still wake a tick
                 watcher.changed.clear()
-                latest = watcher.changes[-1] if watcher.changes else self.options.config_dir
-                log.info("change to %s: reconciling", latest)
-                self.wake.set()
+                paths.extend(p for p in watcher.drain() if p not in paths)
+                if time.monotonic() >= settle_until:
+                    break
+                watcher.changed.wait(timeout=SETTLE_SECONDS)
+            shown = paths[-1] if paths else str(self.options.config_dir)
+            more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+            log.info(
+                "change to %s%s: reconciling", shown, more, extra=fields("change", paths=paths)
+            )
+            self.wake.set()
 
 
 class JsonFormatter(logging.Formatter):
@@ -261,8 +332,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(getattr(record, "fields", {}))
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            entry["traceback"] = self.formatException(record.exc_info)
         return json.dumps(entry)
 
 

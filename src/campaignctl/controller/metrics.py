@@ -1,10 +1,56 @@
-"""Prometheus metrics of the controller, served on --metrics-port."""
+"""Prometheus metrics of the controller, served on --metrics-port.
+
+A message that waits (quiet hours, credits, the pace...) is planned again, and deferred
+again, at every tick until it goes: counting every such decision would count one message
+96 times over a night of quiet hours. So a deferral is counted once per message, when it
+starts waiting (`campaignctl_messages_deferred_total`), and what waits now is a gauge by
+reason (`campaignctl_messages_waiting`). Every other action is done once and counted as done.
+"""
 
 from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from campaignctl.core.types import Plan
+
+MessageKey = tuple[str, str, int | None]  # campaign, phone, step
+
+
+class Waiting:
+    """The messages that waited at the last tick, to tell a new deferral from one more
+    tick of the same wait. Deferrals beyond those an apply lists one by one (a tally of a
+    very large tick) are told by the growth of their count per campaign and reason."""
+
+    def __init__(self) -> None:
+        self.listed: dict[MessageKey, str] = {}
+        self.tallied: Tally[tuple[str, str]] = Tally()
+
+    def update(self, plan: Plan) -> tuple[Tally[str], Tally[str]]:
+        """Take this tick's deferrals; returns (new deferrals, all waiting now), by reason."""
+        new: Tally[str] = Tally()
+        now: Tally[str] = Tally()
+        listed: dict[MessageKey, str] = {}
+        for action in plan.actions:
+            if action.type != "defer":
+                continue
+            key: MessageKey = (action.campaign, action.phone or "", action.step)
+            reason: str = action.reason or ""
+            listed[key] = self.listed.get(key, reason)  # a wait keeps the reason it began with
+            now[reason] += 1
+            if key not in self.listed:
+                new[reason] += 1
+        tallied: Tally[tuple[str, str]] = Tally()
+        for tally in plan.tallies:
+            if tally.type == "defer":
+                tallied[(tally.campaign, tally.reason or "")] += tally.count
+        for (campaign, why), count in tallied.items():
+            now[why] += count
+            new[why] += max(0, count - self.tallied[(campaign, why)])
+        self.listed, self.tallied = listed, tallied
+        return new, now
 
 
 class Metrics:
@@ -12,8 +58,22 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.actions = Counter(
             "campaignctl_actions_total",
-            "Plan actions applied, by type and reason.",
+            "Plan actions applied, by type and reason (deferrals are counted by "
+            "campaignctl_messages_deferred_total).",
             ["type", "reason"],
+            registry=self.registry,
+        )
+        self.deferred = Counter(
+            "campaignctl_messages_deferred_total",
+            "Messages that had to wait, each counted once when its wait began, by the rule "
+            "that held it (quiet_hours, insufficient_credits, rate_limit...).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.waiting = Gauge(
+            "campaignctl_messages_waiting",
+            "Messages due but waiting after the last tick, by the rule that holds them.",
+            ["reason"],
             registry=self.registry,
         )
         self.outcomes = Counter(
@@ -45,6 +105,8 @@ class Metrics:
             "Unix time of the last tick that succeeded.",
             registry=self.registry,
         )
+        self._waits = Waiting()
+        self._reasons: set[str] = set()  # every reason the gauge has shown, reset to 0 when gone
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
         start_http_server(port, addr=host, registry=self.registry)
@@ -53,12 +115,24 @@ class Metrics:
         self, plan: Plan, outcomes: dict[str, int], balance: int, seconds: float, finished_at: float
     ) -> None:
         for action in plan.actions:
-            self.actions.labels(action.type, action.reason or "").inc()
+            if action.type != "defer":
+                self.actions.labels(action.type, action.reason or "").inc()
         for tally in plan.tallies:
-            self.actions.labels(tally.type, tally.reason or "").inc(tally.count)
+            if tally.type != "defer":
+                self.actions.labels(tally.type, tally.reason or "").inc(tally.count)
+        new, now = self._waits.update(plan)
+        for reason, count in new.items():
+            self.deferred.labels(reason).inc(count)
+        self._set_waiting(now.items())
         for outcome, count in outcomes.items():
             self.outcomes.labels(outcome).inc(count)
         self.credits_spent.inc(plan.summary().get("credits", 0))
         self.balance.set(balance)
         self.tick_seconds.observe(seconds)
         self.last_success.set(finished_at)
+
+    def _set_waiting(self, counts: Iterable[tuple[str, int]]) -> None:
+        now = dict(counts)
+        for reason in self._reasons | set(now):
+            self.waiting.labels(reason).set(now.get(reason, 0))
+        self._reasons |= set(now)

@@ -1,6 +1,6 @@
 """Wake the controller when a file under the config directory changes (the only module that
-imports watchdog). Editor swap and backup files are ignored; bursts are debounced by the
-controller, which only ever sees "something changed"."""
+imports watchdog). Editor swap and backup files are ignored; the controller coalesces a
+burst of events (one save) into one change and one tick."""
 
 from __future__ import annotations
 
@@ -48,6 +48,13 @@ class ConfigWatcher:
         self.changed = threading.Event()
         self.changes: deque[str] = deque(maxlen=64)
         self._observer = Observer()
+
+    def drain(self) -> list[str]:
+        """The paths changed since the last drain, oldest first; forgets them."""
+        paths: list[str] = []
+        while self.changes:
+            paths.append(self.changes.popleft())
+        return paths
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

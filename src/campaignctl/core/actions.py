@@ -46,6 +46,8 @@ Reason = Literal[
     "campaign_paused",
     "suspended",
     "provider_rejected",
+    "wrong_number",
+    "config_error",
 ]
 
 

@@ -1,9 +1,10 @@
 """Enrollment from prospect groups: who joins a campaign, who is skipped and why, who was
-removed. Runs only for a campaign whose group changed since the last sync. Pure."""
+removed, who returns. Runs for a campaign whose group changed since the last sync, and for
+the numbers a campaign waits for that are free now (`rejoin`). Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from campaignctl.core.types import (
     InvalidContact,
     Reason,
     Step,
+    Waiter,
 )
 
 
@@ -70,42 +72,99 @@ def sync_contacts(
     dnc: AbstractSet[str],
     owners: Owners,
     now: datetime,
+    wrong_numbers: AbstractSet[str] = frozenset(),
+    returning: Mapping[str, Enrollment] | None = None,
 ) -> SyncResult:
     """Enroll or skip contacts of a campaign's group: the whole group, or one batch of it.
 
     `enrolled`: the numbers this campaign enrolled before (live or ended), at least those of
-    `contacts`; they are left alone. A number met twice is decided once (the first wins).
+    `contacts`; they are left alone, but for `returning`: those whose enrollment ended
+    `removed`, whose row is back (enrolled again, every rule applying, at their next step).
+    A number met twice is decided once (the first wins).
     """
     actions: list[Action] = []
     new: list[Enrollment] = []
     seen: set[str] = set()
     required = required_fields(steps)
+    back = returning or {}
     for contact in contacts:
         phone = contact.phone
-        if phone in enrolled or phone in seen:
+        if phone in seen:
+            continue
+        previous = back.get(phone)
+        if phone in enrolled and (previous is None or previous.steps_sent >= len(steps)):
             continue
         seen.add(phone)
-        reason = _enrollment_refusal(campaign, contact, required, opted_out, dnc, owners)
+        reason = _enrollment_refusal(
+            campaign, contact, required, opted_out, dnc, owners, wrong_numbers
+        )
         if reason is not None:
             actions.append(_skip(campaign, phone, reason[0], reason[1]))
             continue
         owners.claimed[phone] = campaign
         actions.append(Enroll(campaign, phone, str(contact.source)))
-        new.append(
-            Enrollment(
-                campaign=campaign,
-                phone=phone,
-                steps_sent=0,
-                last_sent_at=None,
-                next_due_at=now,
-                enrolled_at=now,
-                fields=contact.fields,
-                zones=contact.zones,
-                us_state=contact.us_state,
-            )
-        )
+        new.append(_joined(campaign, contact, previous, now))
     for bad in invalid:
         actions.append(_skip(campaign, bad.raw, "invalid_phone", f"{bad.source}: {bad.reason}"))
+    return SyncResult(actions, new)
+
+
+def _joined(
+    campaign: str, contact: Contact, previous: Enrollment | None, now: datetime
+) -> Enrollment:
+    """The enrollment a contact joins with: new (step 1 due now), or its earlier one again,
+    at the step after the last it was sent (due as the caller says)."""
+    if previous is not None:
+        return previous._replace(
+            fields=contact.fields, zones=contact.zones, us_state=contact.us_state
+        )
+    return Enrollment(
+        campaign=campaign,
+        phone=contact.phone,
+        steps_sent=0,
+        last_sent_at=None,
+        next_due_at=now,
+        enrolled_at=now,
+        fields=contact.fields,
+        zones=contact.zones,
+        us_state=contact.us_state,
+    )
+
+
+def rejoin_waiters(
+    waiters: Iterable[Waiter],
+    steps: Mapping[str, tuple[Step, ...]],
+    opted_out: AbstractSet[str],
+    dnc: AbstractSet[str],
+    owners: Owners,
+    now: datetime,
+    wrong_numbers: AbstractSet[str] = frozenset(),
+) -> SyncResult:
+    """Enroll the free numbers campaigns wait for, first waiting first, every rule applying:
+    the first campaign to take a number keeps it, and the others wait on (skipped
+    `already_enrolled` again). `steps`: the sequence of each campaign that may enroll now."""
+    actions: list[Action] = []
+    new: list[Enrollment] = []
+    for waiter in waiters:
+        campaign = waiter.campaign
+        if campaign not in steps:
+            continue
+        previous = waiter.previous
+        result = sync_contacts(
+            campaign,
+            (waiter.contact,),
+            (),
+            steps[campaign],
+            frozenset({waiter.contact.phone}) if previous is not None else frozenset(),
+            opted_out,
+            dnc,
+            owners,
+            now,
+            wrong_numbers=wrong_numbers,
+            returning={waiter.contact.phone: previous} if previous is not None else None,
+        )
+        actions.extend(result.actions)
+        new.extend(result.new)
     return SyncResult(actions, new)
 
 
@@ -125,12 +184,15 @@ def _enrollment_refusal(
     opted_out: AbstractSet[str],
     dnc: AbstractSet[str],
     owners: Owners,
+    wrong_numbers: AbstractSet[str],
 ) -> tuple[Reason, str] | None:
     phone = contact.phone
     if phone in dnc:
         return "dnc", "on a do-not-call list"
     if phone in opted_out:
         return "opted_out", "opted out"
+    if phone in wrong_numbers:
+        return "wrong_number", "its owner said it is a wrong number"
     owner = owners.owner(phone)
     if owner is not None and owner != campaign:
         return "already_enrolled", f"enrolled in campaign {owner!r}"

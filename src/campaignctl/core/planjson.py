@@ -22,7 +22,7 @@ from campaignctl.core.actions import (
     StatusChange,
 )
 from campaignctl.core.instants import InstantError, format_instant, parse_instant
-from campaignctl.core.types import Plan
+from campaignctl.core.types import Plan, Relaunch
 
 T = TypeVar("T")
 
@@ -151,12 +151,50 @@ def plan_to_json(plan: Plan, *, with_actions: bool = True) -> dict[str, Any]:
         "group_digests": dict(sorted(plan.group_digests.items())),
         "notes": list(plan.notes),
     }
+    switches = [r for _, r in sorted(plan.relaunches.items()) if r.switch is not None]
+    if switches:  # live campaigns moving to another template (outside `actions`)
+        document["template_switches"] = [switch_to_json(r) for r in switches]
+    if plan.relaunches:  # accepted edits of launched campaigns, recorded by the apply
+        document["edits"] = [
+            {"campaign": name, "changes": list(r.changes)}
+            for name, r in sorted(plan.relaunches.items())
+        ]
+    if plan.held:  # campaigns held by a configuration error: nothing is planned for them
+        document["held"] = [
+            {"campaign": name, "reason": "config_error", "error": error}
+            for name, error in sorted(plan.held.items())
+        ]
     if plan.tallies:  # a large apply: the actions beyond those listed, counted
         document["unlisted"] = [
             {"campaign": t.campaign, "type": t.type, "reason": t.reason, "count": t.count}
             for t in plan.tallies
         ]
     return document
+
+
+def switch_to_json(relaunch: Relaunch) -> dict[str, Any]:
+    """A template switch: the templates, how many live enrollments move, and each step's
+    wording and wait before and after (null where the old template had no such step)."""
+    switch = relaunch.switch
+    assert switch is not None
+    steps = []
+    for index, new in enumerate(switch.new_steps):
+        old = switch.old_steps[index] if index < len(switch.old_steps) else None
+        steps.append(
+            {
+                "step": index + 1,
+                "changed": old != new,
+                "from": None if old is None else {"body": old.body, "waitDays": old.wait_days},
+                "to": {"body": new.body, "waitDays": new.wait_days},
+            }
+        )
+    return {
+        "campaign": relaunch.campaign,
+        "from": switch.old,
+        "to": switch.new,
+        "enrollments": switch.enrollments,
+        "steps": steps,
+    }
 
 
 def plan_from_json(data: object) -> Plan:

@@ -11,10 +11,10 @@ from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Literal, NamedTuple
 
-from campaignctl.core.actions import Complete, Resume
-from campaignctl.core.enrollment import Owners, removals, sync_contacts
+from campaignctl.core.actions import Complete, Defer, Resume
+from campaignctl.core.enrollment import Owners, rejoin_waiters, removals, sync_contacts
 from campaignctl.core.lifecycle import (
-    edit_problems,
+    edit_review,
     empty_config_problem,
     transition,
 )
@@ -27,8 +27,10 @@ from campaignctl.core.types import (
     GroupSpec,
     InvalidContact,
     Plan,
+    Relaunch,
     Snapshot,
     Tally,
+    Waiter,
 )
 from campaignctl.errors import PlanError
 
@@ -48,7 +50,7 @@ ORDER = {
 
 
 def _runs(
-    desired: Desired, snapshot: Snapshot
+    desired: Desired, snapshot: Snapshot, relaunches: Mapping[str, Relaunch]
 ) -> tuple[dict[str, CampaignRun], list[Action], list[str]]:
     runs: dict[str, CampaignRun] = {}
     status_actions: list[Action] = []
@@ -58,13 +60,16 @@ def _runs(
         step = transition(spec, state)
         if step.action is not None:
             status_actions.append(step.action)
-        if state is not None and state.status == "completed" and spec.status != "completed":
+        if step.status == "completed" and spec.status != "completed":
+            why = f" ({state.reason})" if state is not None and state.reason else ""
             notes.append(
-                f"campaign {name!r} is completed: every enrollment ended, so it sends nothing "
-                f"more and enrolls no one; its file still says {spec.status!r}"
+                f"campaign {name!r} is completed{why}: it sends nothing more and enrolls "
+                f"no one; its file still says {spec.status!r}"
             )
         template = desired.templates.get(spec.template)
         launch = state.launch if state is not None else None
+        if name in relaunches:
+            launch = relaunches[name].record
         runs[name] = CampaignRun(
             name=name,
             status=step.status,
@@ -73,7 +78,14 @@ def _runs(
             quiet_hours=launch.quiet_hours if launch else spec.quiet_hours,
             credit_paused=step.credit_paused,
         )
+    for name, error in sorted(desired.held.items()):
+        notes.append(
+            f"campaign {name!r} is held by a configuration error (config_error): it sends "
+            f"nothing until the file is fixed: {error}"
+        )
     for name, state in sorted(snapshot.campaigns.items()):
+        if name in desired.held:
+            continue
         if name not in desired.campaigns and state.status in ("active", "paused"):
             notes.append(
                 f"campaign {name!r} is not in the configuration any more: it sends nothing; "
@@ -125,13 +137,15 @@ class Planning:
         refusal = empty_config_problem(desired, snapshot)
         if refusal is not None and not allow_empty:
             raise PlanError(refusal)
-        problems = edit_problems(desired, snapshot)
+        problems, self.relaunches = edit_review(desired, snapshot)
         if problems:
             raise PlanError("\n".join(str(p) for p in problems))
         self.desired = desired
         self.snapshot = snapshot
         self.now = now
-        self.runs, self.status_actions, self.notes = _runs(desired, snapshot)
+        self.runs, self.status_actions, self.notes = _runs(desired, snapshot, self.relaunches)
+        self.held = dict(desired.held)  # campaign -> the configuration error holding it
+        self.holds = _holds(desired, snapshot)
         self.group_digests: dict[str, str] = {}  # recorded once the syncs are applied
         self.enrolling: set[str] = set()  # campaigns that enroll someone in this plan
         self.waiting: set[str] = set()  # campaigns with enrollments due before this plan
@@ -145,6 +159,20 @@ class Planning:
                 interval=desired.settings.reconcile_interval,
                 sent_today=snapshot.sent_today,
             ),
+        )
+
+    def hold(self, campaign: str, error: str) -> None:
+        """Hold a campaign found only now to depend on a broken file (a streamed apply looks
+        through the CSV of each group it reads before it changes anything): it sends
+        nothing, changes nothing, and the error is recorded."""
+        self.held[campaign] = error
+        self.holds[campaign] = error
+        self.runs.pop(campaign, None)
+        self.relaunches.pop(campaign, None)
+        self.status_actions = [a for a in self.status_actions if a.campaign != campaign]
+        self.notes.append(
+            f"campaign {campaign!r} is held by a configuration error (config_error): it sends "
+            f"nothing until the file is fixed: {error}"
         )
 
     def group_of(self, campaign: str) -> GroupSpec | None:
@@ -170,8 +198,11 @@ class Planning:
         invalid: Iterable[InvalidContact],
         enrolled: AbstractSet[str],
         owners: Owners,
+        returning: Mapping[str, Enrollment] | None = None,
     ) -> Stage:
-        """Enroll or skip contacts of the campaign's group (all of them, or a batch)."""
+        """Enroll or skip contacts of the campaign's group (all of them, or a batch).
+        `returning`: the enrollments of the campaign that ended `removed`, by number (a
+        row that is back continues from it)."""
         result = sync_contacts(
             campaign,
             contacts,
@@ -182,10 +213,57 @@ class Planning:
             self.desired.dnc,
             owners,
             self.now,
+            wrong_numbers=self.snapshot.wrong_numbers,
+            returning={p: self._back(e) for p, e in returning.items()} if returning else None,
         )
         if result.new:
             self.enrolling.add(campaign)
         return Stage("sync", result.actions, result.new)
+
+    def rejoining(self) -> dict[str, str]:
+        """The campaigns that enroll the free numbers they wait for now, with their group's
+        digest (a number skipped by another version of the group is not theirs to enroll):
+        those running whose group this plan did not sync (the sync decided every number)."""
+        digests: dict[str, str] = {}
+        for name, run in self.runs.items():
+            group = self.group_of(name)
+            if group is None or name in self.group_digests:
+                continue
+            if run.status == "active" or run.credit_paused:
+                digests[name] = group.digest
+        return digests
+
+    def rejoin(self, waiters: Iterable[Waiter], owners: Owners) -> Stage:
+        """Enroll the free numbers running campaigns wait for (a batch of them, first waiting
+        first); a number taken meanwhile waits on."""
+        digests = self.rejoining()
+        steps = {name: self.runs[name].steps for name in digests}
+        back = (
+            w._replace(previous=self._back(w.previous)) if w.previous is not None else w
+            for w in waiters
+        )
+        result = rejoin_waiters(
+            back, steps, self.snapshot.opted_out, self.desired.dnc, owners, self.now,
+            wrong_numbers=self.snapshot.wrong_numbers,
+        )  # fmt: skip
+        self.enrolling.update(e.campaign for e in result.new)
+        return Stage("sync", result.actions, result.new)
+
+    def _back(self, ended: Enrollment) -> Enrollment:
+        """A returning number's enrollment as it goes on: its next step is considered from
+        the next reconcile at the earliest (as the executor records it), never in the apply
+        that takes it back, so it is decided in the same order by every apply."""
+        return ended._replace(next_due_at=max(ended.next_due_at, self.returns_at))
+
+    @property
+    def returns_at(self) -> datetime:
+        """When the next step of a number taken back now is considered at the earliest."""
+        return self.now + self.desired.settings.reconcile_interval
+
+    def due_now(self, new: Iterable[Enrollment]) -> list[tuple[Enrollment, bool]]:
+        """Of enrollments this plan made, those whose next step is due now (not a returning
+        number's), as `due` takes them."""
+        return [(e, True) for e in new if e.next_due_at <= self.now]
 
     def remove(self, campaign: str, phones: Iterable[str], owners: Owners) -> Stage:
         """End the live enrollments of numbers that left the group; they are not sent to."""
@@ -239,6 +317,13 @@ class Planning:
         `new`: enrolled by this plan (considered after every enrollment due before it)."""
         if not new:
             self.waiting.add(enrollment.campaign)
+        held = self.held.get(enrollment.campaign)
+        if held is not None:
+            step = enrollment.steps_sent + 1
+            self.sends.actions.append(
+                Defer(enrollment.campaign, enrollment.phone, step, "config_error", None, held)
+            )
+            return
         target = self.runs.get(enrollment.campaign)
         if target is None or target.status in ("draft", "completed"):
             return
@@ -274,6 +359,9 @@ class Planning:
             group_digests=dict(self.group_digests),
             notes=tuple(self.notes),
             tallies=tallies,
+            relaunches=dict(self.relaunches),
+            holds=dict(self.holds),
+            held=dict(self.held),
         )
 
 
@@ -288,15 +376,23 @@ def stages(desired: Desired, snapshot: Snapshot, planning: Planning) -> Iterator
         if not group.loaded:
             continue  # the loader skipped it: its digest is synced for every campaign using it
         stage = planning.sync(
-            name, group.contacts, group.invalid, snapshot.enrolled.get(name, frozenset()), owners
+            name,
+            group.contacts,
+            group.invalid,
+            snapshot.enrolled.get(name, frozenset()),
+            owners,
+            snapshot.returning.get(name),
         )
         new.extend(stage.new)
         yield stage
         present = {contact.phone for contact in group.contacts}
         yield planning.remove(name, sorted(snapshot.live.get(name, frozenset()) - present), owners)
         planning.synced(name)
+    stage = planning.rejoin(snapshot.waiters, owners)
+    new.extend(stage.new)
+    yield stage
     due = [(enrollment, False) for enrollment in snapshot.due]
-    yield planning.due([*due, *((enrollment, True) for enrollment in new)])
+    yield planning.due([*due, *planning.due_now(new)])
     yield planning.finish()
 
 
@@ -309,6 +405,20 @@ def plan(desired: Desired, snapshot: Snapshot, now: datetime, *, allow_empty: bo
     return planning.result(actions)
 
 
+def _holds(desired: Desired, snapshot: Snapshot) -> dict[str, str | None]:
+    """The configuration errors to record: each held campaign's (when it changed), and None
+    for each campaign recorded held that is not any more."""
+    holds: dict[str, str | None] = {}
+    for name, error in desired.held.items():
+        state = snapshot.campaigns.get(name)
+        if state is None or state.config_error != error:
+            holds[name] = error
+    for name, state in snapshot.campaigns.items():
+        if state.config_error is not None and name not in desired.held:
+            holds[name] = None
+    return holds
+
+
 def _completions(
     desired: Desired,
     snapshot: Snapshot,
@@ -316,9 +426,14 @@ def _completions(
     enrolling: set[str],
     synced_now: dict[str, str],
 ) -> list[Action]:
-    """A running campaign whose every enrollment has ended is completed by the controller."""
+    """A running campaign with `completeWhen: allEnded` is completed by the controller once
+    every enrollment has ended and none was added for a reconcile (its group synced before
+    this plan, nothing enrolled by it), and while no number of its group waits for another
+    campaign. Any other campaign stays active (observed `idle`): its group may grow."""
     done: list[Action] = []
     for name, run in runs.items():
+        if desired.campaigns[name].complete_when != "allEnded":
+            continue
         state = snapshot.campaigns.get(name)
         if state is None or state.status != "active" or run.status != "active":
             continue
@@ -326,5 +441,7 @@ def _completions(
         synced = group is not None and state.group_digest == group.digest
         if not synced or name in enrolling or name in synced_now or state.live_enrollments:
             continue
-        done.append(Complete(name, "every enrollment has ended"))
+        if name in snapshot.held_back:
+            continue
+        done.append(Complete(name, "every enrollment has ended (completeWhen: allEnded)"))
     return done

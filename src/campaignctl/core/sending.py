@@ -1,9 +1,10 @@
 """Which due messages go out now, and for the rest, why not and until when. Pure.
 
 Every rule of SPEC section 2 that concerns one message is decided here, in this order:
-skips that end an enrollment (do-not-call, opt-out, no time zone, a blank field), then
-reasons that hold every message (suspended, campaign paused), then the contact's own timing
-(30 days since any message, quiet hours), then the account (pace, credits).
+skips that end an enrollment (do-not-call, opt-out, a wrong number, no time zone, a blank
+field), then reasons that hold messages (a reply held for review, suspended, campaign
+paused), then the contact's own timing (30 days since any message, quiet hours), then the
+account (pace, credits).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from campaignctl.core.types import (
     Step,
 )
 from campaignctl.core.windows import next_allowed, window_closes
+
+HELD = "a reply is held for review: nothing is sent until `campaignctl replies review` decides"
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ class SendPlanner:
             return self._skip(e, step, "dnc", "on a do-not-call list")
         if e.phone in self.snapshot.opted_out:
             return self._skip(e, step, "opted_out", "opted out")
+        if e.phone in self.snapshot.wrong_numbers:
+            return self._skip(e, step, "wrong_number", "its owner said it is a wrong number")
         if not e.zones:
             return self._skip(e, step, "unknown_timezone", "no usable time zone")
         template = run.steps[step - 1].body
@@ -118,6 +123,8 @@ class SendPlanner:
             return self._skip(e, step, "missing_field", f"template cannot render: {exc}")
         if missing is not None:
             return self._skip(e, step, "missing_field", f"field {missing!r} is empty")
+        if e.phone in self.snapshot.held:
+            return self._defer(e, step, "replied", None, HELD)
         if self.snapshot.suspended is not None:
             return self._defer(e, step, "suspended", None, self.snapshot.suspended)
         if run.status != "active" and not run.credit_paused:

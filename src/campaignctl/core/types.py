@@ -85,6 +85,9 @@ class CampaignSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     description: str | None = None
     locations: Mapping[str, Location] = field(default_factory=dict)
+    # "allEnded": the controller completes the campaign once every enrollment has ended;
+    # None: it stays active (idle) and enrolls the rows added to its group later
+    complete_when: Literal["allEnded"] | None = None
 
 
 class Contact(NamedTuple):
@@ -125,6 +128,8 @@ class Settings:
     reconcile_interval: timedelta = timedelta(minutes=15)
     state_quiet_hours: bool = True
     timezone_fallback: str | None = None
+    brand: str | None = None  # named in every first message (a content warning otherwise)
+    forward_url: str | None = None  # replies.forwardUrl
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,10 @@ class Desired:
     dnc: frozenset[str]  # E.164 numbers on any DoNotCallList
     settings: Settings
     config_digest: str  # "sha256:..." over every file read
+    # campaigns held by a file that failed to load or check (their own, their template's,
+    # their group's; every campaign for a DoNotCallList or Settings): name -> the error,
+    # `file:line: message`. They are not in `campaigns`: nothing is planned for them.
+    held: Mapping[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- observed state
@@ -160,6 +169,7 @@ class CampaignState:
     launch: LaunchRecord | None  # None while draft
     group_digest: str | None  # GroupSpec.digest at the last sync applied
     live_enrollments: int  # enrollments not ended
+    config_error: str | None = None  # the error holding it, as recorded by the last apply
 
 
 class Enrollment(NamedTuple):
@@ -172,6 +182,17 @@ class Enrollment(NamedTuple):
     fields: Mapping[str, str]
     zones: tuple[str, ...]
     us_state: str | None
+
+
+class Waiter(NamedTuple):
+    """A number of a campaign's group that was skipped `already_enrolled` and is free now:
+    the campaign that waits for it, the contact as its group lists it, since when it waits,
+    and its earlier enrollment in that campaign when it ended `removed` (it continues)."""
+
+    campaign: str
+    contact: Contact
+    since: datetime
+    previous: Enrollment | None
 
 
 @dataclass(frozen=True)
@@ -193,9 +214,45 @@ class Snapshot:
     balance: int
     suspended: str | None  # the reason, when all sending is suspended
     sent_today: Mapping[str, int]  # sender key -> messages handed to the provider this UTC day
+    # numbers held for review after a reply that may revoke consent: nothing is sent to them
+    held: frozenset[str] = frozenset()
+    # numbers whose owner said we have the wrong number: never enrolled or sent to again
+    wrong_numbers: frozenset[str] = frozenset()
+    # the numbers free now that a running campaign waits for, first waiting first
+    waiters: tuple[Waiter, ...] = ()
+    # for each campaign whose group digest changed: its enrollments that ended `removed`, by
+    # number (a returning row continues from them)
+    returning: Mapping[str, Mapping[str, Enrollment]] = field(default_factory=dict)
+    # campaigns some number of whose group waits for another campaign (asked only of the
+    # campaigns that could complete now)
+    held_back: frozenset[str] = frozenset()
 
 
 # --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class TemplateSwitch:
+    """A live campaign moves to another template: its live enrollments continue at their
+    next step with the new wording."""
+
+    old: str
+    new: str
+    old_steps: tuple[Step, ...]
+    new_steps: tuple[Step, ...]
+    enrollments: int  # live enrollments that move
+
+
+@dataclass(frozen=True)
+class Relaunch:
+    """An accepted edit of a launched campaign (a template switch, or a change that only
+    makes sending safer or slower): the record it runs with from now on."""
+
+    campaign: str
+    record: LaunchRecord
+    previous: LaunchRecord
+    changes: tuple[str, ...]  # one line a field, e.g. "spec.sender.dailyLimit: null -> 500"
+    switch: TemplateSwitch | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +277,11 @@ class Plan:
     group_digests: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # things a reviewer should see that are not actions
     tallies: tuple[Tally, ...] = ()  # an apply's actions beyond those listed (never sends)
+    # accepted edits of launched campaigns, recorded by the apply before anything is sent
+    relaunches: Mapping[str, Relaunch] = field(default_factory=dict)
+    # the configuration errors to record as holding each campaign (None: the hold is lifted)
+    holds: Mapping[str, str | None] = field(default_factory=dict)
+    held: Mapping[str, str] = field(default_factory=dict)  # every campaign held, its error
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}

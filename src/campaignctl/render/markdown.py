@@ -19,6 +19,7 @@ from datetime import datetime
 
 from campaignctl.core.instants import format_instant
 from campaignctl.core.types import Action, Desired, Plan, Snapshot, Tally
+from campaignctl.render.edits import relaunch_lines
 from campaignctl.render.plan import action_facts, by_campaign, launch_review
 
 MARKER = "<!-- campaignctl plan -->"  # finds the comment to update on the next push
@@ -219,8 +220,10 @@ def render_plan_markdown(
     *,
     show_numbers: bool = False,
     listed: int = LISTED,
+    credits_last: str | None = None,
 ) -> str:
-    """The plan as one pull-request comment, under GitHub's size limit."""
+    """The plan as one pull-request comment, under GitHub's size limit. `credits_last`:
+    the forecast's `credits last until ...`, when one was made."""
     writer = Writer(show_numbers)
     lines = heading(plan.state_serial, plan.now, plan.expires_at)
     if snapshot.suspended is not None:
@@ -245,14 +248,22 @@ def render_plan_markdown(
         f"(balance {snapshot.balance} → {after}).",
         "",
     ]
+    launching = any(
+        a.type == "campaign_status" and (a.from_status, a.to_status) == ("draft", "active")
+        for a in plan.actions
+    )
+    if credits_last is not None and not launching:  # else the launch review says it
+        lines += [f"**Forecast:** {credits_last}.", ""]
     for action in plan.actions:
         if action.type == "campaign_status" and (action.from_status, action.to_status) == (
             "draft",
             "active",
         ):
-            review = launch_review(desired, snapshot, plan, action.campaign)
+            review = launch_review(desired, snapshot, plan, action.campaign, credits_last)
             lines += [f"### Launching {action.campaign}", ""]
             lines += [*code_block(writer.numbers(line) for line in review), ""]
+    for name, relaunch in sorted(plan.relaunches.items()):
+        lines += [f"### Changing {name}", "", *code_block(relaunch_lines(relaunch)), ""]
     if plan.notes:
         lines += ["### Notes", "", *(f"- {writer.text(note)}" for note in plan.notes), ""]
     if plan.actions or plan.tallies:

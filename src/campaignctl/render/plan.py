@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from campaignctl.core import content
 from campaignctl.core.actions import until_of
 from campaignctl.core.instants import format_instant
 from campaignctl.core.planner import SAMPLE
 from campaignctl.core.segments import count_segments
 from campaignctl.core.templates import MissingField, TemplateProblem, render
-from campaignctl.core.types import Action, Desired, Plan, Snapshot, Tally
+from campaignctl.core.types import Action, Desired, Plan, Snapshot, Tally, TemplateSpec
+from campaignctl.render.edits import relaunch_lines
 
 
 def _reasons(actions: Iterable[Action], tallies: Iterable[Tally] = ()) -> str:
@@ -106,7 +108,14 @@ def _segments_estimate(desired: Desired, plan: Plan, campaign: str) -> list[floa
     return estimates
 
 
-def launch_review(desired: Desired, snapshot: Snapshot, plan: Plan, campaign: str) -> list[str]:
+def launch_review(
+    desired: Desired,
+    snapshot: Snapshot,
+    plan: Plan,
+    campaign: str,
+    credits_last: str | None = None,
+) -> list[str]:
+    """What a campaign going live will do; `credits_last`: the forecast's line, if made."""
     spec = desired.campaigns[campaign]
     template = desired.templates.get(spec.template)
     if template is None:
@@ -144,7 +153,18 @@ def launch_review(desired: Desired, snapshot: Snapshot, plan: Plan, campaign: st
         f"  whole sequence: about {whole:.0f} credits against a balance of "
         f"{snapshot.balance} ({verdict})"
     )
-    return lines
+    if credits_last is not None:
+        lines.append(f"  forecast: {credits_last}")
+    return lines + [f"  warning: {m}" for m in content_warnings(template, desired.settings.brand)]
+
+
+def content_warnings(template: TemplateSpec, brand: str | None) -> list[str]:
+    """What `validate` warns about the template's content, repeated where a launch is read."""
+    branded = content.brand_finding(template.steps[0].body, brand)
+    found = [branded.message] if branded else []
+    for index, step in enumerate(template.steps):
+        found += [f"step {index + 1} {f.message}" for f in content.body_findings(step.body)]
+    return found
 
 
 def action_facts(
@@ -173,26 +193,45 @@ def action_line(action: Action) -> str:
     return f"{head} {' '.join([*step, *action_facts(action)])}".rstrip()
 
 
-def render_plan(desired: Desired, snapshot: Snapshot, plan: Plan, *, verbose: bool = False) -> str:
+def render_plan(
+    desired: Desired,
+    snapshot: Snapshot,
+    plan: Plan,
+    *,
+    verbose: bool = False,
+    credits_last: str | None = None,
+) -> str:
+    """The text plan; `credits_last`: the forecast's `credits last until ...`, if made."""
     lines = [
         f"Plan at {format_instant(plan.now)} (state serial {plan.state_serial}, "
         f"valid until {format_instant(plan.expires_at)})",
         "",
     ]
     actions, tallies = by_campaign(plan)
-    names = sorted(set(desired.campaigns) | set(actions) | set(tallies))
+    names = sorted(set(desired.campaigns) | set(actions) | set(tallies) | set(plan.held))
     for name in names:
         state = snapshot.campaigns.get(name)
         status = state.status if state else "new"
-        if name in desired.campaigns or actions.get(name) or tallies.get(name):
-            lines.append(campaign_line(name, status, actions.get(name, []), tallies.get(name, [])))
+        line = campaign_line(name, status, actions.get(name, []), tallies.get(name, []))
+        if name in plan.held:
+            held = "held (config_error)"
+            line = (
+                line[: -len("nothing to do")] + held
+                if line.endswith("nothing to do")
+                else f"{line}; {held}"
+            )
+        lines.append(line)
     launches = [
         a.campaign
         for a in plan.actions
         if a.type == "campaign_status" and a.from_status == "draft" and a.to_status == "active"
     ]
     for name in launches:
-        lines += ["", *launch_review(desired, snapshot, plan, name)]
+        lines += ["", *launch_review(desired, snapshot, plan, name, credits_last)]
+    for _, relaunch in sorted(plan.relaunches.items()):
+        lines += ["", *relaunch_lines(relaunch)]
+    if credits_last is not None and not launches:
+        lines += ["", f"Forecast: {credits_last} (`campaignctl forecast` tells day by day)"]
     if plan.notes:
         lines += ["", "Notes:", *(f"  - {note}" for note in plan.notes)]
     if snapshot.suspended is not None:

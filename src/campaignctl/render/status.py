@@ -63,7 +63,8 @@ def status_json(
         {
             "name": r.name,
             "status": r.status,
-            "reason": r.reason,
+            "reason": "config_error" if r.config_error else r.reason,
+            "config_error": r.config_error,
             "template": r.template,
             "prospect_group": r.prospect_group,
             "enrollments": {
@@ -75,6 +76,7 @@ def status_json(
             "sent": r.sent,
             "in_flight": r.in_flight,
             "credits": r.credits,
+            "replies": r.replies,
             "launched_at": _t(r.launched_at),
             "updated_at": _t(r.updated_at),
         }
@@ -96,13 +98,20 @@ def status_text(
     parts: list[str] = []
     if rows:
         headers = ("CAMPAIGN", "STATUS", "REASON", "ENROLLED", "LIVE", "DONE", "ENDED",
-                   "SENT", "CREDITS")  # fmt: skip
+                   "SENT", "CREDITS", "REPLIES")  # fmt: skip
         body = [
-            (r.name, r.status, r.reason, r.enrolled, r.live, r.done, _ended_text(dict(r.ended)),
-             r.sent if not r.in_flight else f"{r.sent} (+{r.in_flight} in flight)", r.credits)
+            (r.name, r.status, "config_error" if r.config_error else r.reason, r.enrolled,
+             r.live, r.done, _ended_text(dict(r.ended)),
+             r.sent if not r.in_flight else f"{r.sent} (+{r.in_flight} in flight)", r.credits,
+             r.replies)
             for r in rows
         ]  # fmt: skip
         parts.append(table(headers, body))
+        parts.extend(
+            f"{r.name} is held, sending nothing until the file is fixed: {r.config_error}"
+            for r in rows
+            if r.config_error
+        )
     else:
         parts.append("No campaigns in the state yet.")
     if hidden:
@@ -199,6 +208,9 @@ def _enrollment_line(e: EnrollmentRecord) -> str:
 
 
 def _event_row(ev: HistoryEvent) -> tuple[object, ...]:
+    step = f"step {ev.step}" if ev.step is not None else None
+    if ev.kind == "reply":  # what it did, and its text
+        return (_t(ev.at), ev.campaign, step, "reply", ev.what, f'"{_preview(ev.detail or "")}"')
     what = {"attempt": f"attempt {ev.what}", "optout": "opted out", "optin": "opt-out lifted"}
     notes = []
     if ev.until is not None:
@@ -209,7 +221,6 @@ def _event_row(ev: HistoryEvent) -> tuple[object, ...]:
         notes.append(f"by {ev.what}")
     if ev.detail:
         notes.append(ev.detail)
-    step = f"step {ev.step}" if ev.step is not None else None
     return (_t(ev.at), ev.campaign, step, what.get(ev.kind, ev.what), ev.reason, "; ".join(notes))
 
 

@@ -4,11 +4,13 @@
 `Store.open(path_or_url)` is the only way in. It is assembled from one mixin per concern:
 
     snapshot.py  the planner's one read          lease.py     one applier at a time
-    stream.py    a streamed apply's batch reads
+    stream.py    a streamed apply's batch reads   waitlist.py  the numbers campaigns wait for
     writes.py    campaigns, enrollments, runs     sends.py     intents and outcomes
     commands.py  credits, opt-outs, suspend,      queries.py   status, explain, ledger
                  outbox                           inbound.py   webhook events, one
-                                                               transaction each
+    replies.py   the replies kept, and their                   transaction each
+                 forwards' outbox
+    dashboard.py the status page's counts                      transaction each
 
 Consumers are typed with the narrow protocols of protocols.py (a reader, an apply writer, a
 lease holder, a ledger...), which `Store` implements. The mixins run one implementation of
@@ -22,10 +24,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from campaignctl.store.commands import CommandsMixin
+from campaignctl.store.dashboard import DashboardMixin
 from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
+from campaignctl.store.forecast import ForecastMixin, ForecastReader
 from campaignctl.store.inbound import InboundMixin
 from campaignctl.store.lease import LeaseMixin
 from campaignctl.store.location import StateArg, StateLocation, mask, parse_state
+from campaignctl.store.optout_bulk import BulkOptOutsMixin
+from campaignctl.store.owner import ConfigOwner, OwnerMixin
 from campaignctl.store.protocols import (
     ApplyStore,
     ApplyWriter,
@@ -53,10 +59,13 @@ from campaignctl.store.records import (
     OptOutRecord,
     OutboxRecord,
 )
+from campaignctl.store.replies import RepliesMixin
+from campaignctl.store.review import ReviewMixin
 from campaignctl.store.sends import SendBlocked, SendsMixin
 from campaignctl.store.snapshot import SnapshotMixin
 from campaignctl.store.sqlite import open_sqlite
 from campaignctl.store.stream import DueBatch, StreamMixin, SyncFacts, SyncStart
+from campaignctl.store.waitlist import WaitlistMixin
 from campaignctl.store.writes import WritesMixin
 
 __all__ = [
@@ -66,9 +75,11 @@ __all__ = [
     "BatchStore",
     "CampaignStatusRow",
     "Commands",
+    "ConfigOwner",
     "DueBatch",
     "EnrollmentRecord",
     "ExplainReader",
+    "ForecastReader",
     "HistoryEvent",
     "HistoryReader",
     "InFlight",
@@ -97,12 +108,19 @@ __all__ = [
 class Store(
     SnapshotMixin,
     StreamMixin,
+    WaitlistMixin,
     LeaseMixin,
     WritesMixin,
     SendsMixin,
     CommandsMixin,
     InboundMixin,
     QueriesMixin,
+    ReviewMixin,
+    BulkOptOutsMixin,
+    RepliesMixin,
+    OwnerMixin,
+    ForecastMixin,
+    DashboardMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

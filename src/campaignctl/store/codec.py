@@ -9,8 +9,8 @@ from datetime import time
 from typing import Any
 
 from campaignctl.core.instants import LONGEST_WAIT_DAYS
-from campaignctl.core.types import LaunchRecord, QuietHours, Sender, Step
-from campaignctl.store.db import DamagedValue, shown
+from campaignctl.core.types import Enrollment, LaunchRecord, QuietHours, Sender, Step
+from campaignctl.store.db import DamagedValue, from_text, opt_from_text, shown
 
 # what decoding a document that campaignctl did not write can raise: broken JSON, a list
 # where an object was, a missing key, a number where text was, a time that is not one
@@ -135,4 +135,20 @@ def _launch(data: Any) -> LaunchRecord:
             start=time.fromisoformat(quiet["start"]), end=time.fromisoformat(quiet["end"])
         ),
         stop_on_reply=bool(data["stop_on_reply"]),
+    )
+
+
+def enrollment_from_row(row: Sequence[Any]) -> Enrollment:
+    """An enrollment from its columns, in the order of snapshot.ENROLLMENT_COLUMNS."""
+    campaign, phone, steps_sent, last_sent, next_due, enrolled, fields, zones, us_state = row
+    return Enrollment(
+        campaign=campaign,
+        phone=phone,
+        steps_sent=steps_sent,
+        last_sent_at=opt_from_text(last_sent),
+        next_due_at=from_text(next_due),
+        enrolled_at=from_text(enrolled),
+        fields=fields_from_json(fields),
+        zones=zones_from_json(zones),
+        us_state=us_state,
     )

@@ -88,15 +88,24 @@ class CommandsMixin(StoreBase):
     # ------------------------------------------------------------------ credits
 
     def add_credits(self, amount: int, note: str | None, now: datetime) -> int:
-        """Top up the balance; returns the new balance."""
-        if amount <= 0:
-            raise StateError(f"credits to add must be a positive whole number, not {amount}")
+        """Top up the balance, or correct it (a negative amount, with a note, kept in the
+        ledger as `correction: NOTE`; never below zero); returns the new balance."""
+        if amount == 0 or (amount < 0 and not (note or "").strip()):
+            raise StateError(
+                f"credits to add must be a positive whole number (or a negative correction "
+                f"with a note saying why), not {amount}"
+            )
         with self._write() as conn:
+            balance = int(conn.execute("SELECT balance FROM meta WHERE id = 1").fetchone()[0])
+            if balance + amount < 0:
+                raise StateError(
+                    f"the balance is {balance}: a correction of {amount} would leave it below zero"
+                )
             conn.execute(
                 "INSERT INTO ledger (at, amount, note) VALUES (?, ?, ?)",
-                [to_text(now), amount, note or "top-up"],
+                [to_text(now), amount, f"correction: {note}" if amount < 0 else note or "top-up"],
             )
-            return int(conn.execute("SELECT balance FROM meta WHERE id = 1").fetchone()[0])
+            return balance + amount
 
     # ------------------------------------------------------------------ opt-outs
 

@@ -3,8 +3,8 @@ PostgreSQL and back, or same to same.
 
 Everything the state holds is copied as it is, ids kept (a status callback names its attempt
 by id): campaigns, enrollments, the last send to each number, attempts, the ledger, opt-outs
-and their history, runs, decisions, webhook events, the outbox, and the serial, the balance
-and the suspension of `meta`. The lease is not: the copy starts free, its token at zero.
+and their history, runs, decisions, webhook events, the outbox, the replies and their
+forwards, and the serial, the balance and the suspension of `meta`. The lease is not: the copy starts free, its token at zero.
 
 The source is read in one snapshot, a batch at a time in key order (a million enrollments
 never sit in memory), and refused when its tables are not exactly the ones this code
@@ -51,7 +51,7 @@ def _table(name: str, key: str, columns: str, *, identity: bool = False) -> Tabl
 # in the order rows may be inserted (a row's references come before it)
 TABLES = (
     _table("campaigns", "name", "name status reason launch group_digest live_count created_at"
-           " updated_at launched_at"),
+           " updated_at launched_at config_error"),
     _table("enrollments", "id", "id campaign phone status end_reason steps_sent last_sent_at"
            " next_due_at enrolled_at ended_at fields zones us_state source", identity=True),
     _table("phones", "phone", "phone last_sent_at"),
@@ -66,8 +66,19 @@ TABLES = (
            " detail"),
     _table("webhook_events", "message_sid", "message_sid at"),
     _table("outbox", "id", "id attempt_id at campaign to sender step body"),
+    _table("review_holds", "id", "id phone since text verdict decided_at decision reason",
+           identity=True),
+    _table("wrong_numbers", "phone", "phone at text verdict"),
+    _table("replies", "id", "id received_at phone sender body message_sid campaign step did"
+           " keyword", identity=True),
+    _table("reply_forwards", "reply_id", "reply_id attempts next_attempt_at last_attempt_at"
+           " last_error forwarded_at forwarded_to"),
+    _table("waiting", "id", "id phone campaign digest since fields zones us_state source free",
+           identity=True),
 )  # fmt: skip
-META_COLUMNS = ("serial", "balance", "suspended_reason", "suspended_at")
+META_COLUMNS = (
+    "serial", "balance", "suspended_reason", "suspended_at", "config_dir_name", "config_dir_path"
+)  # fmt: skip
 # what else a state's database holds, never copied: the lease, the numbers of a sync under
 # way (PostgreSQL), and the schema's own bookkeeping
 NOT_COPIED = {"meta", "lease", "sync_present", "_sqlite_migrations", "_yoyo_migration",

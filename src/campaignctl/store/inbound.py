@@ -3,9 +3,9 @@
 Twilio retries an event it got no answer for, so each is processed once per MessageSid
 (a status callback once per MessageSid and status). The mark that an event was processed
 and everything the event changes (an opt-out and the enrollments it ends, an opt-in, a
-reply's ended sequences, a delivery status) are one transaction: a full disk or a crash
-leaves either all of it or none, and Twilio's retry of an event left with none of it is
-processed like the first delivery.
+reply's ended sequences, the message kept as a reply with its forward row, a delivery
+status) are one transaction: a full disk or a crash leaves either all of it or none, and
+Twilio's retry of an event left with none of it is processed like the first delivery.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from campaignctl.core.keywords import InboundKind
-from campaignctl.store.commands import delete_optout, end_replied, insert_optout
+from campaignctl.core.revocation import classify as classify_reply
+from campaignctl.store.commands import delete_optout, insert_optout
 from campaignctl.store.db import StoreBase, to_text
 from campaignctl.store.dialect import Conn
+from campaignctl.store.replies import IncomingReply, attributed, did_of, record_reply
+from campaignctl.store.review import record_classified_reply
 from campaignctl.store.sends import write_delivery
 from campaignctl.store.writes import end_live
 
@@ -28,12 +31,15 @@ FINAL_RANK = 3  # delivered, undelivered, failed, read...
 
 @dataclass(frozen=True)
 class InboundEvent:
-    """An incoming SMS, classified (core.keywords): who sent it and what it means."""
+    """An incoming SMS, classified (core.keywords): who sent it, to which of our numbers,
+    its text and what it means."""
 
     message_sid: str
     phone: str
     kind: InboundKind
     keyword: str | None = None  # the opt-out keyword it amounts to, for the opt-out's note
+    body: str = ""  # the message as written
+    sender: str | None = None  # our number it was sent to (To)
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class InboundRecorded:
     duplicate: bool  # already processed: nothing done
     changed: bool = False  # an opt-out added or lifted
     ended: tuple[str, ...] = ()  # campaigns whose enrollment of the number ended
+    reply_id: int | None = None  # the reply kept
 
 
 @dataclass(frozen=True)
@@ -93,22 +100,33 @@ class InboundMixin(StoreBase):
     def record_inbound(self, event: InboundEvent, now: datetime) -> InboundRecorded:
         """An incoming SMS: an opt-out ends every live enrollment of the number, an opt-in
         lifts its opt-out, a reply ends its sequences where stopOnReply, a HELP changes
-        nothing; all of it with the mark that the MessageSid was processed."""
+        nothing; each is kept as a reply (with what it did, and its pending forward); all
+        of it with the mark that the MessageSid was processed."""
         with self._write(bump=False) as conn:
             if not _first_time(conn, event.message_sid, now):
                 return InboundRecorded(duplicate=True)
+            at = attributed(conn, event.phone)  # before the message changes it
             changed, ended = False, []
+            did = did_of(event.kind, False)
             if event.kind == "opt_out":
                 note = f"{event.keyword or 'STOP'} by SMS"
                 changed = insert_optout(conn, event.phone, "sms", note, now)
                 ended = end_live(conn, "phone = ?", [event.phone], "opted_out", now)
             elif event.kind == "opt_in":
                 changed = delete_optout(conn, event.phone, "sms", "START by SMS", now)
-            elif event.kind == "reply":
-                ended = end_replied(conn, event.phone, "replied", now)
+            elif event.kind == "reply":  # revocation in other words, review, wrong number
+                verdict = classify_reply(event.body)
+                handled = record_classified_reply(conn, event.phone, event.body, verdict, now)
+                changed, ended, did = handled.changed, list(handled.ended), handled.did
             if changed or ended:
                 _bump_serial(conn)
-            return InboundRecorded(duplicate=False, changed=changed, ended=tuple(ended))
+            incoming = IncomingReply(
+                event.message_sid, event.phone, event.sender, event.body, event.keyword
+            )
+            reply_id = record_reply(conn, incoming, at, did, now)
+            return InboundRecorded(
+                duplicate=False, changed=changed, ended=tuple(ended), reply_id=reply_id
+            )
 
     def record_status(self, event: StatusEvent, now: datetime) -> StatusRecorded:
         """A delivery status callback, matched to its attempt by the attempt id in our URL

@@ -6,7 +6,7 @@ by mypy in `campaignctl.store` and by tests/store/test_protocols.py, which also 
 no protocol asks for a method its consumers do not call).
 
     SnapshotReader  planning: the groups already synced, one snapshot      app.apply
-    WaitingReader   why a live enrollment's next message waits now         app.waiting
+    WaitingReader   why a number's next message waits now (or its enrollment) app.waiting
     HistoryReader   one number's history                                   cli explain
     ExplainReader   both of the above, what `explain` reads                cli explain
     StatusReader    the campaigns, the balance, the suspension             cli status
@@ -41,8 +41,11 @@ from campaignctl.core.types import (
     Enrollment,
     LaunchRecord,
     Snapshot,
+    Waiter,
 )
 from campaignctl.providers.base import Outcome
+from campaignctl.store.optout_bulk import BulkOptOut, BulkResult
+from campaignctl.store.owner import ConfigOwner
 from campaignctl.store.records import (
     AttemptRecord,
     CampaignStatusRow,
@@ -71,10 +74,13 @@ class SnapshotReader(Protocol):
 
 @runtime_checkable
 class WaitingReader(Protocol):
-    """What telling why one number's next messages wait reads: its live enrollments, its
-    attempts in flight, its last send, and the snapshot the planner decides from."""
+    """What telling why one number's next messages wait reads: its live enrollments, the
+    campaigns waiting for it, its attempts in flight, its last send, and the snapshot the
+    planner decides from."""
 
     def live_enrollments_of(self, phone: str) -> list[Enrollment]: ...
+
+    def waits_of(self, phone: str) -> list[tuple[str, datetime, int]]: ...
 
     def in_flight(self) -> list[AttemptRecord]: ...
 
@@ -113,6 +119,8 @@ class StatusReader(Protocol):
 
     def suspended_at(self) -> datetime | None: ...
 
+    def config_owner(self) -> ConfigOwner | None: ...
+
     @property
     def serial(self) -> int: ...
 
@@ -144,6 +152,8 @@ class OptOuts(Protocol):
     def optout_of(self, phone: str) -> OptOutRecord | None: ...
 
     def optouts(self) -> list[OptOutRecord]: ...
+
+    def import_optouts(self, optouts: Sequence[BulkOptOut], now: datetime) -> BulkResult: ...
 
 
 @runtime_checkable
@@ -220,6 +230,16 @@ class ApplyWriter(Protocol):
 
     def enroll_many(self, campaign: str, contacts: Iterable[Contact], now: datetime) -> int: ...
 
+    def joined(
+        self, campaign: str, contacts: Sequence[Contact], returns_at: datetime, *, revive: bool
+    ) -> int: ...
+
+    def wait_for(
+        self, campaign: str, digest: str, contacts: Iterable[Contact], now: datetime
+    ) -> None: ...
+
+    def stop_waiting(self, campaign: str, phones: Sequence[str]) -> None: ...
+
     def end_enrollment(self, campaign: str, phone: str, reason: str, now: datetime) -> None: ...
 
     def end_enrollments(
@@ -245,6 +265,10 @@ class ApplyWriter(Protocol):
     ) -> None: ...
 
     def set_group_digest(self, campaign: str, digest: str) -> None: ...
+
+    def relaunch(self, campaign: str, record: LaunchRecord, previous: LaunchRecord) -> None: ...
+
+    def set_config_error(self, campaign: str, error: str | None, now: datetime) -> None: ...
 
     def record_decisions(
         self, actions: Sequence[Action], now: datetime, *, fresh: bool = False
@@ -278,6 +302,14 @@ class BatchStore(Protocol):
     def last_sent_of(self, phones: AbstractSet[str]) -> dict[str, datetime]: ...
 
     def set_group_digest(self, campaign: str, digest: str) -> None: ...
+
+    def take_freed(self) -> None: ...
+
+    def freed_batches(self, digests: Mapping[str, str], size: int) -> Iterator[list[Waiter]]: ...
+
+    def live_owners(self, phones: Sequence[str]) -> dict[str, str]: ...
+
+    def drop_stale_waiting(self, campaign: str, digest: str) -> None: ...
 
 
 @runtime_checkable

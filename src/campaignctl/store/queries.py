@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from campaignctl.core.lifecycle import observed_reason
 from campaignctl.store.codec import launch_value
 from campaignctl.store.db import StoreBase, from_text, opt_from_text
 from campaignctl.store.records import (
@@ -15,8 +16,10 @@ from campaignctl.store.records import (
     LedgerEntry,
     OptOutRecord,
 )
+from campaignctl.store.replies import reply_counts, reply_history
 
 KIND_ORDER = {
+    "reply": -1,  # before what it did (an opt-out, an opt-in, an ended sequence)
     "optin": 0,
     "enrolled": 1,
     "decision": 2,
@@ -89,31 +92,35 @@ class QueriesMixin(StoreBase):
                 )
             }
             rows = conn.execute(
-                "SELECT name, status, reason, launch, launched_at, updated_at"
+                "SELECT name, status, reason, launch, launched_at, updated_at, config_error"
                 " FROM campaigns ORDER BY name"
             ).fetchall()
+            replies = reply_counts(conn)
         result = []
-        for name, status, reason, launch, launched_at, updated_at in rows:
+        for name, status, reason, launch, launched_at, updated_at, config_error in rows:
             template = None if launch is None else launch_value(launch, "template")
             group = None if launch is None else launch_value(launch, "prospect_group")
             by_state = counts.get(name, {})
             sent, in_flight, credits = sends.get(name, (0, 0, 0))
             ended = {r or "unknown": n for (s, r), n in by_state.items() if s == "ended"}
+            live = sum(n for (s, _), n in by_state.items() if s == "live")
             result.append(
                 CampaignStatusRow(
                     name=name,
                     status=status,
-                    reason=reason,
+                    reason=observed_reason(status, reason, launch is not None, live),
                     template=template,
                     prospect_group=group,
-                    live=sum(n for (s, _), n in by_state.items() if s == "live"),
+                    live=live,
                     done=sum(n for (s, _), n in by_state.items() if s == "done"),
                     ended=dict(sorted(ended.items())),
                     sent=sent or 0,
                     in_flight=in_flight or 0,
                     credits=credits or 0,
+                    replies=replies[name],
                     launched_at=opt_from_text(launched_at),
                     updated_at=opt_from_text(updated_at),
+                    config_error=config_error,
                 )
             )
         return result
@@ -145,7 +152,7 @@ class QueriesMixin(StoreBase):
     def explain(self, phone: str) -> list[HistoryEvent]:
         """Everything recorded about a number, across campaigns, in time order: enrollment
         (its detail: where the contact came from), each decision with its rule, each send
-        attempt and its outcome, the end of each sequence, and opt-outs. Empty when the
+        attempt and its outcome, the end of each sequence, opt-outs and replies. Empty when the
         state has never seen the number."""
         events: list[HistoryEvent] = []
         with self._read() as conn:
@@ -219,5 +226,6 @@ class QueriesMixin(StoreBase):
                     HistoryEvent(from_text(at), "optout" if action == "add" else "optin", None,
                                  source, reason=reason)
                 )  # fmt: skip
+            events.extend(reply_history(conn, phone))
         events.sort(key=lambda ev: (ev.at, KIND_ORDER[ev.kind]))
         return events

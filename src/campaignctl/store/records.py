@@ -110,8 +110,10 @@ class CampaignStatusRow:
     sent: int = 0  # steps recorded sent
     in_flight: int = 0  # attempts pending or unknown
     credits: int = 0  # credits spent: debits of sent and in-flight attempts
+    replies: int = 0  # replies attributed to it
     launched_at: datetime | None = None
     updated_at: datetime | None = None
+    config_error: str | None = None  # the error holding it (file:line: message), if one does
 
     @property
     def enrolled(self) -> int:
@@ -132,7 +134,9 @@ class EnrollmentRecord:
     source: str | None = None  # where the contact came from, e.g. "contacts.csv:12:1"
 
 
-HistoryKind = Literal["enrolled", "decision", "attempt", "done", "ended", "optout", "optin"]
+HistoryKind = Literal[
+    "enrolled", "decision", "attempt", "done", "ended", "optout", "optin", "reply"
+]
 
 
 @dataclass(frozen=True)
@@ -142,10 +146,10 @@ class HistoryEvent:
     at: datetime
     kind: HistoryKind
     campaign: str | None
-    what: str  # the decision type, the attempt status, or the opt-out source
+    what: str  # the decision type, the attempt status, the opt-out source, what a reply did
     step: int | None = None
     reason: str | None = None
     until: datetime | None = None
-    detail: str | None = None  # for "enrolled": where the contact came from
+    detail: str | None = None  # "enrolled": where the contact came from; "reply": its text
     last_at: datetime | None = None  # a repeated decision: the last time it was made
     repeats: int = 1

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlite_utils import Database, Migrations
 
 from campaignctl.errors import StateError
+from campaignctl.store.replies_schema import REPLIES_SQL
 
 APPLICATION_ID = 0x63616D70  # "camp"
 MIGRATION_SET = "campaignctl"
@@ -264,11 +265,111 @@ def m004_enrollments_keyed_by_number(db: Database) -> None:
         BEGIN UPDATE campaigns SET live_count = live_count - 1 WHERE name = OLD.campaign; END""")
 
 
+@migrations()
+def m005_review_holds_wrong_numbers(db: Database) -> None:
+    """Numbers held for review after a reply that may revoke consent, and wrong numbers
+    (store/review.py)."""
+    db.executescript("""
+    CREATE TABLE review_holds (
+        id INTEGER PRIMARY KEY,
+        phone TEXT NOT NULL,
+        since TEXT NOT NULL,
+        text TEXT NOT NULL,                      -- the reply
+        verdict TEXT NOT NULL,                   -- the rule and words that held it
+        decided_at TEXT,
+        decision TEXT CHECK (decision IN ('keep', 'optout')),
+        reason TEXT
+    );
+    -- at most one open hold per number
+    CREATE UNIQUE INDEX review_holds_open ON review_holds (phone) WHERE decided_at IS NULL;
+
+    CREATE TABLE wrong_numbers (
+        phone TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        text TEXT,                               -- the reply that said so
+        verdict TEXT
+    ) WITHOUT ROWID;
+    """)
+
+
+@migrations()
+def m006_replies(db: Database) -> None:
+    """Every incoming SMS kept (`replies`), and one forward row per reply: the outbox the
+    controller empties into `replies.forwardUrl` (store/replies.py)."""
+    db.executescript(REPLIES_SQL)
+
+
+@migrations()
+def m007_config_dir(db: Database) -> None:
+    """The config directory the state belongs to (store/owner.py): its name, which
+    commands compare, and its resolved path when it was recorded."""
+    db.execute("ALTER TABLE meta ADD COLUMN config_dir_name TEXT")
+    db.execute("ALTER TABLE meta ADD COLUMN config_dir_path TEXT")
+
+
+@migrations()
+def m008_waiting_numbers(db: Database) -> None:
+    """The numbers a campaign waits for (skipped `already_enrolled`), with their contact as
+    the group listed it, so each is enrolled the moment it is free without reading the group
+    again: a trigger marks a number's rows free when its live enrollment ends, and a tick
+    reads only the rows marked (free: 0 held by another campaign, 1 freed, 2 freed before
+    the apply under way began). The campaigns that skipped numbers `already_enrolled`
+    before this table existed read their group again at the next apply, which fills it."""
+    db.executescript("""
+    CREATE TABLE waiting (
+        id INTEGER PRIMARY KEY,
+        phone TEXT NOT NULL,
+        campaign TEXT NOT NULL REFERENCES campaigns (name),
+        digest TEXT NOT NULL,                    -- the group digest of the sync that skipped it
+        since TEXT NOT NULL,                     -- first skipped `already_enrolled`
+        fields TEXT NOT NULL,                    -- JSON object
+        zones TEXT NOT NULL,                     -- JSON list of IANA zones
+        us_state TEXT,
+        source TEXT NOT NULL,                    -- file:line:col the contact came from
+        free INTEGER NOT NULL DEFAULT 0 CHECK (free IN (0, 1, 2)),
+        UNIQUE (phone, campaign)
+    );
+    CREATE INDEX waiting_campaign ON waiting (campaign, digest);
+    CREATE INDEX waiting_free ON waiting (free, since, id);
+    CREATE TRIGGER enrollments_free AFTER UPDATE OF status ON enrollments
+        WHEN OLD.status = 'live' AND NEW.status <> 'live'
+        BEGIN UPDATE waiting SET free = 1 WHERE phone = NEW.phone AND free = 0; END;
+    UPDATE campaigns SET group_digest = NULL WHERE name IN
+        (SELECT campaign FROM decisions WHERE type = 'skip' AND reason = 'already_enrolled');
+    """)
+
+
+@migrations()
+def m009_campaign_config_error(db: Database) -> None:
+    """The configuration error that holds a campaign (file:line: message), recorded by the
+    apply while a file it depends on fails to load or check; NULL when nothing holds it."""
+    db.execute("ALTER TABLE campaigns ADD COLUMN config_error TEXT")
+
+
+@migrations()
+def m010_dashboard_indexes(db: Database) -> None:
+    """Indexes that hold everything the status page counts (store/dashboard.py), so a state
+    of a million enrollments is counted without reading a row: the funnel of enrollments
+    and of attempts, the sends of each day, the balance of each day."""
+    db.executescript("""
+    CREATE INDEX enrollments_funnel ON enrollments (campaign, status, end_reason, steps_sent);
+    CREATE INDEX attempts_funnel ON attempts (campaign, step, status, delivery_status, credits);
+    CREATE INDEX attempts_sent_at ON attempts (campaign, created_at, status) WHERE status = 'sent';
+    CREATE INDEX ledger_at ON ledger (at, amount);
+    """)
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
     m003_enrollment_source,
     m004_enrollments_keyed_by_number,
+    m005_review_holds_wrong_numbers,
+    m006_replies,
+    m007_config_dir,
+    m008_waiting_numbers,
+    m009_campaign_config_error,
+    m010_dashboard_indexes,
 )  # in order; append, never edit
 
 

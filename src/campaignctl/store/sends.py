@@ -16,6 +16,7 @@ from campaignctl.providers.base import Outcome
 from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
 from campaignctl.store.records import AttemptRecord
+from campaignctl.store.review import is_held
 from campaignctl.store.writes import end_live
 
 # status callback errors that mean the number cannot receive texts (unknown, landline)
@@ -70,6 +71,8 @@ def _check_send_allowed(conn: Conn, campaign: str, phone: str, step: int, credit
         raise SendBlocked(f"not sending {who}: all sending is suspended ({suspended})", "suspended")
     if conn.execute("SELECT 1 FROM optouts WHERE phone = ?", [phone]).fetchone():
         raise SendBlocked(f"not sending {who}: the number opted out", "opted_out")
+    if is_held(conn, phone):
+        raise SendBlocked(f"not sending {who}: a reply of the number is held for review", "held")
     enrollment = conn.execute(
         "SELECT status, steps_sent FROM enrollments WHERE campaign = ? AND phone = ?",
         [campaign, phone],

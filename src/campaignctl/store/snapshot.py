@@ -7,20 +7,16 @@ changed; per-phone facts only for the phones of those groups and of `due`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from campaignctl.core.types import CampaignState, Desired, Enrollment, Snapshot
-from campaignctl.store.codec import (
-    fields_from_json,
-    launch_from_json,
-    launch_value,
-    zones_from_json,
-)
-from campaignctl.store.db import StoreBase, from_text, opt_from_text, to_text
+from campaignctl.store.codec import enrollment_from_row, launch_from_json, launch_value
+from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
+from campaignctl.store.review import held_phones, wrong_phones
+from campaignctl.store.waitlist import freed_waiters, held_back, returning_of
 
 CHUNK = 5000  # phones per IN (...) query
 SCAN_RATIO = 2  # read a whole table rather than look numbers up when they are half of it
@@ -34,7 +30,7 @@ def _chunks(items: list[str]) -> Iterator[list[str]]:
 
 def _campaigns(conn: Conn) -> dict[str, CampaignState]:
     rows = conn.execute(
-        "SELECT name, status, reason, launch, group_digest, live_count FROM campaigns"
+        "SELECT name, status, reason, launch, group_digest, live_count, config_error FROM campaigns"
     ).fetchall()
     return {
         name: CampaignState(
@@ -44,8 +40,9 @@ def _campaigns(conn: Conn) -> dict[str, CampaignState]:
             launch=launch_from_json(launch) if launch else None,
             group_digest=digest,
             live_enrollments=live_count,
+            config_error=config_error,
         )
-        for name, status, reason, launch, digest, live_count in rows
+        for name, status, reason, launch, digest, live_count, config_error in rows
     }
 
 
@@ -61,21 +58,6 @@ def in_flight(conn: Conn) -> set[tuple[str, str]]:
         "SELECT campaign, phone FROM attempts WHERE status IN ('pending', 'unknown')"
     ).fetchall()
     return {(str(campaign), str(phone)) for campaign, phone in rows}
-
-
-def enrollment_from_row(row: Sequence[Any]) -> Enrollment:
-    campaign, phone, steps_sent, last_sent, next_due, enrolled, fields, zones, us_state = row
-    return Enrollment(
-        campaign=campaign,
-        phone=phone,
-        steps_sent=steps_sent,
-        last_sent_at=opt_from_text(last_sent),
-        next_due_at=from_text(next_due),
-        enrolled_at=from_text(enrolled),
-        fields=fields_from_json(fields),
-        zones=zones_from_json(zones),
-        us_state=us_state,
-    )
 
 
 def _due(conn: Conn, now: datetime) -> list[Enrollment]:
@@ -216,7 +198,10 @@ class SnapshotMixin(StoreBase):
             campaigns = _campaigns(conn)
             due = _due(conn, now) if with_due else []
             enrolled, live, phones = _changed_groups(conn, desired, campaigns)
+            returning = {name: back for name in enrolled if (back := returning_of(conn, name))}
+            waiters = freed_waiters(conn, desired) if with_due else ()
             phones.update(e.phone for e in due)
+            phones.update(w.contact.phone for w in waiters)
             opted_out = frozenset(r[0] for r in conn.execute("SELECT phone FROM optouts"))
             return Snapshot(
                 serial=serial,
@@ -232,4 +217,9 @@ class SnapshotMixin(StoreBase):
                 balance=balance,
                 suspended=suspended,
                 sent_today=_sent_today(conn, now),
+                held=held_phones(conn),
+                wrong_numbers=wrong_phones(conn),
+                waiters=waiters,
+                returning=returning,
+                held_back=held_back(conn, desired, campaigns),
             )

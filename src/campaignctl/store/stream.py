@@ -12,20 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from campaignctl.core.types import Enrollment
+from campaignctl.store.codec import enrollment_from_row
 from campaignctl.store.db import StoreBase, to_text
 from campaignctl.store.dialect import Conn
 from campaignctl.store.snapshot import (
     CHUNK,
     ENROLLMENT_COLUMNS,
-    enrollment_from_row,
     in_flight,
     last_sent_of,
     live_rows,
 )
+from campaignctl.store.waitlist import returning_of
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class SyncFacts:
 
     enrolled: frozenset[str]  # numbers of the batch this campaign enrolled (live or ended)
     live_owner: dict[str, str]  # number -> the campaign holding it live
+    # of those, the enrollments that ended `removed`: a row that is back continues from it
+    returning: dict[str, Enrollment] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,18 @@ def _in_chunks(
         chunk = phones[start : start + CHUNK]
         marks = ",".join("?" * len(chunk))
         yield from conn.execute(sql.format(marks=marks), [*head, *chunk])
+
+
+def _first_owners(conn: Conn, phones: Sequence[str]) -> dict[str, str]:
+    """number -> the campaign holding it live (the first to enroll it), for these numbers."""
+    owner: dict[str, str] = {}
+    first: dict[str, tuple[str, int]] = {}
+    for phone, holder, enrolled_at, row_id in live_rows(conn, set(phones)):
+        seen_first = first.get(phone)
+        if seen_first is None or (enrolled_at, row_id) < seen_first:
+            first[phone] = (enrolled_at, row_id)
+            owner[phone] = holder
+    return owner
 
 
 class StreamMixin(StoreBase):
@@ -94,24 +109,28 @@ class StreamMixin(StoreBase):
         sync, or earlier in it: only `maybe_met` can be, when it enrolled no one before),
         and the campaign holding each number live (the first to enroll it)."""
         with self._read() as conn:
-            enrolled = frozenset(
-                str(r[0])
-                for r in _in_chunks(
-                    conn,
-                    "SELECT phone FROM enrollments WHERE campaign = ? AND phone IN ({marks})",
-                    (campaign,),
-                    phones if start.enrolled else maybe_met,
-                )
-            )
-            owner: dict[str, str] = {}
-            if start.others_live:  # else only this campaign holds numbers: none refused
-                first: dict[str, tuple[str, int]] = {}
-                for phone, holder, enrolled_at, row_id in live_rows(conn, set(phones)):
-                    seen_first = first.get(phone)
-                    if seen_first is None or (enrolled_at, row_id) < seen_first:
-                        first[phone] = (enrolled_at, row_id)
-                        owner[phone] = holder
-        return SyncFacts(enrolled, owner)
+            removed: list[str] = []
+            found: list[str] = []
+            for phone, status, end_reason in _in_chunks(
+                conn,
+                "SELECT phone, status, end_reason FROM enrollments"
+                " WHERE campaign = ? AND phone IN ({marks})",
+                (campaign,),
+                phones if start.enrolled else maybe_met,
+            ):
+                found.append(str(phone))
+                if status == "ended" and end_reason == "removed":
+                    removed.append(str(phone))
+            enrolled = frozenset(found)
+            returning = returning_of(conn, campaign, removed) if removed else {}
+            # else only this campaign holds numbers: none refused
+            owner = _first_owners(conn, phones) if start.others_live else {}
+        return SyncFacts(enrolled, owner, returning)
+
+    def live_owners(self, phones: Sequence[str]) -> dict[str, str]:
+        """The campaign holding each of these numbers live (the first to enroll it)."""
+        with self._read() as conn:
+            return _first_owners(conn, phones)
 
     def live_enrollments_of(self, phone: str) -> list[Enrollment]:
         """The live enrollments of one number, as the planner sees them (any campaign)."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from campaignctl.core.actions import until_of
 from campaignctl.core.types import Action, CampaignStatus, Contact, LaunchRecord
 from campaignctl.errors import StateError
 from campaignctl.store.codec import dumps, fields_to_json, launch_to_json, zones_to_json
-from campaignctl.store.db import StoreBase, to_text
+from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
 
 CAMPAIGN_STATUSES = ("draft", "active", "paused", "completed")
@@ -123,6 +123,45 @@ class WritesMixin(StoreBase):
                     " WHERE name = ?",
                     [launch_to_json(launch), at, name],
                 )
+
+    def relaunch(self, campaign: str, record: LaunchRecord, previous: LaunchRecord) -> None:
+        """Record what a launched campaign runs with from now on (an accepted edit: a
+        template switch, a safer sender or window). Where a gap of its sequence grew, the
+        live enrollments waiting through that gap wait the longer one: `next_due_at` moves
+        later by the difference, in the same transaction."""
+        longer = [
+            (index, after.wait_days - before.wait_days)
+            for index, (before, after) in enumerate(zip(previous.steps, record.steps, strict=False))
+            if index > 0 and after.wait_days > before.wait_days
+        ]
+        with self._write(fenced=True) as conn:
+            _require_campaign(conn, campaign)
+            conn.execute(
+                "UPDATE campaigns SET launch = ? WHERE name = ?",
+                [launch_to_json(record), campaign],
+            )
+            for index, days in longer:  # the enrollments whose next step is index + 1
+                rows = conn.execute(
+                    "SELECT phone, next_due_at FROM enrollments"
+                    " WHERE campaign = ? AND status = 'live' AND steps_sent = ?",
+                    [campaign, index],
+                ).fetchall()
+                conn.executemany(
+                    "UPDATE enrollments SET next_due_at = ? WHERE campaign = ? AND phone = ?",
+                    [
+                        (to_text(from_text(due) + timedelta(days=days)), campaign, phone)
+                        for phone, due in rows
+                    ],
+                )
+
+    def set_config_error(self, campaign: str, error: str | None, now: datetime) -> None:
+        """Record the configuration error that holds a campaign (None: nothing holds it any
+        more); a campaign the state has not seen yet is recorded as a draft."""
+        at = to_text(now)
+        with self._write(fenced=True) as conn:
+            if error is not None:
+                _insert_draft(conn, campaign, at)
+            conn.execute("UPDATE campaigns SET config_error = ? WHERE name = ?", [error, campaign])
 
     def set_group_digest(self, campaign: str, digest: str) -> None:
         """Record the group digest the campaign's enrollments are now in sync with."""

@@ -183,8 +183,10 @@ class WebhookApp:
         if not sid or not phone:
             return Reply.text("400 Bad Request", "MessageSid and From are required")
         opt_out_type = form.first("OptOutType") or None
-        meaning = classify(form.first("Body"), opt_out_type)
-        event = InboundEvent(sid, phone, meaning.kind, meaning.keyword)
+        body = form.first("Body")
+        meaning = classify(body, opt_out_type)
+        sender = form.first("To").strip() or None
+        event = InboundEvent(sid, phone, meaning.kind, meaning.keyword, body, sender)
         done = self.store().record_inbound(event, self._clock.now())
         if done.duplicate:
             log.info("inbound %s: already processed", sid)

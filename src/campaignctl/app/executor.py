@@ -56,6 +56,9 @@ class ApplyOptions:
 
     holder: str | None = None  # who holds the lease (default: this process)
     wait_seconds: float = 30.0  # for another apply or controller to finish
+    # how long the lease outlives a holder that stopped renewing it: a controller's own
+    # (--lease-ttl), so that its ticks never push the expiry further than it does
+    lease_ttl: float = 60.0
     allow_empty: bool = False  # apply a configuration without campaigns over live ones
     batch: int = BATCH
     should_stop: Callable[[], bool] = lambda: False  # asked to stop (a signal): checked often

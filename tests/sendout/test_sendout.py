@@ -6,6 +6,7 @@ calls in flight and hands nothing more over."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 from campaignctl.clock import FrozenClock
 from campaignctl.emulator import Fault
 from tests.faults.test_crash import pending_attempts
+from tests.faults.test_two_controllers import wait_until
 from tests.faults.world import (
     NOW_AT,
     campaign_repo,
@@ -22,7 +24,15 @@ from tests.faults.world import (
     start,
     twilio_env,
 )
-from tests.sendout.world import LATENCY, RunningClock, apply_with, attempts, audited, twilio
+from tests.sendout.world import (
+    LATENCY,
+    RunningClock,
+    apply_with,
+    attempts,
+    audited,
+    twilio,
+    write_lock_free,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -55,6 +65,28 @@ def test_a_send_out_overlaps_its_calls_and_keeps_pace_and_the_daily_limit_exact(
         apply_with(state, repo.dir, provider, clock)
         audited(emulator, state, count, 2 * count)
     assert attempts(state) == {"sent": count}
+
+
+def test_no_write_of_the_state_is_held_open_while_the_calls_are_in_flight(
+    tmp_path: Path, state: str
+) -> None:
+    """Each intent and each outcome is a transaction of its own: while the executor waits
+    for the calls, another process (a webhook recording a STOP, a standby taking over from
+    a leader stalled right then) writes at once."""
+    count = 10
+    repo = campaign_repo(tmp_path, count, 2 * count, state=state, sender="concurrency: 10")
+    clock = FrozenClock(NOW_AT)
+    with emulator_at_noon(latency=2.0) as emulator:
+        provider = twilio(emulator, clock)
+        applied = threading.Thread(target=apply_with, args=(state, repo.dir, provider, clock))
+        applied.start()
+        try:
+            wait_until(lambda: len(emulator.requests("create")) == count, "every call made", 60)
+            assert write_lock_free(state), "a write transaction is open across the calls"
+            assert attempts(state) == {"pending": count}  # tried while every call was in flight
+        finally:
+            applied.join(timeout=60)
+        audited(emulator, state, count, 2 * count)
 
 
 def test_creates_failing_after_the_message_exists_double_nothing_and_lose_nothing(

@@ -72,6 +72,28 @@ def attempts(state: Path | str) -> dict[str, int]:
     return {str(status): int(count) for status, count in rows}
 
 
+def write_lock_free(state: Path | str) -> bool:
+    """Whether another process could begin a write of the state at once: no transaction
+    of the apply holds SQLite's write lock, or PostgreSQL's `meta` row, meanwhile."""
+    if str(state).startswith("postgresql:"):
+        with psycopg.connect(str(state), autocommit=True) as pg:
+            try:
+                with pg.transaction():
+                    pg.execute("SELECT serial FROM meta WHERE id = 1 FOR UPDATE NOWAIT")
+            except psycopg.errors.LockNotAvailable:
+                return False
+            return True
+    lite = sqlite3.connect(Path(state), timeout=0, isolation_level=None)
+    try:
+        lite.execute("BEGIN IMMEDIATE")
+        lite.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        lite.close()
+    return True
+
+
 def audited(emulator: TwilioEmulator, state: Path | str, count: int, credits: int) -> None:
     """Once the emulator is idle: every one of the `count` numbers got its message exactly
     once, and the state agrees (tests/faults/audit.py)."""

@@ -153,7 +153,7 @@ def test_a_writer_frozen_in_its_transaction_is_ended_and_the_lease_taken_at_its_
         frozen.send_signal(signal.SIGCONT)
         out, err = frozen.communicate(timeout=60)
     assert frozen.returncode == 3, out + err
-    assert "refused:" in out, out + err
+    assert "refused:" in out and "idle-in-transaction timeout" in out, out + err
     with psycopg.connect(database) as conn:
         row = conn.execute("SELECT suspended_reason FROM meta WHERE id = 1").fetchone()
     assert row == (None,)  # nothing of the frozen transaction was written

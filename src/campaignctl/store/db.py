@@ -164,7 +164,10 @@ class StoreBase:
                     self._conn.execute("COMMIT")
                 except BaseException:
                     if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
+                        # a connection the server ended (a stalled writer's) cannot roll
+                        # back: what ended it is the error to tell
+                        with contextlib.suppress(Exception):
+                            self._conn.execute("ROLLBACK")
                     raise
             except Exception as exc:
                 if isinstance(exc, DamagedValue) or self._conn.is_database_error(exc):

@@ -210,15 +210,11 @@ def copy_rows(
     digests: dict[str, TableDigest] = {}
     for table in TABLES:
         total = int(source.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
-        insert = (
-            f"INSERT INTO {table.name} ({table.column_list}) "
-            f"VALUES ({', '.join('?' for _ in table.columns)})"
-        )
         digest = digests[table.name] = TableDigest()
         if progress is not None:
             progress(table.name, 0, total)
         for batch in read_batches(source, table, batch_rows):
-            destination.executemany(insert, batch)
+            destination.insert_rows(table.name, table.columns, batch)
             for row in batch:
                 digest.add(row)
             if progress is not None:

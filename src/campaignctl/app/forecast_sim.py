@@ -318,6 +318,8 @@ class Simulation:
             elif action.type == "end":
                 self.ended.add((name, action.phone))
                 self._done(name)
+            elif action.type == "skip" and action.reason == "expired" and entry is not None:
+                self._passed(entry, action.step, action.expired_at or at)
             elif action.type == "skip" and action.step is not None:
                 self._done(name)  # a due step refused ends the enrollment
             elif action.type == "pause":
@@ -343,12 +345,27 @@ class Simulation:
             totals[0] += 1
             totals[1] += credits
         self.last_sent[enrollment.phone] = at
+        self._next_step(entry, step, at, last_sent_at=at)
+
+    def _passed(self, entry: Entry, step: int | None, expired_at: datetime) -> None:
+        """A step expired (`sendWithin`): nothing sent, and the next waits from the expiry."""
+        self._next_step(entry, step or entry[1].steps_sent + 1, expired_at)
+
+    def _next_step(
+        self, entry: Entry, step: int, since: datetime, last_sent_at: datetime | None = None
+    ) -> None:
+        """Step `step` is behind the enrollment: it waits for the next, or is done."""
+        enrollment = entry[1]
         wait = self._waits(enrollment.campaign)[step]
         if wait is None:
             self._done(enrollment.campaign)  # the sequence is done
             return
-        due = at + wait
-        moved = enrollment._replace(steps_sent=step, last_sent_at=at, next_due_at=due)
+        due = since + wait
+        moved = enrollment._replace(
+            steps_sent=step,
+            last_sent_at=last_sent_at or enrollment.last_sent_at,
+            next_due_at=due,
+        )
         heapq.heappush(self.pending, (micros(due) << ROW_BITS | entry[0] & ROW_MASK, moved))
 
     def _campaign(self, name: str, **changes: Any) -> None:

@@ -80,9 +80,10 @@ META_COLUMNS = (
     "serial", "balance", "suspended_reason", "suspended_at", "config_dir_name", "config_dir_path"
 )  # fmt: skip
 # what else a state's database holds, never copied: the lease, the numbers of a sync under
-# way (PostgreSQL), and the schema's own bookkeeping
+# way (PostgreSQL), the schema's own bookkeeping, and what the last syncs read (the copy's
+# next sync of each group reads it whole)
 NOT_COPIED = {"meta", "lease", "sync_present", "_sqlite_migrations", "_yoyo_migration",
-              "_yoyo_log", "_yoyo_version", "yoyo_lock"}  # fmt: skip
+              "_yoyo_log", "_yoyo_version", "yoyo_lock", "synced_groups", "synced_blocks"}  # fmt: skip
 
 Progress = Callable[[str, int, int], None]
 """Told (table, rows copied so far, rows in it) as each batch is written."""

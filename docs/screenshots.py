@@ -25,7 +25,6 @@ from tests.dashboard.test_serve import served
 from tests.dashboard.world import HOOKS_TOKEN, NOON, PUBLIC, World, webhook
 
 from campaignctl.clock import FrozenClock
-from campaignctl.dashboard.sources import forecast_available
 from campaignctl.webhooks.app import WebhookApp
 
 DAYS = 60
@@ -132,9 +131,9 @@ def main(argv: list[str]) -> int:
                 height = driver.execute_script("return document.body.scrollHeight")
                 driver.set_window_size(1360, int(height))
                 driver.save_screenshot(str(out / "dashboard.png"))
-                if forecast_available():  # the credits and sends with the forecast ahead
-                    panels = driver.find_element(By.CSS_SELECTOR, "main > .grid")
-                    panels.screenshot(str(out / "forecast.png"))
+                # the credits and sends with the forecast ahead
+                panels = driver.find_element(By.CSS_SELECTOR, "main > .grid")
+                panels.screenshot(str(out / "forecast.png"))
                 driver.get(server.url + f"/explain?phone={spring[0].replace('+', '%2B')}")
                 driver.set_window_size(1360, 900)
                 driver.save_screenshot(str(out / "explain.png"))

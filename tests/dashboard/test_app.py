@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 import psycopg
 import pytest
 
-from campaignctl.dashboard import sources
 from campaignctl.dashboard.app import DashboardApp
 from campaignctl.store.location import parse_state
 from tests.dashboard.page import call, fields
@@ -106,7 +105,6 @@ def test_the_replies_and_the_forecast_are_shown(make_app: MakeApp) -> None:
     body = call(app, "/").body
     assert "Sounds good, thanks" in body and "STOP" in body  # the latest replies
     assert "Replies: not available" not in body and "Forecast: not available" not in body
-    assert sources.latest_replies(object()) is None  # a store keeping no replies: none
 
 
 def test_the_page_never_writes_to_the_state(world: World, make_app: MakeApp) -> None:

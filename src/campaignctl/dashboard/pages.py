@@ -80,7 +80,7 @@ class Pages:
         self.waits: Background[Waits] = Background(
             "waits", lambda moment: waits_now(config_dir, self._open(), moment.now), now
         )
-        self.forecast: Background[sources.ForecastDays | None] = Background(
+        self.forecast: Background[sources.ForecastDays] = Background(
             "forecast",
             lambda moment: sources.forecast_days(
                 config_dir, self._open(), moment.now, FORECAST_DAYS
@@ -107,11 +107,9 @@ class Pages:
 
     def _panels(
         self, serial: int, now: datetime
-    ) -> tuple[Result[Waits] | None, Result[sources.ForecastDays | None] | None]:
+    ) -> tuple[Result[Waits] | None, Result[sources.ForecastDays] | None]:
         deadline = time.monotonic() + PANEL_WAIT_SECONDS
         waits = self.waits.get(Moment(serial, _floor(now, WAITS_EVERY)), PANEL_WAIT_SECONDS)
-        if not sources.forecast_available():
-            return waits, None
         left = max(deadline - time.monotonic(), 0.0)
         forecast = self.forecast.get(Moment(serial, _floor(now, FORECAST_EVERY)), left)
         return waits, forecast
@@ -143,7 +141,6 @@ class Pages:
             )
             for view in views
         }  # fmt: skip
-        replies = sources.latest_replies(store)
         return self.render(
             "index.html",
             now=now,
@@ -152,13 +149,12 @@ class Pages:
             views=views,
             waits=waits,
             forecast=forecast,
-            forecast_available=sources.forecast_available(),
             sent_chart=chart(sent, title="Messages sent per day, all campaigns", today=last),
             balance_chart=chart(balance, title="Credit balance at the end of each day", today=last),
             campaign_charts=campaign_charts,
-            replies=replies,
-            review=sources.review_queue(store) if replies is not None else None,
-            computing=waits is None or (forecast is None and sources.forecast_available()),
+            replies=sources.latest_replies(store),
+            review=sources.review_queue(store),
+            computing=waits is None or forecast is None,
         )
 
     # ------------------------------------------------------------------ one number

@@ -33,6 +33,7 @@ FORECAST_DAYS = 90
 PANEL_WAIT_SECONDS = 0.3  # how long a request waits for its slow panels, all together
 WAITS_EVERY = timedelta(minutes=1)  # what waits now is computed again at most this often
 FORECAST_EVERY = timedelta(minutes=15)  # ... the forecast (a reconcile interval)
+TEMPLATES = ("index.html", "explain.html", "login.html", "message.html")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class Pages:
         self.options = options
         self.templates = environment()
         self.templates.filters["phone"] = self.phone
+        for name in TEMPLATES:  # compiled as the server starts, not by its first request
+            self.templates.get_template(name)
         self._store: Store | None = None
         self.waits: Background[Waits] = Background(
             "waits", lambda moment: waits_now(config_dir, self._open(), moment.now), now
@@ -88,8 +91,9 @@ class Pages:
             now,
         )
 
-    def attach(self, store: Store) -> None:
-        self._store = store
+    def attach(self, panels: Store) -> None:
+        """The connection to the state the slow panels read on (not the requests' own)."""
+        self._store = panels
 
     def _open(self) -> Store:
         assert self._store is not None, "a panel runs only once the page has opened the state"

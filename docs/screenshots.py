@@ -26,7 +26,6 @@ from tests.dashboard.world import HOOKS_TOKEN, NOON, PUBLIC, World, webhook
 
 import forecast_picture  # docs/forecast_picture.py, beside this script
 from campaignctl.clock import FrozenClock
-from campaignctl.dashboard.sources import forecast_available
 from campaignctl.webhooks.app import WebhookApp
 
 DAYS = 60
@@ -131,9 +130,8 @@ def main(argv: list[str]) -> int:
         finally:
             driver.quit()
     print(f"screenshots written to {out}")
-    if forecast_available():  # the credits and sends with the forecast ahead: forecast.png
-        return forecast_picture.main(["forecast_picture.py", str(out)])
-    return 0
+    # the credits and sends with the forecast ahead: forecast.png
+    return forecast_picture.main(["forecast_picture.py", str(out)])
 
 
 if __name__ == "__main__":

@@ -385,6 +385,7 @@ def m011_synced_rows(db: Database) -> None:
     """)
 
 
+@migrations()
 def m012_dashboard_summary(db: Database) -> None:
     """The status page's counts kept as summary rows by triggers (store/summary.py), counted
     here from the rows the state holds: the page reads a few rows whatever the state's size."""

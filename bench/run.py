@@ -17,8 +17,6 @@ the launch of the largest group: its enroll figures and its peak memory.
     validate    `campaignctl validate` on 2,000 files vs check-jsonschema on the same files
     dashboard   the status page over the steady state of the largest group, SQLite and
                 PostgreSQL, in process and over HTTP (bench/dashboard.py)
-    incsync     the tick after a one-row change to the largest group vs reading and
-                hashing its file (bench/incsync.py)
 """
 
 from __future__ import annotations
@@ -35,7 +33,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 
-from bench import dashboard, incsync, scenarios, throughput, validation
+from bench import dashboard, scenarios, throughput, validation
 from bench import forecast as forecasting
 from bench.generate import write_campaign_repo, write_validate_repo
 from bench.measure import Figure, Sample, Series, seconds, timed, verdict
@@ -52,7 +50,7 @@ APPLY_CONTACTS = 2_000
 APPLY_RUNS = 3
 VALIDATE_RUNS = 3
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-ONLY = ("launch", "enroll", "tick", "forecast", "memory", "apply", "validate", "dashboard", "incsync")  # fmt: skip
+ONLY = ("launch", "enroll", "tick", "forecast", "memory", "apply", "validate", "dashboard")
 
 
 @contextmanager
@@ -260,11 +258,6 @@ class Bench:
                         f"{cost.per_message * 1000:.2f} ms a message with the provider; "
                         f"{cost.messages / cost.total:,.0f} messages/s"))  # fmt: skip
 
-    # ------------------------------------------------------------------ incsync
-
-    def incsync(self, size: int) -> None:
-        incsync.measure(self, size, size_name(size))
-
     # ------------------------------------------------------------------ validate
 
     def validate(self) -> None:
@@ -333,8 +326,6 @@ def main(argv: list[str] | None = None) -> int:
             bench.validate()
         if "dashboard" in only:
             dashboard.run(bench, sizes[-1])
-        if "incsync" in only:
-            bench.incsync(sizes[-1])
     minutes = (time.perf_counter() - started) / 60
     info["load average at the end"] = load_average()
     print(f"load average at the end: {info['load average at the end']}")

@@ -362,31 +362,7 @@ def m010_dashboard_indexes(db: Database) -> None:
 
 
 @migrations()
-def m011_synced_rows(db: Database) -> None:
-    """What the last complete sync of each campaign's group read (store/synced.py), so the
-    next one reads only the rows that changed; and an index of the refusals to enroll whose
-    reason can lapse (a number off a do-not-call list, opted in again)."""
-    db.executescript("""
-    CREATE TABLE synced_groups (
-        campaign TEXT PRIMARY KEY REFERENCES campaigns (name),
-        digest TEXT NOT NULL,                    -- the group digest it was synced at
-        rows_key TEXT NOT NULL,                  -- what a row's meaning depends on
-        manifest TEXT NOT NULL,                  -- JSON [[sha256, size, lines], ...]
-        numbers BLOB NOT NULL                    -- the group's valid numbers, int64 each
-    );
-    CREATE TABLE synced_blocks (
-        campaign TEXT NOT NULL,
-        digest TEXT NOT NULL,                    -- sha256 of the block
-        data BLOB NOT NULL,
-        PRIMARY KEY (campaign, digest)
-    );
-    CREATE INDEX decisions_lapsing ON decisions (campaign, phone)
-        WHERE type = 'skip' AND step IS NULL AND reason IN ('dnc', 'opted_out', 'wrong_number');
-    """)
-
-
-@migrations()
-def m012_dashboard_summary(db: Database) -> None:
+def m011_dashboard_summary(db: Database) -> None:
     """The status page's counts kept as summary rows by triggers (store/summary.py), counted
     here from the rows the state holds: the page reads a few rows whatever the state's size."""
     db.executescript(SQLITE_SQL)
@@ -405,8 +381,7 @@ MIGRATIONS = (
     m008_waiting_numbers,
     m009_campaign_config_error,
     m010_dashboard_indexes,
-    m011_synced_rows,
-    m012_dashboard_summary,
+    m011_dashboard_summary,
 )  # in order; append, never edit
 
 

@@ -10,8 +10,8 @@ Each row is the count the page would otherwise take with a GROUP BY over a large
 (no value is '' in the keys where the column is NULL: a key must compare equal to itself).
 Triggers keep them in the transaction of the write that changes a counted row, so no write
 of the engine, the webhooks, the commands or a script has to remember them: row triggers on
-SQLite (migration m012, `SQLITE_SQL` here), statement triggers reading the transition
-tables on PostgreSQL (pg_migrations/0010_dashboard_summary.sql), so a statement that ends a
+SQLite (migration m011, `SQLITE_SQL` here), statement triggers reading the transition
+tables on PostgreSQL (pg_migrations/0009_dashboard_summary.sql), so a statement that ends a
 group's thousands of enrollments updates each summary row once, not once a row.
 
 One write is counted by its code instead: inserting enrollments. `enroll_many` inserts a
@@ -81,7 +81,7 @@ def _attempt(row: str, sign: str) -> str:
         ON CONFLICT (campaign, day) DO UPDATE SET n = n + excluded.n;"""
 
 
-# SQLite's tables and row triggers (migration m012 in schema.py, after which it fills them).
+# SQLite's tables and row triggers (migration m011 in schema.py, after which it fills them).
 SQLITE_SQL = f"""
 CREATE TABLE summary_enrollments (
     campaign TEXT NOT NULL,

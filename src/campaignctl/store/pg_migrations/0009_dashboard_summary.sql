@@ -1,5 +1,5 @@
 -- The status page's counts kept as summary rows (store/summary.py), as SQLite's migration
--- m012_dashboard_summary keeps them: the same tables and keys ('' where the column is NULL),
+-- m011_dashboard_summary keeps them: the same tables and keys ('' where the column is NULL),
 -- counted here from the rows the state holds. SQLite keeps them with row triggers; here
 -- statement triggers read the statement's transition tables, so a statement that changes
 -- thousands of rows (a group's enrollments ended) updates each summary row once. Inserted

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-
-from campaignctl.cli.main import cli
 from tests.cli.repo import Repo
 from tests.dashboard.browser import find_browser
 from tests.dashboard.test_serve import served
 from tests.dashboard.world import LATER, World
+
+from campaignctl.cli.main import cli
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "campaigns.d"
 FIRST_DAY = datetime(2025, 12, 13, tzinfo=UTC)  # a Saturday: the first open house

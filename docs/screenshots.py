@@ -19,12 +19,12 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+import forecast_picture  # docs/forecast_picture.py, beside this script
 from tests.cli.repo import CAMPAIGN, Repo
 from tests.dashboard.browser import find_browser
 from tests.dashboard.test_serve import served
 from tests.dashboard.world import HOOKS_TOKEN, NOON, PUBLIC, World, webhook
 
-import forecast_picture  # docs/forecast_picture.py, beside this script
 from campaignctl.clock import FrozenClock
 from campaignctl.webhooks.app import WebhookApp
 

@@ -48,6 +48,8 @@ Reason = Literal[
     "provider_rejected",
     "wrong_number",
     "config_error",
+    "expired",
+    "no_consent",
 ]
 
 
@@ -104,13 +106,16 @@ class Defer(NamedTuple):
 
 class Skip(NamedTuple):
     """A rule refuses: without a step, to enroll a contact; with one, a due step (which
-    ends the enrollment). `phone` is the number as written when it is not valid."""
+    ends the enrollment, but for `expired`: the step is passed over and the sequence goes
+    on from `expired_at`, the moment it expired). `phone` is the number as written when it
+    is not valid."""
 
     campaign: str
     phone: str | None
     reason: Reason
     detail: str | None = None
     step: int | None = None
+    expired_at: datetime | None = None
     type: Literal["skip"] = "skip"
 
 

@@ -215,6 +215,7 @@ class Planning:
             self.now,
             wrong_numbers=self.snapshot.wrong_numbers,
             returning={p: self._back(e) for p, e in returning.items()} if returning else None,
+            require_consent=self.desired.settings.require_consent,
         )
         if result.new:
             self.enrolling.add(campaign)
@@ -245,6 +246,7 @@ class Planning:
         result = rejoin_waiters(
             back, steps, self.snapshot.opted_out, self.desired.dnc, owners, self.now,
             wrong_numbers=self.snapshot.wrong_numbers,
+            require_consent=self.desired.settings.require_consent,
         )  # fmt: skip
         self.enrolling.update(e.campaign for e in result.new)
         return Stage("sync", result.actions, result.new)

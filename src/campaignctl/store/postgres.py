@@ -78,6 +78,15 @@ class PgConn:
         cursor.executemany(translate(sql), parameters)
         return cursor
 
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        # COPY: one statement for the batch (statement triggers fire once), no per-row round
+        names = ", ".join(f'"{c}"' for c in columns)
+        with self._conn.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
     def close(self) -> None:
         self._conn.close()
 

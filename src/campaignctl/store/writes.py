@@ -11,6 +11,7 @@ from campaignctl.errors import StateError
 from campaignctl.store.codec import dumps, fields_to_json, launch_to_json, zones_to_json
 from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
+from campaignctl.store.summary import add_enrolled
 
 CAMPAIGN_STATUSES = ("draft", "active", "paused", "completed")
 # decisions that describe a standing state: repeating one only updates its last time
@@ -201,6 +202,7 @@ class WritesMixin(StoreBase):
                     "UPDATE campaigns SET live_count = live_count + ? WHERE name = ?",
                     [inserted, campaign],
                 )
+                add_enrolled(conn, campaign, inserted)  # as live_count: once a batch
             return inserted
 
     def end_enrollment(self, campaign: str, phone: str, reason: str, now: datetime) -> None:

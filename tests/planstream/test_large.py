@@ -161,3 +161,12 @@ def test_all_actions_needs_the_json_plan(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "error: --all-actions writes the JSON plan: add --format json or --out" in result.output
     assert "Traceback" not in result.output
+
+
+def test_o_is_short_for_out(tmp_path: Path) -> None:
+    repo = Repo(tmp_path).standard()
+    state = str(repo.state)
+    short, long = tmp_path / "short.json", tmp_path / "long.json"
+    assert run(repo, state, "plan", "-o", str(short), now=NIGHT).exit_code == 0
+    assert run(repo, state, "plan", "--out", str(long), now=NIGHT).exit_code == 0
+    assert short.read_text(encoding="utf-8") == long.read_text(encoding="utf-8")

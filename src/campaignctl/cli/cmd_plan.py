@@ -42,6 +42,7 @@ def forecast_line(app: AppContext, planned: Planned, store: Store) -> str | None
 @cli.command()
 @click.option(
     "--out",
+    "-o",
     "out",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Save the plan as JSON, for `campaignctl apply PLANFILE`.",

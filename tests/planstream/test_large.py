@@ -170,3 +170,23 @@ def test_o_is_short_for_out(tmp_path: Path) -> None:
     assert run(repo, state, "plan", "-o", str(short), now=NIGHT).exit_code == 0
     assert run(repo, state, "plan", "--out", str(long), now=NIGHT).exit_code == 0
     assert short.read_text(encoding="utf-8") == long.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_large_plan_says_how_to_see_every_action(tmp_path: Path, state: str) -> None:
+    """--verbose lists the first 10,000: the text and the markdown say so, and how to get
+    every action."""
+    repo = large_repo(tmp_path)
+    summary = json.loads(run(repo, state, "plan", "--format", "json", now=NIGHT).stdout)["summary"]
+    counted = sum(n for kind, n in summary.items() if kind != "credits") - LISTED
+    text = run(repo, state, "plan", now=NIGHT).output
+    assert (
+        f"Run with --verbose to list the first {LISTED} actions (the other {counted} are "
+        "counted above).\nEvery action: add --all-actions to --format json or --out FILE.\n"
+    ) in text
+    markdown = run(repo, state, "plan", "--format", "markdown", now=NIGHT).output
+    assert "more actions: `campaignctl plan --verbose` lists them." in markdown
+    assert (
+        f"… and {counted} more enrollments, defers and skips, counted above "
+        "(`campaignctl plan --format json --all-actions` lists every action;"
+    ) in markdown

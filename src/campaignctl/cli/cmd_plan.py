@@ -22,6 +22,8 @@ from campaignctl.render.plan import render_plan
 from campaignctl.render.planfile import write_plan_json
 from campaignctl.store import Store
 
+# how to see every action of a plan that counts most of them
+EVERY_ACTION = "Every action: add --all-actions to --format json or --out FILE."
 # the forecast of a large plan would hold every contact it enrolls: `forecast` makes it
 NOT_FORECAST = "not forecast with a plan this large (run `campaignctl forecast` after the apply)"
 
@@ -156,6 +158,8 @@ def plan(
                 credits_last=credits_last,
             )
         )
+        if planned.plan.tallies and spool is None:
+            click.echo(EVERY_ACTION)
         if out is not None:
             click.echo(f"Saved the plan to {out}; apply it with `campaignctl apply {out}`.")
     if spool is not None:

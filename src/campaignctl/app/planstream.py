@@ -292,6 +292,7 @@ def check_saved_plan_streamed(
     """What is due now must be exactly what the saved plan says: the digest of every action
     decided now, streamed (never the whole plan in memory), against the saved one."""
     sink = PlanSink()
-    StreamedPlan(store, planning, sources, sink, batch, heartbeat).run()
+    with collection_paused():
+        StreamedPlan(store, planning, sources, sink, batch, heartbeat).run()
     if sink.digest.hexdigest() != saved.actions_digest:
         raise PlanError(WINDOW_MOVED)

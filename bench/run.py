@@ -19,6 +19,8 @@ the launch of the largest group: its enroll figures and its peak memory.
     validate    `campaignctl validate` on 2,000 files vs check-jsonschema on the same files
     dashboard   the status page over the steady state of the largest group, SQLite and
                 PostgreSQL, in process and over HTTP (bench/dashboard.py)
+    plan        `plan` of the launch of the largest group vs its streamed apply: time and
+                peak RSS, each in a fresh process (bench/planbench.py)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from bench import dashboard, scenarios, throughput, validation
 from bench import forecast as forecasting
@@ -62,7 +65,9 @@ ONLY = (
     "sendout",
     "validate",
     "dashboard",
+    "plan",
 )
+PLAN_RUNS = 2  # of `plan` and of the streamed apply, alternately, on the largest group
 
 
 @contextmanager
@@ -229,6 +234,45 @@ class Bench:
                         f"largest phone worker {result['largest_worker_mb']:.0f} MB; "
                         f"{result['enrolled']:,} enrolled in {seconds(result['seconds'])}"))  # fmt: skip
 
+    # ------------------------------------------------------------------ plan
+
+    def plan(self, size: int) -> None:
+        """`plan` of the launch (what CI runs) against the streamed apply of the same
+        launch, alternately, each in a fresh process: time, and peak RSS."""
+        config_dir = self.repo("contacts", size)
+        state = self.workdir / "states" / f"planbench-{size}.db"
+        state.parent.mkdir(parents=True, exist_ok=True)
+        root = Path(__file__).resolve().parent.parent
+        runs: dict[str, list[dict[str, Any]]] = {"plan": [], "apply": []}
+        for run in range(PLAN_RUNS):
+            for kind in ("apply", "plan"):
+                progress(f"plan {size_name(size)}: {kind}, run {run + 1} of {PLAN_RUNS}")
+                done = subprocess.run(
+                    [sys.executable, "-m", "bench.planbench", kind, str(config_dir), str(state)],
+                    cwd=root,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                runs[kind].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        plan, apply = (sorted(runs[k], key=lambda r: r["seconds"]) for k in ("plan", "apply"))
+        planned, applied = plan[len(plan) // 2], apply[len(apply) // 2]
+        ratio = planned["seconds"] / applied["seconds"]
+        peak = max(r["peak_mb"] for r in runs["plan"])
+        counts = ", ".join(f"{k} {v:,}" for k, v in planned["summary"].items() if v)
+        name = size_name(size)
+        self.add(Figure("plan", name, "`plan` of the launch (streamed, JSON written) vs its "
+                        "streamed apply", seconds(planned["seconds"]), f"{ratio:.2f}x",
+                        "<= 1.2x", verdict(ratio <= 1.2),
+                        note=f"apply {seconds(applied['seconds'])}; {counts}; runs: plan "
+                        f"{', '.join(seconds(r['seconds']) for r in runs['plan'])}, apply "
+                        f"{', '.join(seconds(r['seconds']) for r in runs['apply'])}"))  # fmt: skip
+        self.add(Figure("plan", name, "peak RSS (VmHWM) of a process making `plan` of the "
+                        "launch", f"{peak:.0f} MB", "", "< 300 MB", verdict(peak < 300),
+                        note=f"after start-up {planned['start_mb']:.0f} MB; largest phone "
+                        f"worker {planned['largest_worker_mb']:.0f} MB; the streamed apply "
+                        f"{max(r['peak_mb'] for r in runs['apply']):.0f} MB"))  # fmt: skip
+
     # ------------------------------------------------------------------ apply
 
     def apply(self) -> None:
@@ -363,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
                     bench.forecast(size, launched)
         if "memory" in only:
             bench.memory(sizes[-1])
+        if "plan" in only:
+            bench.plan(sizes[-1])
         if "apply" in only:
             bench.apply()
         if "sendout" in only:

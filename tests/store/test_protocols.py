@@ -24,6 +24,7 @@ from campaignctl.store.protocols import (
     Ledger,
     OptOuts,
     OutboxReader,
+    PlanReader,
     SnapshotReader,
     StatusReader,
     Suspension,
@@ -46,6 +47,7 @@ CONSUMERS: dict[type, tuple[str, ...]] = {
     InFlight: ("app/settle.py",),
     ApplyWriter: ("app/executor.py", "app/apply.py", "app/joining.py"),
     BatchStore: ("app/streamed.py",),
+    PlanReader: ("app/planstream.py",),
     ApplyStore: ("app/apply.py",),
 }
 

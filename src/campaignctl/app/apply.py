@@ -23,6 +23,7 @@ from campaignctl.app.plan import (
     load_desired,
     planned_objects_frozen,
 )
+from campaignctl.app.planstream import check_saved_plan_streamed
 from campaignctl.app.settle import resolve_in_flight
 from campaignctl.app.streamed import StreamedApply
 from campaignctl.clock import Clock
@@ -49,19 +50,29 @@ def apply_now(
 
     A fresh plan is carried out streamed (see `campaignctl.app.streamed`): a batch of
     contacts or of due enrollments at a time, whatever the size of the groups. A saved plan
-    is checked against a fresh one made whole in memory, then carried out as saved.
+    made streamed (`plan`: it carries the digest of every action) is checked against the
+    digest of a fresh one, streamed too, then carried out streamed; one that lists every
+    action without a digest is checked against a fresh one made whole, then carried out
+    as saved.
     """
     options = options or ApplyOptions()
     holder = options.holder or process_holder("apply")
     with Lease(store, holder, options.wait_seconds, options.lease_ttl) as lease:
-        if saved is not None:
+        if saved is not None and saved.actions_digest is None:  # made whole, every action
             return _apply_saved(config_dir, store, provider, clock, options, saved, lease)
         now = clock.now()
         loaded = config.load(config_dir, parse_contacts=lambda name, digest: False)
         desired = loaded.usable()
+        if saved is not None:
+            check_saved_plan_current(saved, now, desired.config_digest, store.serial)
         snapshot = store.snapshot(desired, now, with_due=False)
         if resolve_in_flight(store, provider, snapshot, clock):
             snapshot = store.snapshot(desired, now, with_due=False)
+        if saved is not None:  # a streamed plan: checked streamed, then carried out as decided
+            planning = Planning(desired, snapshot, now, allow_empty=options.allow_empty)
+            check_saved_plan_streamed(
+                saved, store, planning, loaded.sources, options.batch, lease.renew_if_due
+            )
         executor = Executor(
             store, provider, desired, snapshot, clock, options, heartbeat=lease.renew_if_due
         )

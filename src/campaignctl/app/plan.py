@@ -18,6 +18,12 @@ from campaignctl.core.types import Desired, Plan, Snapshot
 from campaignctl.errors import PlanError
 from campaignctl.store.protocols import SnapshotReader
 
+# why a saved plan is refused when what is due now is not what it says
+WINDOW_MOVED = (
+    "the time window changed since the plan was made: what is due now differs "
+    "(quiet hours, pace or 30-day gaps moved on); plan again"
+)
+
 
 @contextmanager
 def collection_paused() -> Iterator[None]:
@@ -111,7 +117,4 @@ def check_saved_plan_actions(saved: Plan, fresh: Plan) -> None:
     want = sorted((action_key(a) for a in saved.actions if a.type != "defer"), key=repr)
     have = sorted((action_key(a) for a in fresh.actions if a.type != "defer"), key=repr)
     if want != have:
-        raise PlanError(
-            "the time window changed since the plan was made: what is due now differs "
-            "(quiet hours, pace or 30-day gaps moved on); plan again"
-        )
+        raise PlanError(WINDOW_MOVED)

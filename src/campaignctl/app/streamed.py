@@ -25,18 +25,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 
 from campaignctl.app.executor import Executor
+from campaignctl.app.groupread import hold_broken_groups, with_samples
 from campaignctl.app.met import MetNumbers
 from campaignctl.config import ContactSource
-from campaignctl.config.holds import held_text
 from campaignctl.core.actions import Action
 from campaignctl.core.enrollment import Owners
 from campaignctl.core.planner import SAMPLE, Planning, Stage
 from campaignctl.core.types import Contact, Desired, InvalidContact, Plan, Waiter
-from campaignctl.errors import ConfigError
 from campaignctl.store.protocols import BatchStore
 
 log = logging.getLogger("campaignctl.engine")
@@ -71,15 +69,7 @@ class StreamedApply:
 
     def run(self) -> Plan:
         planning = self.planning
-        for name in planning.to_sync():  # a bad row holds its campaign, found before anything
-            group = planning.group_of(name)
-            assert group is not None
-            try:
-                self.sources[group.name].check()
-            except ConfigError as exc:
-                errors = [issue for issue in exc.issues if issue.severity == "error"]
-                if errors:
-                    planning.hold(name, held_text(errors))
+        hold_broken_groups(planning, self.sources)  # a bad row holds its campaign
         syncs = planning.to_sync()
         self.executor.record_edits(planning.relaunches, planning.holds)
         self.executor.carry_out(planning.lifecycle().actions)
@@ -114,13 +104,7 @@ class StreamedApply:
     def shown(self) -> Desired:
         """The desired state to show this apply with: each group read holds the sample of
         its first enrolled contacts (the rest were never held)."""
-        desired = self.executor.desired
-        groups = dict(desired.groups)
-        for campaign, sample in self.samples.items():
-            group = self.planning.group_of(campaign)
-            if group is not None:
-                groups[group.name] = replace(group, contacts=tuple(sample))
-        return replace(desired, groups=groups)
+        return with_samples(self.executor.desired, self.planning, self.samples)
 
     # ------------------------------------------------------------------ stages
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar, cast, get_args
 
 from campaignctl.core.actions import (
+    ACTION_TYPES,
     Action,
+    ActionType,
     Complete,
     Defer,
     End,
@@ -22,7 +25,7 @@ from campaignctl.core.actions import (
     StatusChange,
 )
 from campaignctl.core.instants import InstantError, format_instant, parse_instant
-from campaignctl.core.types import Plan, Relaunch
+from campaignctl.core.types import Plan, Relaunch, Tally
 
 T = TypeVar("T")
 
@@ -168,7 +171,9 @@ def plan_to_json(plan: Plan, *, with_actions: bool = True) -> dict[str, Any]:
             {"campaign": name, "reason": "config_error", "error": error}
             for name, error in sorted(plan.held.items())
         ]
-    if plan.tallies:  # a large apply: the actions beyond those listed, counted
+    if plan.actions_digest is not None:  # every action, listed or not: what apply checks
+        document["actions_digest"] = plan.actions_digest
+    if plan.tallies:  # a large plan or apply: the actions beyond those listed, counted
         document["unlisted"] = [
             {"campaign": t.campaign, "type": t.type, "reason": t.reason, "count": t.count}
             for t in plan.tallies
@@ -209,7 +214,7 @@ def plan_from_json(data: object) -> Plan:
     if doc.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"format_version {doc.get('format_version')!r} is not {FORMAT_VERSION}")
     try:
-        return Plan(
+        plan = Plan(
             now=_instant("now", doc["now"]),
             expires_at=_instant("expires_at", doc["expires_at"]),
             config_digest=str(doc["config_digest"]),
@@ -217,9 +222,38 @@ def plan_from_json(data: object) -> Plan:
             actions=tuple(action_from_json(a) for a in doc["actions"]),
             group_digests={str(k): str(v) for k, v in doc.get("group_digests", {}).items()},
             notes=tuple(str(n) for n in doc.get("notes", [])),
+            tallies=tuple(_tally(t) for t in doc.get("unlisted", [])),
+            actions_digest=_optional(doc, "actions_digest", str),
         )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"missing or malformed field: {exc}") from exc
+    if plan.actions_digest is None and plan.tallies:
+        raise ValueError("it lists only some of its actions and has no actions_digest")
+    if plan.actions_digest is not None and not plan.tallies:
+        digest = ActionsDigest()
+        digest.add(plan.actions)
+        if digest.hexdigest() != plan.actions_digest:
+            raise ValueError("its actions do not match its actions_digest")
+    return plan
+
+
+def _tally(data: object) -> Tally:
+    """One entry of `unlisted`: how many actions of a kind, campaign and reason are counted."""
+    if not isinstance(data, dict):
+        raise ValueError("an unlisted entry is a JSON object")
+    entry = cast(dict[str, Any], data)
+    kind = entry.get("type")
+    if kind not in ACTION_TYPES:
+        raise ValueError(f"an unlisted entry has an unknown type {kind!r}")
+    reason = entry.get("reason")
+    if reason is not None and reason not in get_args(Reason):
+        raise ValueError(f"an unlisted entry has an unknown reason {reason!r}")
+    return Tally(
+        _field(entry, "campaign", str),
+        cast(ActionType, kind),
+        cast(Reason | None, reason),
+        _field(entry, "count", int),
+    )
 
 
 def action_key(action: Action) -> tuple[object, ...]:
@@ -236,6 +270,36 @@ def action_key(action: Action) -> tuple[object, ...]:
 
 
 _DIGEST_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
+class ActionsDigest:
+    """A running digest of a plan's actions, fed in the order they are decided, a stage at
+    a time, that equals the digest of the same actions in the order a plan lists them (by
+    kind, each kind in the order decided): a kind's actions are hashed apart from the
+    others'. Defers are left out: their `until` moves with the clock, and a saved plan is
+    applied while what is due now is the same (`action_key` of each other action)."""
+
+    def __init__(self) -> None:
+        self._kinds = {str(kind): hashlib.sha256() for kind in sorted(ACTION_TYPES)}
+        self.count = 0  # actions hashed
+
+    def add(self, actions: Iterable[Action]) -> None:
+        lines: dict[str, list[str]] = {}
+        for action in actions:
+            if action.type == "defer":
+                continue
+            lines.setdefault(action.type, []).append(_DIGEST_ENCODER.encode(action_key(action)))
+        for kind, encoded in lines.items():
+            self._kinds[kind].update(("\n".join(encoded) + "\n").encode())
+            self.count += len(encoded)
+
+    def hexdigest(self) -> str:
+        whole = hashlib.sha256()
+        for kind, digest in self._kinds.items():
+            whole.update(f"{kind} {digest.hexdigest()}\n".encode())
+        return "sha256:" + whole.hexdigest()
+
+
 _DIGEST_CHUNK = 5000  # actions encoded at a time
 _ACTIONS_KEY = '"actions":[]'
 

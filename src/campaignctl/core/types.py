@@ -287,6 +287,9 @@ class Plan:
     # the configuration errors to record as holding each campaign (None: the hold is lifted)
     holds: Mapping[str, str | None] = field(default_factory=dict)
     held: Mapping[str, str] = field(default_factory=dict)  # every campaign held, its error
+    # the digest of every action, listed or not (planjson.ActionsDigest): what a saved plan
+    # that lists only some of its actions is checked by, when applied
+    actions_digest: str | None = None
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -204,11 +204,13 @@ def _actions_block(plan: Plan, writer: Writer, room: int, listed: int) -> list[s
     if rest or counted:
         lines.append("")
     if rest:
-        lines.append(f"… and {rest} more actions: `campaignctl plan --verbose` lists every one.")
+        which = "them" if counted else "every one"  # --verbose lists those listed here
+        lines.append(f"… and {rest} more actions: `campaignctl plan --verbose` lists {which}.")
     if counted:
         lines.append(
             f"… and {counted} more enrollments, defers and skips, counted above "
-            "(`campaignctl explain PHONE` tells about one number)."
+            "(`campaignctl plan --format json --all-actions` lists every action; "
+            "`campaignctl explain PHONE` tells about one number)."
         )
     return [*lines, "", "</details>"]
 

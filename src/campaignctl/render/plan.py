@@ -252,6 +252,11 @@ def render_plan(
                 f"  ... and {unlisted} more enrollments, defers and skips, counted above "
                 "(`campaignctl explain PHONE` tells about one number)"
             )
+    elif unlisted:
+        lines.append(
+            f"Run with --verbose to list the first {len(plan.actions)} actions (the other "
+            f"{unlisted} are counted above)."
+        )
     elif plan.actions:
         lines.append("Run with --verbose to list every action.")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ no protocol asks for a method its consumers do not call).
     ApplyWriter     carrying out a plan: statuses, enrollments, intents,   app.apply.Applier
                     outcomes, decisions, group digests, runs
     BatchStore      a streamed apply's batch reads and writes              app.streamed
+    PlanReader      a streamed plan's batch reads (it writes nothing)      app.planstream
     ApplyStore      one whole apply (all of the five above, the serial)    app.apply.apply_now
 
 The outbox provider's own needs are `providers.outbox.OutboxTable`; the webhook recorder's
@@ -330,7 +331,30 @@ class BatchStore(Protocol):
 
 
 @runtime_checkable
-class ApplyStore(SnapshotReader, LeaseHolder, InFlight, ApplyWriter, BatchStore, Protocol):
+class PlanReader(SnapshotReader, Protocol):
+    """A streamed plan's reads, a batch at a time, writing nothing (CI plans with a
+    read-only role): the facts of each batch of a group, the live numbers of a campaign
+    whose group changed, the free numbers campaigns wait for, the due enrollments."""
+
+    def sync_facts(
+        self, campaign: str, phones: Sequence[str], start: SyncStart, maybe_met: Sequence[str]
+    ) -> SyncFacts: ...
+
+    def live_phones(self, campaign: str, size: int) -> Iterator[list[str]]: ...
+
+    def free_batches(self, digests: Mapping[str, str], size: int) -> Iterator[list[Waiter]]: ...
+
+    def live_owners(self, phones: Sequence[str]) -> dict[str, str]: ...
+
+    def last_enrollment_id(self) -> int: ...
+
+    def due_batches(self, now: datetime, size: int, last_id: int) -> Iterator[DueBatch]: ...
+
+    def last_sent_of(self, phones: AbstractSet[str]) -> dict[str, datetime]: ...
+
+
+@runtime_checkable
+class ApplyStore(PlanReader, LeaseHolder, InFlight, ApplyWriter, BatchStore, Protocol):
     """One whole apply: under the lease, settle what is in flight, read a snapshot, carry
     out the plan (streamed, or a saved one whole, checked against the state's serial)."""
 

@@ -266,12 +266,20 @@ class WaitlistMixin(StoreBase):
         """The numbers taken at the start of this apply that these campaigns (-> their
         group's digest) wait for, first waiting first, `size` at a time; each batch is read
         when asked for, after the one before was decided (and its rows dropped or held)."""
+        return self._waiter_batches(digests, size, f"w.free = {TAKEN}")
+
+    def free_batches(self, digests: Mapping[str, str], size: int) -> Iterator[list[Waiter]]:
+        """The numbers free now that these campaigns wait for, first waiting first, `size`
+        at a time, without taking them: what a plan, which writes nothing, would enroll."""
+        return self._waiter_batches(digests, size, "w.free > 0")
+
+    def _waiter_batches(
+        self, digests: Mapping[str, str], size: int, free: str
+    ) -> Iterator[list[Waiter]]:
         after: tuple[str, int] = ("", 0)
         while True:
             with self._read() as conn:
-                rows = _select(
-                    conn, digests, f"w.free = {TAKEN} AND (w.since, w.id) > (?, ?)", after, size
-                )
+                rows = _select(conn, digests, f"{free} AND (w.since, w.id) > (?, ?)", after, size)
             if not rows:
                 return
             after = rows[-1][0]

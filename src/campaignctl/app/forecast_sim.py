@@ -316,7 +316,8 @@ class Simulation:
         while self.pending and self.pending[0][0] <= at:
             self._ready(heapq.heappop(self.pending))
         while self.held and self.held[0][0] <= at:
-            self._ready(heapq.heappop(self.held)[2])
+            until, row, entry = heapq.heappop(self.held)
+            self._ready((until, row, entry[2]))  # ordered by its next moment, as a tick reads
 
     def _ready(self, entry: Entry) -> None:
         heapq.heappush(self.ready.setdefault(self._route(entry[2].campaign)[0], []), entry)

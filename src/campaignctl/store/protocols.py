@@ -28,7 +28,7 @@ sit beside the webhook application.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -228,7 +228,13 @@ class ApplyWriter(Protocol):
         launch: LaunchRecord | None = None,
     ) -> None: ...
 
-    def enroll_many(self, campaign: str, contacts: Iterable[Contact], now: datetime) -> int: ...
+    def enroll_many(
+        self,
+        campaign: str,
+        contacts: Iterable[Contact],
+        now: datetime,
+        moment: Callable[[Contact], datetime] | None = None,
+    ) -> int: ...
 
     def joined(
         self, campaign: str, contacts: Sequence[Contact], returns_at: datetime, *, revive: bool
@@ -297,7 +303,9 @@ class BatchStore(Protocol):
 
     def last_enrollment_id(self) -> int: ...
 
-    def due_batches(self, now: datetime, size: int, last_id: int) -> Iterator[DueBatch]: ...
+    def next_batches(
+        self, now: datetime, size: int, last_id: int, used: Callable[[str], bool]
+    ) -> Iterator[DueBatch]: ...
 
     def last_sent_of(self, phones: AbstractSet[str]) -> dict[str, datetime]: ...
 

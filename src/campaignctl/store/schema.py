@@ -359,6 +359,19 @@ def m010_dashboard_indexes(db: Database) -> None:
     """)
 
 
+@migrations()
+def m011_next_at(db: Database) -> None:
+    """`enrollments.next_at`: the earliest instant a live enrollment's next step can go out,
+    as far as the state knows (its wait, the 30-day gap, the window of its quiet hours), a
+    lower bound never later than the truth; and an index on it by campaign, so a tick reads
+    only what can go out now, oldest first, and stops once a sender's pace is used
+    (store/due.py). NULL: unknown, the enrollment is read when due by its wait. The rows
+    already kept get their wait (next_due_at): a lower bound."""
+    db.execute("ALTER TABLE enrollments ADD COLUMN next_at TEXT")
+    db.execute("UPDATE enrollments SET next_at = next_due_at")
+    db.execute("CREATE INDEX enrollments_next ON enrollments (campaign, status, next_at)")
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
@@ -370,6 +383,7 @@ MIGRATIONS = (
     m008_waiting_numbers,
     m009_campaign_config_error,
     m010_dashboard_indexes,
+    m011_next_at,
 )  # in order; append, never edit
 
 

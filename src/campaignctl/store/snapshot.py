@@ -1,8 +1,9 @@
 """The one read the planner needs: a consistent Snapshot of the observed state.
 
 Built so a tick costs what is due, not what exists: `due` is an index range on
-(status, next_due_at); enrolled/live sets are read only for campaigns whose group digest
-changed; per-phone facts only for the phones of those groups and of `due`.
+(campaign, status, next_at) per campaign (store/due.py); enrolled/live sets are read only
+for campaigns whose group digest changed; per-phone facts only for the phones of those
+groups and of `due`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from campaignctl.core.types import CampaignState, Desired, Enrollment, Snapshot
 from campaignctl.store.codec import enrollment_from_row, launch_from_json, launch_value
 from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
+from campaignctl.store.due import all_due
 from campaignctl.store.review import held_phones, wrong_phones
 from campaignctl.store.waitlist import freed_waiters, held_back, returning_of
 
@@ -46,12 +48,6 @@ def _campaigns(conn: Conn) -> dict[str, CampaignState]:
     }
 
 
-# the columns of an Enrollment, in the order `enrollment_from_row` takes them
-ENROLLMENT_COLUMNS = (
-    "campaign, phone, steps_sent, last_sent_at, next_due_at, enrolled_at, fields, zones, us_state"
-)
-
-
 def in_flight(conn: Conn) -> set[tuple[str, str]]:
     """(campaign, phone) of the attempts whose outcome is not known yet."""
     rows = conn.execute(
@@ -61,13 +57,19 @@ def in_flight(conn: Conn) -> set[tuple[str, str]]:
 
 
 def _due(conn: Conn, now: datetime) -> list[Enrollment]:
+    """The enrollments whose next moment has come, in the planner's order (store/due.py),
+    each due (`next_due_at`) not before that moment: a forecast holds them until then, as
+    the ticks that read the state do."""
     waiting = in_flight(conn)
-    rows = conn.execute(
-        f"SELECT {ENROLLMENT_COLUMNS} FROM enrollments"
-        " WHERE status = 'live' AND next_due_at <= ? ORDER BY next_due_at, id",
-        [to_text(now)],
-    ).fetchall()
-    return [enrollment_from_row(row) for row in rows if (row[0], row[1]) not in waiting]
+    due: list[Enrollment] = []
+    for row in all_due(conn, to_text(now)):
+        if (row[2], row[3]) in waiting:
+            continue
+        enrollment = enrollment_from_row(row[2:])
+        if row[1] is not None and row[1] > row[6]:  # next_at after next_due_at
+            enrollment = enrollment._replace(next_due_at=from_text(row[1]))
+        due.append(enrollment)
+    return due
 
 
 def _changed_groups(

@@ -46,8 +46,8 @@ screenshots: $(STAMP) browser
 	PYTHONPATH=. $(BIN)/python docs/screenshots.py docs
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests docs bench
+	$(BIN)/ruff format --check src tests docs bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -17,6 +17,7 @@ from campaignctl.store import Store
 DAYS = 90
 RUNS = 3
 TARGET_SECONDS = 10.0
+GRID = DAYS * 24 * 4  # the controller's ticks over those days (every 15 minutes: bench/repo.py)
 
 
 def steady_state(launched: Path) -> Path:
@@ -53,5 +54,6 @@ def measure(config_dir: Path, launched: Path, size: str, progress: Callable[[str
         f"< {TARGET_SECONDS:.0f} s",
         verdict(series.wall < TARGET_SECONDS),
         note=f"{result.messages:,} messages on {busy} days, credits last {runs_out}; "
+        f"{result.ticks:,} of the {GRID:,} ticks simulated; "
         f"CPU {seconds(series.cpu)}; runs {series.spread()}",
     )

@@ -3,9 +3,9 @@
 A demonstration state is built as a real one is: campaigns in YAML, `credits add` and an
 `apply` every day for two months (the outbox provider, a daily limit spreading the sends),
 replies, opt-outs and delivery reports through the real webhook application. Then
-`campaignctl dashboard` serves it and Chromium photographs the page (dashboard.png), the
-credits and sends panels with the forecast, where this installation has one (forecast.png),
-and a number's page (explain.png).
+`campaignctl dashboard` serves it and Chromium photographs the page (dashboard.png) and a
+number's page (explain.png); where this installation has the forecast, forecast.png comes
+from docs/forecast_picture.py (a state grown from the example campaigns.d/).
 
     PYTHONPATH=. .venv/bin/python docs/screenshots.py docs
 """
@@ -19,13 +19,13 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+import forecast_picture  # docs/forecast_picture.py, beside this script
 from tests.cli.repo import CAMPAIGN, Repo
 from tests.dashboard.browser import find_browser
 from tests.dashboard.test_serve import served
 from tests.dashboard.world import HOOKS_TOKEN, NOON, PUBLIC, World, webhook
 
 from campaignctl.clock import FrozenClock
-from campaignctl.dashboard.sources import forecast_available
 from campaignctl.webhooks.app import WebhookApp
 
 DAYS = 60
@@ -108,20 +108,12 @@ def main(argv: list[str]) -> int:
     if isinstance(found, str):
         print(f"no screenshots: {found}", file=sys.stderr)
         return 1
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         world, spring = build(root, str(root / "state.db"))
-        options = Options()
-        options.binary_location = found[0]
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                         "--window-size=1360,1000", "--hide-scrollbars"):  # fmt: skip
-            options.add_argument(argument)
-        driver = webdriver.Chrome(service=Service(executable_path=found[1]), options=options)
+        driver = forecast_picture.chrome(found)
         try:
             with served(world, world.state, "--mask-numbers") as server:
                 driver.get(server.url + "/")
@@ -132,16 +124,14 @@ def main(argv: list[str]) -> int:
                 height = driver.execute_script("return document.body.scrollHeight")
                 driver.set_window_size(1360, int(height))
                 driver.save_screenshot(str(out / "dashboard.png"))
-                if forecast_available():  # the credits and sends with the forecast ahead
-                    panels = driver.find_element(By.CSS_SELECTOR, "main > .grid")
-                    panels.screenshot(str(out / "forecast.png"))
                 driver.get(server.url + f"/explain?phone={spring[0].replace('+', '%2B')}")
                 driver.set_window_size(1360, 900)
                 driver.save_screenshot(str(out / "explain.png"))
         finally:
             driver.quit()
     print(f"screenshots written to {out}")
-    return 0
+    # the credits and sends with the forecast ahead: forecast.png
+    return forecast_picture.main(["forecast_picture.py", str(out)])
 
 
 if __name__ == "__main__":

@@ -148,8 +148,9 @@ def test_ticks_plan_at_the_clock_the_waits_move_on(
         "tick at 2026-03-02T06:00:00Z: spring-buyers: draft -> active (launch); enroll 2; "
         "defer 2 (quiet_hours 2)"
     )
-    assert lines[7].startswith(  # Chicago's number is not read before its window opens
-        "tick at 2026-03-02T13:00:00Z: spring-buyers: send 1 (1 credits) | provider: sent 1"
+    assert lines[7].startswith(
+        "tick at 2026-03-02T13:00:00Z: spring-buyers: send 1 (1 credits); defer 1 (quiet_hours 1)"
+        " | provider: sent 1"
     )
     assert lines[8].startswith("tick at 2026-03-02T14:00:00Z: spring-buyers: send 1 (1 credits)")
 

@@ -1,15 +1,13 @@
-"""The page's counts (store/dashboard.py) on both backends, and the indexes that answer
-them without reading a row of a large table."""
+"""The page's counts (store/dashboard.py) on both backends, and the indexes of the counts by
+campaign (`status` reads them; the page reads its summary rows: test_summary.py)."""
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
 from datetime import date, timedelta
-from pathlib import Path
 
 import psycopg
-import pytest
 
 from campaignctl.store import Store
 from tests.dashboard.world import LATER, NOON, World
@@ -46,30 +44,6 @@ def test_the_counts_of_days_outside_the_range_are_left_out(world: World) -> None
         later = store.due_counts(NOON + timedelta(days=31))
     assert facts.sent_per_day == {} and facts.ledger_per_day == {}
     assert later["spring-buyers"] == (7, 7, 0)  # their step 2 is due 30 days after step 1
-
-
-QUERIES = {
-    "enrollments": "SELECT campaign, status, end_reason, steps_sent, count(*) FROM enrollments"
-    " GROUP BY campaign, status, end_reason, steps_sent",
-    "attempts": "SELECT campaign, step, status, delivery_status, count(*), sum(credits)"
-    " FROM attempts GROUP BY campaign, step, status, delivery_status",
-    "sent": "SELECT count(*) FROM attempts WHERE attempts.status = 'sent'"
-    " AND attempts.campaign = 'c' AND attempts.created_at >= 'a' AND attempts.created_at < 'b'",
-    "ledger": "SELECT sum(amount) FROM ledger WHERE ledger.at >= 'a' AND ledger.at < 'b'",
-}
-
-
-@pytest.mark.parametrize("query", sorted(QUERIES))
-def test_sqlite_counts_from_covering_indexes_without_sorting(tmp_path: Path, query: str) -> None:
-    path = tmp_path / "state.db"
-    Store.open(path).close()
-    conn = sqlite3.connect(path)
-    try:
-        plan = " ".join(str(r[-1]) for r in conn.execute(f"EXPLAIN QUERY PLAN {QUERIES[query]}"))
-    finally:
-        conn.close()
-    assert "USING COVERING INDEX" in plan, plan
-    assert "TEMP B-TREE" not in plan, plan
 
 
 DASHBOARD_INDEXES = {"enrollments_funnel", "attempts_funnel", "attempts_sent_at", "ledger_at"}

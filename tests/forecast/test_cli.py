@@ -7,16 +7,19 @@ import csv
 import hashlib
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from campaignctl.cli.main import cli
+from campaignctl.core.types import Desired, Settings
 from campaignctl.store import Store
 from tests.cli.repo import Repo
 
 NOON = "2026-03-02T17:00:00Z"  # 12:00 in New York, 11:00 in Chicago
 LATER = "2026-03-03T17:00:00Z"
+_NOTHING = Desired({}, {}, {}, frozenset(), Settings(), "sha256:none")
 
 
 def funded(tmp_path: Path, credits: int = 3) -> Repo:
@@ -144,15 +147,26 @@ def test_a_plan_short_of_credits_says_when_they_ran_out(tmp_path: Path) -> None:
     assert "**Forecast:** credits last until 2026-03-03." in markdown
 
 
-def test_a_store_reads_the_row_order_of_live_enrollments(state: str, tmp_path: Path) -> None:
+def test_a_store_reads_what_is_due_in_the_planners_order(state: str, tmp_path: Path) -> None:
     repo = Repo(tmp_path).standard()
-    done = CliRunner().invoke(
-        cli, ["--dir", str(repo.dir), "--state", state, "--now", NOON, "apply"]
-    )
+    base = ["--dir", str(repo.dir), "--state", state]
+    runner = CliRunner()
+    funds = runner.invoke(cli, [*base, "--now", "2026-03-01T00:00:00Z", "credits", "add", "1"])
+    assert funds.exit_code == 0, funds.output
+    done = runner.invoke(cli, [*base, "--now", NOON, "apply"])  # one sent, one short
     assert done.exit_code == 0, done.output
+    noon = datetime(2026, 3, 2, 17, tzinfo=UTC)
     with Store.open(state) as store:
-        order = store.live_order()
-    assert sorted(order, key=order.__getitem__) == [
-        ("spring-buyers", "+12125550100"),
-        ("spring-buyers", "+13125550101"),
+        serial = store.snapshot(_NOTHING, noon, with_due=False).serial
+        now = store.upcoming(noon)
+        ahead = store.upcoming(noon + timedelta(days=40))
+    assert now.serial == ahead.serial == serial
+    assert [e.phone for _, e in now.due] == ["+13125550101"]  # step 1, short of credits
+    # the number sent to waits 30 days for step 2: after the other, due since noon
+    assert [(e.phone, e.steps_sent) for _, e in ahead.due] == [
+        ("+13125550101", 0),
+        ("+12125550100", 1),
     ]
+    rows = {e.phone: row for row, e in ahead.due}
+    assert rows["+12125550100"] < rows["+13125550101"]  # enrolled first
+    assert ahead.last_sent == {"+12125550100": noon}

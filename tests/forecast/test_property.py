@@ -58,9 +58,16 @@ def build(
 
 
 def applied(
-    world: World, d: Desired, start: datetime, end: datetime
+    world: World,
+    d: Desired,
+    start: datetime,
+    end: datetime,
+    tick: timedelta = TICK,
+    *,
+    events: bool = True,
 ) -> tuple[Counter[tuple[date, str]], Counter[tuple[date, str]], date | None]:
-    """Tick the world at every instant of the grid from `start` to `end`."""
+    """Tick the world at every instant of the grid (every `tick`) from `start` to `end`
+    (`events`: note the reasons of defers for hypothesis' statistics)."""
     messages: Counter[tuple[date, str]] = Counter()
     credits: Counter[tuple[date, str]] = Counter()
     short: date | None = None
@@ -73,9 +80,9 @@ def applied(
                 credits[(at.date(), action.campaign)] += action.credits
             elif short is None and action.reason == "insufficient_credits":
                 short = at.date()
-            if action.reason in ("rate_limit", "recent_outreach", "quiet_hours"):
+            if events and action.reason in ("rate_limit", "recent_outreach", "quiet_hours"):
                 event(f"a message deferred ({action.reason})")
-        at += TICK
+        at += tick
     return messages, credits, short
 
 

@@ -94,13 +94,15 @@ def write_repo(root: Path) -> Repo:
 
 
 def real_days(
-    repo: Repo, state: str
+    repo: Repo, state: str, expired: list[str] | None = None
 ) -> tuple[Counter[tuple[str, str]], dict[str, int], str | None]:
     """Apply at every tick of the grid over the forecast's days; what went out per day and
-    campaign (messages, credits), and the first day a due message found the balance short."""
+    campaign (messages, credits), and the first day a due message found the balance short.
+    `expired`: gets the numbers whose step expired (sendWithin)."""
     messages: Counter[tuple[str, str]] = Counter()
     credits: dict[str, int] = {}
     short: str | None = None
+    expired = [] if expired is None else expired
     at = START
     end = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(days=DAYS)
     while at < end:
@@ -111,6 +113,8 @@ def real_days(
                 messages[(day, action["campaign"])] += 1
                 key = f"{day} {action['campaign']}"
                 credits[key] = credits.get(key, 0) + action["credits"]
+            elif action.get("reason") == "expired":
+                expired.append(action["phone"])
             elif short is None and action.get("reason") == "insufficient_credits":
                 short = day
         at += TICK
@@ -140,3 +144,31 @@ def test_the_forecast_is_what_the_applies_do(tmp_path: Path, state: str) -> None
     assert sum(messages.values()) > 10
     assert len({day for day, _ in messages}) > 5
     assert len(forecast["per_day"]) == DAYS
+
+
+def test_a_step_that_expires_is_forecast_as_passed_over(tmp_path: Path) -> None:
+    """With `sendWithin: 1h` on the second step, and east's limit lowered to one message a
+    day after its launch, the second messages that fall due together wait past their hour:
+    each is passed over, and its third step waits 31 days from the expiry. The forecast
+    counts the messages that really go out, on the days they go out."""
+    repo = write_repo(tmp_path)
+    template = repo.dir / "templates" / "three-steps.yaml"
+    text = template.read_text(encoding="utf-8")
+    template.write_text(
+        text.replace("    - waitDays: 30\n", "    - waitDays: 30\n      sendWithin: 1h\n"),
+        encoding="utf-8",
+    )
+    state = str(tmp_path / "state.db")
+    cli_run(repo, state, "credits", "add", "200", now=SETUP)
+    cli_run(repo, state, "apply", now=SETUP)
+    cli_run(repo, state, "apply", now=SETUP + TICK)
+    east = repo.dir / "campaigns" / "east.yaml"
+    east.write_text(east.read_text(encoding="utf-8").replace("dailyLimit: 3", "dailyLimit: 1"))
+
+    forecast = cli_run(repo, state, "forecast", "--days", str(DAYS), "--format", "json", now=START)
+    expired: list[str] = []
+    messages, credits, _ = real_days(repo, state, expired)
+
+    assert Counter({(r["day"], r["campaign"]): r["messages"] for r in forecast["rows"]}) == messages
+    assert {f"{r['day']} {r['campaign']}": r["credits"] for r in forecast["rows"]} == credits
+    assert expired  # the scenario really passes steps over

@@ -20,7 +20,7 @@ def test_an_older_state_gets_the_wait_of_each_enrollment_as_its_next_moment(
     path = tmp_path / "state.db"
     db = Database(path)
     db.execute("PRAGMA journal_mode = WAL")
-    schema.migrations.apply(db, stop_before="m011_next_at")
+    schema.migrations.apply(db, stop_before="m012_next_at")
     db.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
     db.execute(f"PRAGMA user_version = {len(schema.known_migrations()) - 1}")
     db.execute(

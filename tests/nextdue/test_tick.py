@@ -5,14 +5,18 @@ counted by the store (`due_read`), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from click.testing import CliRunner
 
 from campaignctl.app import apply as engine
 from campaignctl.app.executor import ApplyOptions
 from campaignctl.app.waiting import next_step
+from campaignctl.cli.main import cli
 from campaignctl.clock import FrozenClock
-from campaignctl.core.instants import parse_instant
+from campaignctl.core.instants import format_instant, parse_instant
 from campaignctl.core.planjson import plan_to_json
 from campaignctl.providers.outbox import OutboxProvider
 from campaignctl.store import Store
@@ -96,7 +100,7 @@ def test_numbers_in_quiet_hours_are_not_read_before_their_window(
     assert {moments[n] for n in NEW_YORK[:3]} == {"2026-03-02T13:00:00.000000Z"}
     for later in (NIGHT + TICK, OPENS - TICK):
         summary, read = _tick(repo, state, later)
-        assert read == 0 and "defer" not in summary
+        assert read == 0 and summary["defer"] == 3  # counted in the index, not read
     with Store.open(state, read_only=True) as store:  # explain still says why it waits
         (waits,) = next_step(repo.dir, store, NEW_YORK[0], OPENS - TICK)
     assert (waits.what, waits.reason, waits.until) == ("defer", "quiet_hours", OPENS)
@@ -114,3 +118,55 @@ def test_an_unknown_next_moment_is_read_when_due(state: str, tmp_path: Path) -> 
     assert set(_next_at(state).values()) == {"2026-03-02T13:00:00.000000Z"}
     summary, read = _tick(repo, state, OPENS)
     assert summary["send"] == 3
+
+
+def _plan(repo: Repo, state: str, now: datetime, *extra: str) -> dict[str, object]:
+    """`campaignctl plan --format json` at `now`."""
+    runner = CliRunner()
+    args = ["--dir", str(repo.dir), "--state", state, "--now", format_instant(now)]
+    result = runner.invoke(cli, [*args, "plan", "--format", "json", *extra])
+    assert result.exit_code == 0, result.output
+    document: dict[str, object] = json.loads(result.output)
+    return document
+
+
+def test_a_plan_says_why_the_numbers_not_read_wait(state: str, tmp_path: Path) -> None:
+    """Numbers deferred to their window are not read, yet `plan` and every tick count them
+    under the rule that holds them now: quiet hours, or the campaign's pause once paused."""
+    repo = _repo(tmp_path, NEW_YORK[:3] + HONOLULU, per_tick=900)
+    _tick(repo, state, NIGHT)  # Honolulu sent to; New York waits for 08:00
+    plan = _plan(repo, state, NIGHT + TICK)
+    assert plan["actions"] == [] and plan["summary"] == {"defer": 3, "credits": 0}
+    assert plan["unlisted"] == [
+        {"campaign": "spring-buyers", "type": "defer", "reason": "quiet_hours", "count": 3}
+    ]
+    text = CliRunner().invoke(
+        cli, ["--dir", str(repo.dir), "--state", state, "--now", format_instant(NIGHT + TICK),
+              "plan"],
+    ).output  # fmt: skip
+    assert "defer 3 (quiet_hours 3)" in text, text
+    repo.campaign(status="paused", mps=900 / 900 + 1e-6)
+    summary, read = _tick(repo, state, NIGHT + 2 * TICK)
+    assert read == 0 and summary["defer"] == 3
+    plan = _plan(repo, state, NIGHT + 3 * TICK)
+    assert plan["unlisted"] == [
+        {"campaign": "spring-buyers", "type": "defer", "reason": "campaign_paused", "count": 3}
+    ]
+
+
+def test_a_step_past_its_expiry_is_passed_over_behind_a_queue_the_pace_holds(
+    state: str, tmp_path: Path
+) -> None:
+    """A campaign whose steps can expire (sendWithin) is read whole: a step past its expiry
+    is passed over at the first tick after it, though it waits behind a queue of first
+    steps that the sender's pace holds."""
+    repo = _repo(tmp_path, NEW_YORK, per_tick=10)
+    path = repo.dir / "templates" / "buyer-followup.yaml"
+    within = "    - waitDays: 30\n      sendWithin: 1d\n"
+    path.write_text(path.read_text().replace("    - waitDays: 30\n", within))
+    launch, _ = _tick(repo, state, AFTERNOON)  # 300 enrolled, 10 sent, 290 wait for the pace
+    assert (launch["enroll"], launch["send"]) == (300, 10)
+    # step 2 of the 10 became due 30 days on, and expired a day later: an hour ago
+    summary, read = _tick(repo, state, AFTERNOON + timedelta(days=31, hours=1))
+    assert (summary["send"], summary["skip"], summary["defer"]) == (10, 10, 280)
+    assert read == 300

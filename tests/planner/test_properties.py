@@ -86,15 +86,21 @@ EVENT_KINDS = [
     "move_contact",
 ]
 
-events_st = st.lists(
-    st.builds(
-        Event,
-        at=st.integers(0, 120 * 24 * 4).map(lambda n: n * TICK),
-        kind=st.sampled_from(EVENT_KINDS),
-        target=st.integers(0, 10_000),
-    ),
-    max_size=25,
-)
+
+def events_of(kinds: list[str], days: int, most: int) -> st.SearchStrategy[list[Event]]:
+    """Up to `most` events of these kinds at random ticks of the first `days` days."""
+    return st.lists(
+        st.builds(
+            Event,
+            at=st.integers(0, days * 24 * 4).map(lambda n: n * TICK),
+            kind=st.sampled_from(kinds),
+            target=st.integers(0, 10_000),
+        ),
+        max_size=most,
+    )
+
+
+events_st = events_of(EVENT_KINDS, 120, 25)
 
 
 def build(

@@ -186,6 +186,11 @@ class World:
             for c, p, st, why, n, due, zones in rows
         }
 
+    def enrolled_at(self) -> dict[tuple[str, str], datetime]:
+        """When each enrollment was made, by (campaign, phone)."""
+        rows = self._read("SELECT campaign, phone, enrolled_at FROM enrollments")
+        return {(str(c), str(p)): parse_instant(str(t)) for c, p, t in rows}
+
     def zones_of(self, campaign: str, phone: str) -> tuple[str, ...]:
         rows = self._read(
             f"SELECT zones FROM enrollments WHERE campaign = {_quoted(campaign)}"

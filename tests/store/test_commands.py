@@ -142,3 +142,14 @@ def test_outbox_records_once_per_attempt(store: Store) -> None:
     assert store.outbox_find(attempt.id) == record
     assert store.outbox_find(attempt.id + 1) is None
     assert store.outbox(campaign="other") == []
+
+
+def test_a_bulk_load_of_the_ledger_moves_the_balance_by_its_sum(store: Store) -> None:
+    """The balance follows the ledger however its rows arrive: one at a time (a top-up, a
+    debit) or many in one statement (the bulk load of a state copy)."""
+    assert store.add_credits(10, "invoice 1", T0) == 10
+    rows = [(T0.isoformat(), amount, f"row {i}", None) for i, amount in enumerate([5, -2, 40])]
+    with store._write(bump=False) as conn:
+        conn.insert_rows("ledger", ("at", "amount", "note", "attempt_id"), rows)
+    assert store.balance() == 10 + 5 - 2 + 40
+    assert [e.amount for e in store.ledger()] == [10, 5, -2, 40]

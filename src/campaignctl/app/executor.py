@@ -219,6 +219,11 @@ class Executor:
         elif action.type == "complete":
             store.set_campaign_status(action.campaign, "completed", AUTO_COMPLETED, now)
         elif action.type == "skip" and action.step is not None and action.phone is not None:
+            if action.reason == "expired":  # passed over: the sequence goes on from its expiry
+                wait = next_wait(self._steps(action.campaign), action.step)
+                at = action.expired_at or now
+                store.pass_over(action.campaign, action.phone, action.step, at, wait, now)
+                return
             # a due step refused: the enrollment ends (a skip without a step refused to enroll)
             store.end_enrollment(action.campaign, action.phone, action.reason, now)
 

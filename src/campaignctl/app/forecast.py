@@ -6,8 +6,8 @@ by day, and the day the balance runs out, from the files and the state as they a
     result.runs_out    # the first day a due message finds the balance short, or None
     result.per_day()   # (day, messages, credits) for every day, zeros included
 
-It reads a snapshot of the state that holds every live enrollment (with the order of their
-rows and the sends of the day), and writes nothing: the real planner is run forward over
+It reads a snapshot of the state and every live enrollment due within the horizon (with
+the order of their rows), and writes nothing: the real planner is run forward over
 simulated ticks on that snapshot in memory (`campaignctl.app.forecast_sim`). What cannot be foreseen is assumed not to happen: no
 contact is added, no one replies or opts out, no credits are added, the files stay as they
 are (`Forecast.assumptions` says so, for the output).
@@ -16,7 +16,7 @@ are (`Forecast.assumptions` says so, for the output).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from campaignctl.app.forecast_sim import Simulation, midnight
 from campaignctl.app.plan import Planned, collection_paused, load_desired
 from campaignctl.core.types import Desired, Plan, Settings, Snapshot
 from campaignctl.errors import StateError
-from campaignctl.store.forecast import ForecastReader
+from campaignctl.store.forecast import ForecastReader, Upcoming
 
 DAYS = 90
 READS = 3  # snapshots read before giving up on a state that keeps changing
@@ -55,6 +55,7 @@ class Forecast:
     runs_out: date | None  # the first day the balance cannot pay for a message that is due
     assumptions: str
     held: Mapping[str, str] = field(default_factory=dict)  # campaigns a broken file holds
+    ticks: int = 0  # the ticks simulated: only those at which something could change
 
     def per_day(self) -> list[tuple[date, int, int]]:
         """(day, messages, credits) summed over the campaigns, for every day of the
@@ -91,8 +92,10 @@ def forecast_desired(
         raise ValueError("a forecast covers one day at least")
     end = midnight(now.date() + timedelta(days=days))
     with collection_paused():
-        snapshot, order, sent_today = _read(desired, store, now, end)
-        simulation = Simulation(desired, snapshot, order, sent_today, now, end)
+        snapshot, upcoming, sent_today = _read(desired, store, now, end)
+        simulation = Simulation(
+            desired, snapshot, upcoming.due, sent_today, now, end, moments=upcoming.moments
+        )
         if snapshot.suspended is None:
             simulation.run()
     rows = [
@@ -107,21 +110,23 @@ def forecast_desired(
         runs_out=simulation.runs_out,
         assumptions=assumptions(desired, snapshot),
         held=desired.held,
+        ticks=simulation.ticks,
     )
 
 
 def _read(
     desired: Desired, store: ForecastReader, now: datetime, end: datetime
-) -> tuple[Snapshot, dict[tuple[str, str], int], dict[str, int]]:
-    """One snapshot holding every live enrollment due before `end` (all the forecast can
-    send to), their row order, and the sends of the day of `now` by sender (for the daily
-    limits), read again until all come from the same serial of the state."""
+) -> tuple[Snapshot, Upcoming, dict[str, int]]:
+    """The state as a snapshot at `now` holds it (the sends of the day of `now` by sender,
+    for the daily limits), and every live enrollment due before `end` (all the forecast can
+    send to) with its row id, oldest due first, and its number's last send; read again until
+    both come from the same serial of the state."""
     for _ in range(READS):
-        today = store.snapshot(_NO_CAMPAIGNS, now, with_due=False)
-        rows = store.live_order()
-        snapshot = store.snapshot(desired, end)
-        if snapshot.serial == today.serial:
-            return snapshot, rows, dict(today.sent_today)
+        snapshot = store.snapshot(desired, now, with_due=False)
+        upcoming = store.upcoming(end)
+        if upcoming.serial == snapshot.serial:
+            last_sent = {**snapshot.last_sent, **upcoming.last_sent}
+            return replace(snapshot, last_sent=last_sent), upcoming, dict(snapshot.sent_today)
     raise StateError("the state kept changing while the forecast read it; try again")
 
 

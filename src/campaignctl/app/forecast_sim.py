@@ -12,16 +12,29 @@ which the planner would decide only the defers it decided before.
 The same reasoning keeps each tick small: a due enrollment deferred until a later instant
 (quiet hours, the 30-day gap) is put aside until then, and once a sender has handed over all
 a tick allows, its other due enrollments are not asked about (each would be deferred for the
-pace). Every message that can go out is still considered, in the planner's order (oldest
-due first), by the planner itself.
+pace). Once the planner finds the window of a campaign closed for some zones (and US state)
+at a tick, the other enrollments of that campaign with the same zones and state are put
+aside until it opens without asking again: the planner would find the same window closed,
+since it depends on nothing else, and what it would decide before looking at the window
+(a skip for a number on a do-not-call list, say) is decided when it opens instead, with
+nothing sent either way (but for a step that may expire first: the planner is asked). At
+night that is most of a large queue. Every message that can go
+out is still considered, in the planner's order (oldest due first), by the planner itself.
+
+Between ticks an enrollment waits in compact form: one integer that orders it as the state
+does (its next moment in microseconds, then its row id: the state's `next_at`, its wait or
+the instant a defer put it aside until, core/nextdue.py) beside the enrollment itself,
+in a heap per sender once due; those put aside wait in one list per instant they wait for
+(a window opening holds thousands until the same instant). Integers compare in a few
+nanoseconds where instants with a time zone take far longer, and a queue of 100,000 is
+compared millions of times over a forecast.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -30,6 +43,7 @@ from campaignctl.app.executor import next_wait
 from campaignctl.core.actions import Action
 from campaignctl.core.enrollment import Owners
 from campaignctl.core.lifecycle import AUTO_COMPLETED, CREDIT_PAUSE, launch_record
+from campaignctl.core.nextdue import lower_bound
 from campaignctl.core.planner import Planning, Stage
 from campaignctl.core.sending import Budget
 from campaignctl.core.types import (
@@ -42,9 +56,31 @@ from campaignctl.core.types import (
 )
 from campaignctl.core.windows import SEARCH_HORIZON
 
-# (next due, row id, enrollment): the planner's order of due enrollments is the state's,
-# next due then row id (rows are made in the order enrollments are)
-Entry = tuple[datetime, int, Enrollment]
+# (order key, enrollment): the planner's order of due enrollments is the state's, next due
+# then row id (rows are made in the order enrollments are); `order_key` makes it one integer
+Entry = tuple[int, Enrollment]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+ROW_BITS = 42  # room for the row ids of any state
+ROW_MASK = (1 << ROW_BITS) - 1
+
+
+def micros(at: datetime) -> int:
+    """An instant as whole microseconds since 1970 (exact: instants are stored to the
+    microsecond)."""
+    return (at - EPOCH) // MICROSECOND
+
+
+def instant(value: int) -> datetime:
+    """The instant of `micros`."""
+    return EPOCH + value * MICROSECOND
+
+
+def order_key(due: datetime, row: int) -> int:
+    """One integer that sorts as (due, row) does."""
+    return micros(due) << ROW_BITS | row
+
 
 WAIT_REASONS = frozenset({"quiet_hours", "recent_outreach"})  # held until a known instant
 NEVER_REASONS = frozenset({"campaign_paused", "suspended"})  # nothing in the forecast lifts
@@ -56,8 +92,8 @@ class Simulation:
     until `end`; `totals` and `runs_out` are the result."""
 
     desired: Desired
-    snapshot: Snapshot  # the state now; `due` holds every live enrollment, oldest due first
-    rows: dict[tuple[str, str], int]  # (campaign, phone) -> row id of each live enrollment
+    snapshot: Snapshot  # the state now (its `due` is not read: the next field holds them)
+    due: Sequence[tuple[int, Enrollment]]  # (row id, enrollment), oldest due first
     sent_today: dict[str, int]  # sender key -> messages handed over on the first tick's day
     start: datetime
     end: datetime
@@ -65,26 +101,39 @@ class Simulation:
     totals: dict[tuple[date, str], list[int]] = field(default_factory=dict)
     runs_out: date | None = None  # the first day a due message found the balance short
     ticks: int = 0  # ticks simulated
+    # row id -> the next moment of an enrollment a tick reads only after its wait (deferred
+    # to a window, the 30-day gap: `enrollments.next_at`); the others: their wait
+    moments: Mapping[int, datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.interval = self.desired.settings.reconcile_interval
         self.campaigns: dict[str, CampaignState] = dict(self.snapshot.campaigns)
         self.live = {name: state.live_enrollments for name, state in self.campaigns.items()}
         self.routes: dict[str, tuple[Sender, tuple[Step, ...]]] = {}  # campaign -> its sends
+        self.waits: dict[str, list[timedelta | None]] = {}  # campaign -> wait after step n
         self.balance = self.snapshot.balance
         self.last_sent: dict[str, datetime] = dict(self.snapshot.last_sent)
         self.day = self.start.date()
         self.serial = self.snapshot.serial
-        self.next_row = itertools.count(max(self.rows.values(), default=0) + 1)
-        self.pending: list[Entry] = []  # not due yet, by next due
-        self.held: list[tuple[datetime, int, Entry]] = []  # due, deferred until an instant
-        self.ready: dict[Sender, list[Entry]] = {}  # due, by sender, oldest first
+        self.next_row = itertools.count(max((row for row, _ in self.due), default=0) + 1)
+        self.start_us = micros(self.start)
+        self.interval_us = self.interval // MICROSECOND
+        self.pending: list[Entry] = []  # not due yet: a heap by order key (next due first)
+        # due, deferred until an instant: the entries waiting for each instant (micros), and
+        # a heap of those instants
+        self.held: dict[int, list[Entry]] = {}
+        self.held_at: list[int] = []
+        self.ready: dict[Sender, list[Entry]] = {}  # due, by sender: heaps, oldest first
         self.ended: set[tuple[str, str]] = set()
         self.fresh: set[int] = set()  # the rows of the enrollments the first tick makes
-        for enrollment in self.snapshot.due:
-            if self._may_send(enrollment.campaign):
-                row = self.rows.get((enrollment.campaign, enrollment.phone))
-                self._queue(enrollment, next(self.next_row) if row is None else row)
+        may_send = {name: self._may_send(name) for name in {e.campaign for _, e in self.due}}
+        moments = self.moments
+        self.pending = [
+            (order_key(moments.get(row, enrollment.next_due_at), row), enrollment)
+            for row, enrollment in self.due
+            if may_send[enrollment.campaign]
+        ]
+        heapq.heapify(self.pending)  # read oldest due first: a heap already, checked in one pass
 
     # ------------------------------------------------------------------ the loop
 
@@ -101,14 +150,15 @@ class Simulation:
 
     def _next(self, at: datetime, wakes: list[datetime]) -> datetime | None:
         """The next tick of the grid at which anything can change."""
+        soon = [micros(wake) for wake in wakes]
         if self.pending:
-            wakes.append(self.pending[0][0])
-        if self.held:
-            wakes.append(self.held[0][0])
-        if not wakes:
+            soon.append(self.pending[0][0] >> ROW_BITS)
+        if self.held_at:
+            soon.append(self.held_at[0])
+        if not soon:
             return None
-        steps = max(1, math.ceil((min(wakes) - self.start) / self.interval))
-        return max(self.start + steps * self.interval, at + self.interval)
+        steps = max(1, -(-(min(soon) - self.start_us) // self.interval_us))  # rounded up
+        return max(instant(self.start_us + steps * self.interval_us), at + self.interval)
 
     def _tick(self, at: datetime, first: bool) -> list[datetime]:
         """One tick at `at`: plan with the real planner, record what it decided."""
@@ -129,7 +179,7 @@ class Simulation:
             for campaign, digest in planning.result([]).group_digests.items():
                 self._campaign(campaign, group_digest=digest)
             self._release(at)
-        wakes = self._due(planning, at)
+        wakes = self._due(planning, at, first)
         self._record(at, planning.finish().actions)
         self.serial += 1
         return wakes
@@ -174,52 +224,67 @@ class Simulation:
 
     # ------------------------------------------------------------------ the due stage
 
-    def _due(self, planning: Planning, at: datetime) -> list[datetime]:
+    def _due(self, planning: Planning, at: datetime, first: bool) -> list[datetime]:
         """Hand the planner the due enrollments, oldest first across senders, each sender's
         only while it may still send in this tick. Returns the instants the ones left wait
         for."""
         pace = Budget(balance=0, interval=self.interval, sent_today=dict(self.sent_today))
         planned = pace.planned
         senders = list(self.ready)
+        keys = [sender.key for sender in senders]
         heaps = list(self.ready.values())
         checked = [-1] * len(senders)  # the sender key's sends when last asked about its pace
-        heads = [(heap[0][:2], n) for n, heap in enumerate(heaps) if heap]
+        heads = [(heap[0][0], n) for n, heap in enumerate(heaps) if heap]
         heapq.heapify(heads)
         wakes: list[datetime] = []
         kept: list[tuple[int, Entry]] = []
         day = at.date()
+        # (campaign, zones, state) -> the instant its window opens, for windows found closed
+        # at this tick (none at the first, whose syncs may end what is due)
+        closed: dict[tuple[str, tuple[str, ...], str | None], datetime] = {}
+        shut = not first
         while heads:
             n = heapq.heappop(heads)[1]
-            sender, heap = senders[n], heaps[n]
-            used = planned.get(sender.key, 0)
+            key, heap = keys[n], heaps[n]
+            used = planned.get(key, 0)
             if used != checked[n]:  # a send since: may it take one more?
-                later = pace.pace_refusal(sender, at)
+                later = pace.pace_refusal(senders[n], at)
                 if later is not None:
                     wakes.append(later)  # the rest of this sender's queue waits for its pace
                     continue
                 checked[n] = used
             entry = heapq.heappop(heap)
-            enrollment = entry[2]
-            if not self.ended or (enrollment.campaign, enrollment.phone) not in self.ended:
-                planning.consider(enrollment, new=entry[1] in self.fresh)
+            enrollment = entry[1]
+            opens = (
+                closed.get((enrollment.campaign, enrollment.zones, enrollment.us_state))
+                if closed
+                else None
+            )
+            if opens is not None and not self._expires(enrollment):
+                self._hold(opens, entry)  # as the window of the same zones found closed
+            elif not self.ended or (enrollment.campaign, enrollment.phone) not in self.ended:
+                planning.consider(enrollment, new=entry[0] & ROW_MASK in self.fresh)
                 actions = planning.take_sends()
                 if len(actions) == 1 and actions[0].type == "send":  # the usual answers first
                     self._sent(day, at, entry, actions[0].step, actions[0].credits)
-                    planned[sender.key] = used + 1
+                    planned[key] = used + 1
                 elif (
                     len(actions) == 1
                     and actions[0].type == "defer"
                     and (actions[0].reason in WAIT_REASONS)
                 ):
-                    until = actions[0].until or at + SEARCH_HORIZON
-                    heapq.heappush(self.held, (until, entry[1], entry))
+                    window = actions[0].until or at + SEARCH_HORIZON
+                    self._hold(lower_bound(actions[0]) or window, entry)  # or its expiry
+                    if shut and actions[0].reason == "quiet_hours":
+                        where = (enrollment.campaign, enrollment.zones, enrollment.us_state)
+                        closed[where] = window
                 else:
                     if self._decided(at, entry, actions, wakes):
                         kept.append((n, entry))
                     sent = sum(1 for action in actions if action.type == "send")
-                    planned[sender.key] = used + sent
+                    planned[key] = used + sent
             if heap:
-                heapq.heappush(heads, (heap[0][:2], n))
+                heapq.heappush(heads, (heap[0][0], n))
         for n, entry in kept:
             heapq.heappush(heaps[n], entry)
         for key, count in planned.items():
@@ -236,8 +301,7 @@ class Simulation:
         for action in actions:
             if action.type == "defer":
                 if action.reason in WAIT_REASONS:
-                    until = action.until or at + SEARCH_HORIZON
-                    heapq.heappush(self.held, (until, entry[1], entry))
+                    self._hold(lower_bound(action) or at + SEARCH_HORIZON, entry)
                 elif action.reason not in NEVER_REASONS:
                     stays = True  # pace or credits: asked about again at the next tick
                     if action.until is not None:
@@ -262,6 +326,8 @@ class Simulation:
             elif action.type == "end":
                 self.ended.add((name, action.phone))
                 self._done(name)
+            elif action.type == "skip" and action.reason == "expired" and entry is not None:
+                self._passed(entry, action.step, action.expired_at or at)
             elif action.type == "skip" and action.step is not None:
                 self._done(name)  # a due step refused ends the enrollment
             elif action.type == "pause":
@@ -278,7 +344,7 @@ class Simulation:
 
     def _sent(self, day: date, at: datetime, entry: Entry, step: int, credits: int) -> None:
         """A step went out: debited, counted, and the enrollment waits for its next."""
-        enrollment = entry[2]
+        enrollment = entry[1]
         self.balance -= credits
         totals = self.totals.get((day, enrollment.campaign))
         if totals is None:
@@ -287,19 +353,35 @@ class Simulation:
             totals[0] += 1
             totals[1] += credits
         self.last_sent[enrollment.phone] = at
-        wait = next_wait(self._route(enrollment.campaign)[1], step)
+        self._next_step(entry, step, at, last_sent_at=at)
+
+    def _passed(self, entry: Entry, step: int | None, expired_at: datetime) -> None:
+        """A step expired (`sendWithin`): nothing sent, and the next waits from the expiry."""
+        self._next_step(entry, step or entry[1].steps_sent + 1, expired_at)
+
+    def _next_step(
+        self, entry: Entry, step: int, since: datetime, last_sent_at: datetime | None = None
+    ) -> None:
+        """Step `step` is behind the enrollment: it waits for the next, or is done."""
+        enrollment = entry[1]
+        wait = self._waits(enrollment.campaign)[step]
         if wait is None:
             self._done(enrollment.campaign)  # the sequence is done
             return
-        due = at + timedelta(days=wait)
-        moved = enrollment._replace(steps_sent=step, last_sent_at=at, next_due_at=due)
-        heapq.heappush(self.pending, (due, entry[1], moved))
+        due = since + wait
+        moved = enrollment._replace(
+            steps_sent=step,
+            last_sent_at=last_sent_at or enrollment.last_sent_at,
+            next_due_at=due,
+        )
+        heapq.heappush(self.pending, (micros(due) << ROW_BITS | entry[0] & ROW_MASK, moved))
 
     def _campaign(self, name: str, **changes: Any) -> None:
         """Change what the state holds of a campaign (made as the executor makes it)."""
         state = self.campaigns.get(name) or CampaignState(name, "draft", None, None, None, 0)
         self.campaigns[name] = replace(state, **changes)
         self.routes.pop(name, None)
+        self.waits.pop(name, None)
 
     def _done(self, name: str) -> None:
         """One enrollment of the campaign is no longer live."""
@@ -309,18 +391,48 @@ class Simulation:
 
     def _queue(self, enrollment: Enrollment, row: int) -> None:
         """Queue a live enrollment until it is due."""
-        heapq.heappush(self.pending, (enrollment.next_due_at, row, enrollment))
+        heapq.heappush(self.pending, (order_key(enrollment.next_due_at, row), enrollment))
+
+    def _hold(self, until: datetime, entry: Entry) -> None:
+        """Put a due enrollment aside until `until`, its next moment: then it is ordered by
+        that moment, as the state orders it (`enrollments.next_at`, store/due.py)."""
+        at = micros(until)
+        entry = (at << ROW_BITS | entry[0] & ROW_MASK, entry[1])
+        waiting = self.held.get(at)
+        if waiting is None:
+            self.held[at] = [entry]
+            heapq.heappush(self.held_at, at)
+        else:
+            waiting.append(entry)
+
+    def _expires(self, enrollment: Enrollment) -> bool:
+        """Whether the enrollment's next step can expire (sendWithin): it may be passed over
+        before its window opens, so the planner is asked about it."""
+        steps = self._route(enrollment.campaign)[1]
+        return enrollment.steps_sent < len(steps) and (
+            steps[enrollment.steps_sent].send_within is not None
+        )
 
     def _release(self, at: datetime) -> None:
         """Make ready what is due at `at` and what was held until then."""
-        while self.pending and self.pending[0][0] <= at:
-            self._ready(heapq.heappop(self.pending))
-        while self.held and self.held[0][0] <= at:
-            until, row, entry = heapq.heappop(self.held)
-            self._ready((until, row, entry[2]))  # ordered by its next moment, as a tick reads
-
-    def _ready(self, entry: Entry) -> None:
-        heapq.heappush(self.ready.setdefault(self._route(entry[2].campaign)[0], []), entry)
+        now = micros(at)
+        limit = (now + 1) << ROW_BITS  # every key due at `now` or before is below it
+        batches: dict[str, list[Entry]] = {}
+        pending = self.pending
+        while pending and pending[0][0] < limit:
+            entry = heapq.heappop(pending)
+            batches.setdefault(entry[1].campaign, []).append(entry)
+        while self.held_at and self.held_at[0] <= now:
+            for entry in self.held.pop(heapq.heappop(self.held_at)):
+                batches.setdefault(entry[1].campaign, []).append(entry)
+        for campaign, batch in batches.items():
+            heap = self.ready.setdefault(self._route(campaign)[0], [])
+            if len(batch) > len(heap) // 8:  # many at once: one pass orders them all
+                heap.extend(batch)
+                heapq.heapify(heap)
+            else:
+                for entry in batch:
+                    heapq.heappush(heap, entry)
 
     def _may_send(self, campaign: str) -> bool:
         """Whether the campaign's enrollments can be sent to in the forecast: in the files,
@@ -347,6 +459,17 @@ class Simulation:
                 route = spec.sender, template.steps if template else ()
             self.routes[campaign] = route
         return route
+
+    def _waits(self, campaign: str) -> list[timedelta | None]:
+        """The wait after each step of the campaign's sequence (index: the step sent; None
+        after the last), as the executor works it out (`next_wait`)."""
+        waits = self.waits.get(campaign)
+        if waits is None:
+            steps = self._route(campaign)[1]
+            days = [next_wait(steps, step) for step in range(len(steps) + 1)]
+            waits = [None if d is None else timedelta(days=d) for d in days]
+            self.waits[campaign] = waits
+        return waits
 
     def _cheapest(self) -> int:
         """The least a message can cost: one segment."""

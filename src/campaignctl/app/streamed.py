@@ -230,6 +230,8 @@ class StreamedApply:
         time, reading no further the campaigns that can send nothing more in this tick: the
         rest of their queue waits for the pace, counted, not read (`unread`). `hold`: sends
         and skips wait in `held`."""
+        # those due by their wait whose next moment is to come: counted, not read
+        self.planning.wait_later(self.store.later_counts(self.now, last_id))
         batches = self.store.next_batches(
             self.now, self.options.batch, last_id, self.planning.is_used
         )

@@ -104,7 +104,9 @@ def explain(app: AppContext, phone: str) -> None:
     Lists, across campaigns and in time order: its enrollments (with where the contact
     came from), the decisions kept about it (sends, skips, ends, with the rule), every
     send attempt and its outcome, opt-outs, and its replies (what each did, and its
-    text). Then, for each live enrollment, what happens
+    text). A number held for review (a reply that may revoke consent) says so first,
+    with the reply and since when; each enrollment's consent record (consentSource,
+    consentAt) follows. Then, for each live enrollment, what happens
     to its next step now, as the next apply would decide it: due later (and when), due
     now, waiting (the rule and until when, e.g. quiet hours) or skipped; a do-not-call
     skip names the list that holds the number.
@@ -124,7 +126,9 @@ def explain(app: AppContext, phone: str) -> None:
         optout = store.optout_of(key)
         enrollments = store.enrollments_of(key)
         events = store.explain(key)
-        if not events and optout is None:
+        consent = store.consent_of(key)
+        hold = next((h for h in store.review_holds() if h.phone == key), None)
+        if not events and optout is None and hold is None:
             if invalid is not None:
                 raise CampaignctlError(
                     f"{key!r} is not a valid phone number ({invalid}), and the state has no "
@@ -138,6 +142,7 @@ def explain(app: AppContext, phone: str) -> None:
     waiting = [replace(w, detail=dnc_detail(w.detail, lists)) if w.reason == "dnc" else w
                for w in waiting]  # fmt: skip
     if app.format == "json":
-        click.echo(explain_json(key, optout, enrollments, events, waiting))
+        click.echo(explain_json(key, optout, enrollments, events, waiting, hold, consent))
     else:
-        click.echo(explain_text(key, optout, enrollments, readable_events(events), waiting))
+        events = readable_events(events)
+        click.echo(explain_text(key, optout, enrollments, events, waiting, hold, consent))

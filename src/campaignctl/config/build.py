@@ -23,8 +23,8 @@ from campaignctl.core.types import (
 )
 from campaignctl.errors import Location
 
-_INTERVAL = re.compile(r"([0-9]+)([smh])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+_INTERVAL = re.compile(r"([0-9]+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 
 
 def locations(document: Document) -> dict[str, Location]:
@@ -42,10 +42,17 @@ def template_spec(resource: Resource) -> TemplateSpec:
     return TemplateSpec(
         name=model.metadata.name,
         status=model.spec.status,
-        steps=tuple(Step(step.body, step.wait_days) for step in model.spec.steps),
+        steps=tuple(
+            Step(step.body, step.wait_days, _within(step.send_within)) for step in model.spec.steps
+        ),
         source=resource.document.location,
         locations=locations(resource.document),
     )
+
+
+def _within(text: str | None) -> timedelta | None:
+    """A step's sendWithin ("7d", "36h"); None when it has none."""
+    return None if text is None else parse_interval(text)
 
 
 def _time(text: str) -> time:
@@ -80,7 +87,8 @@ def campaign_spec(resource: Resource) -> CampaignSpec:
 
 
 def parse_interval(text: str) -> timedelta:
-    """ "15m" -> 15 minutes; the models only admit `<n>s`, `<n>m` and `<n>h`."""
+    """ "15m" -> 15 minutes; the models admit `<n>s`, `<n>m`, `<n>h` (and `<n>d` for
+    sendWithin)."""
     match = _INTERVAL.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not a duration such as 30s, 15m or 1h")
@@ -100,4 +108,5 @@ def settings(resource: Resource | None) -> Settings:
         timezone_fallback=spec.timezone_fallback,
         brand=spec.brand,
         forward_url=spec.replies.forward_url,
+        require_consent=spec.require_consent,
     )

@@ -30,6 +30,7 @@ from campaignctl.config.phone_workers import (
     OrderedRows,
 )
 from campaignctl.core import phones
+from campaignctl.core.consent import CONSENT_AT, ConsentProblem, consent_at_text, with_consent_at
 from campaignctl.core.types import Contact, GroupSpec, InvalidContact
 from campaignctl.errors import ConfigError, Issue, Location
 
@@ -198,6 +199,12 @@ def _read_contacts(
     document = resource.document
     for index, contact in enumerate(model.spec.contacts):
         fields = {key: value.strip() for key, value in contact.fields.items()}
+        try:
+            fields = with_consent_at(fields)
+        except ConsentProblem as exc:
+            where = document.where(("spec", "contacts", index, "fields", CONSENT_AT))
+            collector.issues.append(_error(where, str(exc), "consent"))
+            continue
         if names is not None:
             names.update(fields)
         for number, raw in enumerate(contact.phones):
@@ -409,6 +416,7 @@ def _read_csv(
         _check_header(header)
         phone_at = [i for i, name in enumerate(header) if _is_phone(name)]
         zone_at = next((i for i, name in enumerate(header) if name.lower() == "timezone"), None)
+        consent_at = header.index(CONSENT_AT) if CONSENT_AT in header else None
         field_names = set(_header_fields(header))
         field_at = [(i, name) for i, name in enumerate(header) if name in field_names]
         width = len(header)
@@ -436,10 +444,19 @@ def _read_csv(
                     )
                 )
                 continue
+            consent = row[consent_at].strip() if consent_at is not None else ""
+            if consent:
+                try:
+                    consent = consent_at_text(consent)
+                except ConsentProblem as exc:
+                    collector.issues.append(_error(Location(display, line, 1), str(exc), "consent"))
+                    continue
             if rows is None:
                 continue
             where = Location(display, line, 1)
             fields = {name: row[i].strip() for i, name in field_at}
+            if consent:
+                fields[CONSENT_AT] = consent
             numbers = _numbers(row, phone_at)
             rows.add(_CsvRow(where, fields, zone or None, numbers), numbers)
     except csv.Error as exc:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from campaignctl.config import build, checks
+from campaignctl.config.consent_checks import consent_warnings
 from campaignctl.config.contacts import ContactSource, ParseContacts, load_group
 from campaignctl.config.content_checks import check_content
 from campaignctl.config.dnc import load_dnc
@@ -231,6 +232,8 @@ def _load(root: Path, parse_contacts: ParseContacts | None) -> LoadResult:
         run.add(checks.check_templates({name: resource}), ("Template", name))
     settings_resource = settings_resources[0] if settings_resources else None
     run.add(check_content(named["Template"], named["Campaign"], settings_resource))  # warnings
+    if settings.require_consent:
+        run.add(consent_warnings(groups, named["Campaign"]))  # warnings
     unreadable = {kind: _AnyName() for kind in KINDS} if run.partial else run.unreadable
     for name, found in checks.check_campaigns(
         named["Campaign"], named["Template"], groups, unreadable, unknown_fields, with_errors

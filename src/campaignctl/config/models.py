@@ -30,6 +30,7 @@ SERVICE_SID_PATTERN = r"^MG[0-9a-fA-F]{32}$"
 # 08:00 .. 21:00, the federal window; a campaign may narrow it, never widen it
 QUIET_TIME_PATTERN = r"^((0[89]|1[0-9]|20):[0-5][0-9]|21:00)$"
 INTERVAL_PATTERN = r"^[1-9][0-9]*(s|m|h)$"
+SEND_WITHIN_PATTERN = r"^[1-9][0-9]{0,3}(h|d)$"
 FORWARD_URL_PATTERN = r"^https?://[^\s/?#@]+(/\S*)?$"  # no user:password@
 MIN_WAIT_DAYS = 30
 MAX_STEPS = 20
@@ -108,6 +109,15 @@ class StepModel(_Model):
         alias="waitDays",
         description="Days after the previous message was actually sent (>= 30; none on the "
         "first step).",
+    )
+    send_within: str | None = Field(
+        default=None,
+        alias="sendWithin",
+        pattern=SEND_WITHIN_PATTERN,
+        json_schema_extra={"patternErrorMessage": "a duration in hours or days, e.g. 36h or 7d"},
+        description="How long after becoming due the step may still go out, e.g. 7d. A step "
+        "held longer (a pause, credits, downtime) is skipped `expired` and the sequence goes "
+        "on as if it had been sent then. Unset: a late step goes out late.",
     )
 
 
@@ -233,7 +243,12 @@ class ContactModel(_Model):
     phones: tuple[str, ...] = Field(
         min_length=1, strict=False, description="One or more phone numbers."
     )
-    fields: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Contact fields for placeholders. consentSource (where the contact "
+        "consented) and consentAt (when: ISO 8601; a date alone is its start, UTC) are kept "
+        "with the enrollment as its consent record.",
+    )
     timezone: str | None = Field(default=None, description="IANA zone, e.g. America/Chicago.")
 
     _zone = field_validator("timezone")(_check_zone)
@@ -320,6 +335,12 @@ class SettingsSpecModel(_Model):
     )
 
     replies: RepliesModel = Field(default_factory=RepliesModel)
+    require_consent: bool = Field(
+        default=False,
+        alias="requireConsent",
+        description="true: a contact without consentSource and consentAt (CSV columns or "
+        "inline fields) is skipped (no_consent); validate warns about each one.",
+    )
 
     _zone = field_validator("timezone_fallback")(_check_zone)
 

@@ -39,12 +39,13 @@ class Waiting:
         now: Tally[str] = Tally()
         listed: dict[MessageKey, tuple[str, datetime | None]] = {}
         # a wait for a window or the 30-day gap is not read again before its end: it still
-        # waits, unless this plan decided that message
+        # waits, unless this plan decided that message (the plan counts it in its tallies)
         decided = {(a.campaign, a.phone or "", a.step) for a in plan.actions}
+        carried: Tally[tuple[str, str]] = Tally()
         for waits, (began, until) in self.listed.items():
             if until is not None and until > plan.now and waits not in decided:
                 listed[waits] = (began, until)
-                now[began] += 1
+                carried[(waits[0], began)] += 1
         for action in plan.actions:
             if action.type != "defer":
                 continue
@@ -61,8 +62,8 @@ class Waiting:
             if tally.type == "defer":
                 tallied[(tally.campaign, tally.reason or "")] += tally.count
         for (campaign, why), count in tallied.items():
-            now[why] += count
-            new[why] += max(0, count - self.tallied[(campaign, why)])
+            now[why] += count  # those listed before, now counted: not new
+            new[why] += max(0, count - self.tallied[(campaign, why)] - carried[(campaign, why)])
         self.listed, self.tallied = listed, tallied
         return new, now
 

@@ -48,6 +48,8 @@ Reason = Literal[
     "provider_rejected",
     "wrong_number",
     "config_error",
+    "expired",
+    "no_consent",
 ]
 
 
@@ -91,7 +93,9 @@ class Send(NamedTuple):
 
 
 class Defer(NamedTuple):
-    """A due step waits: a rule holds it until `until` (None: until something changes)."""
+    """A due step waits: a rule holds it until `until` (None: until something changes).
+    `expires`: when the step is passed over if it still waits (sendWithin), which may come
+    before `until`; kept in memory for the state's next moment (core/nextdue.py), not shown."""
 
     campaign: str
     phone: str
@@ -99,18 +103,22 @@ class Defer(NamedTuple):
     reason: Reason
     until: datetime | None = None
     detail: str | None = None
+    expires: datetime | None = None
     type: Literal["defer"] = "defer"
 
 
 class Skip(NamedTuple):
     """A rule refuses: without a step, to enroll a contact; with one, a due step (which
-    ends the enrollment). `phone` is the number as written when it is not valid."""
+    ends the enrollment, but for `expired`: the step is passed over and the sequence goes
+    on from `expired_at`, the moment it expired). `phone` is the number as written when it
+    is not valid."""
 
     campaign: str
     phone: str | None
     reason: Reason
     detail: str | None = None
     step: int | None = None
+    expired_at: datetime | None = None
     type: Literal["skip"] = "skip"
 
 

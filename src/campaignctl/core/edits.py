@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
+from campaignctl.core.expiry import within_text
 from campaignctl.core.types import (
     CampaignSpec,
     CampaignState,
@@ -212,6 +213,7 @@ def template_edits(
         for name, before, after in (
             ("body", old.body, new.body),
             ("waitDays", old.wait_days, new.wait_days),
+            ("sendWithin", within_text(old.send_within), within_text(new.send_within)),
         ):
             if before != after:
                 path = f"spec.steps[{index}].{name}"

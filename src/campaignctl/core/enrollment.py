@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from campaignctl.core.actions import End, Enroll, Skip
+from campaignctl.core.consent import missing_consent
 from campaignctl.core.templates import TemplateProblem, first_blank, required_names
 from campaignctl.core.types import (
     Action,
@@ -74,13 +75,15 @@ def sync_contacts(
     now: datetime,
     wrong_numbers: AbstractSet[str] = frozenset(),
     returning: Mapping[str, Enrollment] | None = None,
+    require_consent: bool = False,
 ) -> SyncResult:
     """Enroll or skip contacts of a campaign's group: the whole group, or one batch of it.
 
     `enrolled`: the numbers this campaign enrolled before (live or ended), at least those of
     `contacts`; they are left alone, but for `returning`: those whose enrollment ended
     `removed`, whose row is back (enrolled again, every rule applying, at their next step).
-    A number met twice is decided once (the first wins).
+    A number met twice is decided once (the first wins). `require_consent`: a contact
+    without consentSource and consentAt is skipped (no_consent).
     """
     actions: list[Action] = []
     new: list[Enrollment] = []
@@ -96,7 +99,7 @@ def sync_contacts(
             continue
         seen.add(phone)
         reason = _enrollment_refusal(
-            campaign, contact, required, opted_out, dnc, owners, wrong_numbers
+            campaign, contact, required, opted_out, dnc, owners, wrong_numbers, require_consent
         )
         if reason is not None:
             actions.append(_skip(campaign, phone, reason[0], reason[1]))
@@ -139,6 +142,7 @@ def rejoin_waiters(
     owners: Owners,
     now: datetime,
     wrong_numbers: AbstractSet[str] = frozenset(),
+    require_consent: bool = False,
 ) -> SyncResult:
     """Enroll the free numbers campaigns wait for, first waiting first, every rule applying:
     the first campaign to take a number keeps it, and the others wait on (skipped
@@ -162,6 +166,7 @@ def rejoin_waiters(
             now,
             wrong_numbers=wrong_numbers,
             returning={waiter.contact.phone: previous} if previous is not None else None,
+            require_consent=require_consent,
         )
         actions.extend(result.actions)
         new.extend(result.new)
@@ -185,6 +190,7 @@ def _enrollment_refusal(
     dnc: AbstractSet[str],
     owners: Owners,
     wrong_numbers: AbstractSet[str],
+    require_consent: bool,
 ) -> tuple[Reason, str] | None:
     phone = contact.phone
     if phone in dnc:
@@ -193,6 +199,9 @@ def _enrollment_refusal(
         return "opted_out", "opted out"
     if phone in wrong_numbers:
         return "wrong_number", "its owner said it is a wrong number"
+    if require_consent and (lacking := missing_consent(contact.fields)):
+        names = " and ".join(lacking)
+        return "no_consent", f"{contact.source}: no {names} (requireConsent is on)"
     owner = owners.owner(phone)
     if owner is not None and owner != campaign:
         return "already_enrolled", f"enrolled in campaign {owner!r}"

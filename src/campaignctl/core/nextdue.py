@@ -9,12 +9,21 @@ a campaign as soon as it can send nothing more in this tick:
     lower_bound(defer)      the `next_at` a decision gives its enrollment (None: keep it)
     Spent(...).names        the campaigns that can send nothing more in this plan: the rest
                             of their queue waits for the pace, not looked at, not read
+    later_tallies(...)      the enrollments due by their wait whose next moment is to come,
+                            counted (not read) as the defers they wait in: a plan still
+                            says why they wait (`quiet_hours 3`)
 
 A defer for quiet hours waits until the window opens in every zone of the number (the
 planner's `until`), one for the 30-day gap until 30 days after the last send: no later
-tick can send before (a launched campaign's window only ever narrows). The other reasons
-(pace, credits, a pause, a suspension, a held reply) keep nothing: the enrollment stays
-due, and is read again when its turn comes.
+tick can send before (a launched campaign's window only ever narrows), unless the step
+expires first (sendWithin): then it waits until its expiry, when it is passed over and the
+sequence goes on from that instant. The other reasons (pace, credits, a pause, a
+suspension, a held reply) keep nothing: the enrollment stays due, and is read again when
+its turn comes.
+
+What ends an enrollment without sending (a number put on a do-not-call list, a consent
+record removed while requireConsent is on) is decided when the enrollment is next read:
+for one waiting for its window, when the window opens, with nothing sent either way.
 """
 
 from __future__ import annotations
@@ -22,9 +31,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from campaignctl.core.actions import Action, Defer, Reason, until_of
+from campaignctl.core.actions import Action, Defer, Reason
 from campaignctl.core.sending import CampaignRun, SendPlanner
-from campaignctl.core.types import Contact, Desired, Enrollment
+from campaignctl.core.types import Contact, Desired, Enrollment, Tally
 from campaignctl.core.windows import next_allowed
 
 # the defers whose `until` bounds the next moment from below for every later tick
@@ -36,29 +45,31 @@ def enrolled_moments(
 ) -> Callable[[Contact], datetime]:
     """The next moment of each contact the campaign enrolls at `now`: when the window of its
     quiet hours opens (now, inside it). Kept with the enrollment as it is made, so a number
-    enrolled at night is not read again before its morning (memoised per zones and state:
-    a million contacts have a few hundred)."""
+    enrolled at night is not read again before its morning. It depends only on the
+    contact's zones and US state: a store asks once for each (a million contacts have a few
+    hundred)."""
     spec = desired.campaigns.get(campaign)
     if spec is None:
         return lambda contact: now
     quiet, strict = spec.quiet_hours, desired.settings.state_quiet_hours
-    memo: dict[tuple[tuple[str, ...], str | None], datetime] = {}
 
     def moment(contact: Contact) -> datetime:
-        key = (contact.zones, contact.us_state)
-        found = memo.get(key)
-        if found is None:
-            opens = next_allowed(now, contact.zones, quiet, contact.us_state, strict)
-            found = memo[key] = opens or now  # no window known: read when due, decided then
-        return found
+        opens = next_allowed(now, contact.zones, quiet, contact.us_state, strict)
+        return opens or now  # no window known: read when due, decided then
 
     return moment
 
 
 def lower_bound(action: Action) -> datetime | None:
     """The `next_at` a decision gives its enrollment: the `until` of a defer for quiet hours
-    or the 30-day gap; None when it leaves `next_at` as it is."""
-    return until_of(action) if action.reason in BOUNDED else None
+    or the 30-day gap, or the step's expiry (sendWithin) when that comes first: the step is
+    passed over then, and the sequence goes on from the expiry; None when it leaves
+    `next_at` as it is."""
+    if action.type != "defer" or action.reason not in BOUNDED or action.until is None:
+        return None
+    if action.expires is not None and action.expires < action.until:
+        return action.expires
+    return action.until
 
 
 class Spent:
@@ -70,7 +81,9 @@ class Spent:
 
     A campaign that does not send at all (paused, held by an error, all sending suspended)
     is never spent: each of its due enrollments is decided as before (a defer that says why,
-    or a skip)."""
+    or a skip). Nor is one with a step that can expire (sendWithin): a step past its expiry
+    is passed over at the first plan after it wherever it waits in the queue, so each of its
+    due enrollments is read and decided."""
 
     def __init__(
         self,
@@ -84,6 +97,10 @@ class Spent:
         self.sends = sends
         self.suspended = suspended
         self.names: set[str] = set()
+        # the campaigns read whole: a step of theirs may expire while it waits for the pace
+        self.whole = {
+            name for name, run in runs.items() if any(s.send_within is not None for s in run.steps)
+        }
         self._seen = (-1, -1)  # (sends planned, campaigns paused) at the last update
         self.update()
 
@@ -95,7 +112,7 @@ class Spent:
             return
         self._seen = seen
         for name, run in self.runs.items():
-            if name in self.names or name in self.held or self.suspended:
+            if name in self.names or name in self.held or name in self.whole or self.suspended:
                 continue
             if run.status != "active" and not run.credit_paused:
                 continue
@@ -119,3 +136,31 @@ class Spent:
             return Defer(e.campaign, e.phone, step, "insufficient_credits", None, detail)
         later = self.sends.budget.pace_refusal(self.runs[e.campaign].sender, self.sends.now)
         return Defer(e.campaign, e.phone, step, "rate_limit", later)
+
+
+def later_tallies(
+    counts: Mapping[tuple[str, str], int],
+    runs: Mapping[str, CampaignRun],
+    held: Mapping[str, str],
+    suspended: bool,
+) -> list[Tally]:
+    """The enrollments due by their wait whose next moment is still to come, by (campaign,
+    the rule that put it later), as the defers a plan that read them would give: config_error
+    for a held campaign, suspended, campaign_paused, else that rule (quiet_hours,
+    recent_outreach); none for a campaign that decides nothing (draft, completed, gone)."""
+    tallies: dict[tuple[str, Reason], int] = {}
+    for (name, why), count in counts.items():
+        run = runs.get(name)
+        reason: Reason
+        if name in held:
+            reason = "config_error"
+        elif run is None or run.status in ("draft", "completed") or not count:
+            continue
+        elif suspended:
+            reason = "suspended"
+        elif run.status != "active" and not run.credit_paused:
+            reason = "campaign_paused"
+        else:
+            reason = "recent_outreach" if why == "recent_outreach" else "quiet_hours"
+        tallies[(name, reason)] = tallies.get((name, reason), 0) + count
+    return [Tally(name, "defer", reason, n) for (name, reason), n in sorted(tallies.items())]

@@ -58,6 +58,8 @@ def action_to_json(action: Action) -> dict[str, Any]:
         out["until"] = _instant_text(action.until) if action.until else None
     if action.type == "send" and action.valid_until is not None:
         out["valid_until"] = _instant_text(action.valid_until)
+    if action.type == "skip" and action.expired_at is not None:
+        out["expired_at"] = _instant_text(action.expired_at)
     return out
 
 
@@ -108,7 +110,9 @@ def action_from_json(data: dict[str, Any]) -> Action:
         return maker(campaign, detail)
     phone = _optional(data, "phone", str)
     if kind == "skip":
-        return Skip(campaign, phone, _reason(data), detail, _optional(data, "step", int))
+        step = _optional(data, "step", int)
+        expired_at = _optional_instant(data, "expired_at")
+        return Skip(campaign, phone, _reason(data), detail, step, expired_at)
     if phone is None:
         raise ValueError(f"a {kind} action needs 'phone'")
     if kind == "enroll":

@@ -18,7 +18,7 @@ from campaignctl.core.lifecycle import (
     empty_config_problem,
     transition,
 )
-from campaignctl.core.nextdue import Spent
+from campaignctl.core.nextdue import Spent, later_tallies
 from campaignctl.core.sending import Budget, CampaignRun, SendPlanner
 from campaignctl.core.types import (
     Action,
@@ -163,6 +163,9 @@ class Planning:
         )
         # the campaigns that can send nothing more in this plan (pace, daily limit, credits)
         self.spent = Spent(self.runs, self.held, self.sends, snapshot.suspended is not None)
+        # (campaign, rule) -> enrollments due by their wait, not read: their moment is to come
+        self.later: dict[tuple[str, str], int] = {}
+        self.wait_later(snapshot.later)
 
     def hold(self, campaign: str, error: str) -> None:
         """Hold a campaign found only now to depend on a broken file (a streamed apply looks
@@ -219,6 +222,7 @@ class Planning:
             self.now,
             wrong_numbers=self.snapshot.wrong_numbers,
             returning={p: self._back(e) for p, e in returning.items()} if returning else None,
+            require_consent=self.desired.settings.require_consent,
         )
         if result.new:
             self.enrolling.add(campaign)
@@ -249,6 +253,7 @@ class Planning:
         result = rejoin_waiters(
             back, steps, self.snapshot.opted_out, self.desired.dnc, owners, self.now,
             wrong_numbers=self.snapshot.wrong_numbers,
+            require_consent=self.desired.settings.require_consent,
         )  # fmt: skip
         self.enrolling.update(e.campaign for e in result.new)
         return Stage("sync", result.actions, result.new)
@@ -322,6 +327,16 @@ class Planning:
         read them, only count them: `waits_unread`)."""
         return campaign in self.spent.names
 
+    def wait_later(self, counts: Mapping[tuple[str, str], int]) -> None:
+        """Take the count of enrollments due by their wait whose next moment is to come
+        (deferred to a window or the 30-day gap, not read before: core/nextdue.py), by
+        campaign and rule: their campaigns have enrollments due (a credit pause is not
+        lifted for them), and the plan counts them as the defers they wait in."""
+        for key, count in counts.items():
+            if count:
+                self.waiting.add(key[0])
+                self.later[key] = self.later.get(key, 0) + count
+
     def waits_unread(self, counts: Mapping[str, int]) -> list[Tally]:
         """The due enrollments of spent campaigns a tick did not read, by campaign, as the
         defers they would have been given."""
@@ -380,8 +395,11 @@ class Planning:
 
     def result(self, actions: list[Action], tallies: tuple[Tally, ...] = ()) -> Plan:
         """The plan: the actions listed (in the order they are carried out) and, for a large
-        apply, the tallies of those not listed."""
+        apply, the tallies of those not listed; and the enrollments that wait for their next
+        moment, counted (`wait_later`)."""
         actions.sort(key=lambda a: ORDER[a.type])
+        suspended = self.snapshot.suspended is not None
+        later = later_tallies(self.later, self.runs, self.held, suspended)
         return Plan(
             now=self.now,
             expires_at=self.now + self.desired.settings.reconcile_interval,
@@ -390,7 +408,7 @@ class Planning:
             actions=tuple(actions),
             group_digests=dict(self.group_digests),
             notes=tuple(self.notes),
-            tallies=tallies,
+            tallies=(*tallies, *later),
             relaunches=dict(self.relaunches),
             holds=dict(self.holds),
             held=dict(self.held),

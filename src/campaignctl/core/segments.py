@@ -41,6 +41,9 @@ class SegmentCount:
 
 def count_segments(body: str) -> SegmentCount:
     """Count the encoding, segments and units of `body` as it would be sent."""
+    if GSM7_BASIC.issuperset(body):  # the usual body: one septet a character
+        units = len(body)
+        return SegmentCount("GSM-7", _pack_single(units, GSM7_SINGLE, GSM7_PART), units, ())
     non_gsm = _non_gsm_characters(body)
     if not non_gsm:
         weights = [2 if char in GSM7_EXTENSION else 1 for char in body]
@@ -56,13 +59,18 @@ def _non_gsm_characters(body: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(char for char in body if char not in GSM7_ALPHABET))
 
 
+def _pack_single(units: int, single: int, part: int) -> int:
+    """Parts needed for `units` characters of one unit each."""
+    return 1 if units <= single else -(-units // part)
+
+
 def _pack(weights: list[int], single: int, part: int) -> int:
     """Parts needed for characters of these unit weights; no character is split across parts."""
     total = sum(weights)
     if total <= single:
         return 1
     if all(weight == 1 for weight in weights):
-        return -(-total // part)  # ceil
+        return _pack_single(total, single, part)
     parts, used = 1, 0
     for weight in weights:
         if used + weight > part:

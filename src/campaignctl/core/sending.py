@@ -2,9 +2,10 @@
 
 Every rule of SPEC section 2 that concerns one message is decided here, in this order:
 skips that end an enrollment (do-not-call, opt-out, a wrong number, no time zone, a blank
-field), then reasons that hold messages (a reply held for review, suspended, campaign
-paused), then the contact's own timing (30 days since any message, quiet hours), then the
-account (pace, credits).
+field, no consent record where one is required), then a step past its sendWithin (passed
+over, `expired`: the sequence goes on), then reasons that hold messages (a reply held for
+review, suspended, campaign paused), then the contact's own timing (30 days since any
+message, quiet hours), then the account (pace, credits).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from campaignctl.core.actions import Action, Defer, Pause, Resume, Send, Skip
+from campaignctl.core.consent import NO_CONSENT, has_consent
+from campaignctl.core.expiry import expired_detail, expiry
 from campaignctl.core.segments import count_segments
 from campaignctl.core.templates import (
     MissingField,
@@ -84,6 +87,9 @@ class SendPlanner:
     # the snapshot's, or those of the batch a streamed apply is considering
     sent_before: Mapping[str, datetime] | None = None
     removed: set[tuple[str, str]] = field(default_factory=set)  # (campaign, phone) ended now
+    # (campaign, phone) whose step this plan passed over (expired): the next step is decided
+    # by the next plan, as `plan` shows it, even when a streamed apply reads it due again
+    passed: set[tuple[str, str]] = field(default_factory=set)
     paused: set[str] = field(default_factory=set)  # campaigns paused for credits by this plan
     resumed: set[str] = field(default_factory=set)
     actions: list[Action] = field(default_factory=list)
@@ -95,8 +101,9 @@ class SendPlanner:
         reason: Reason,
         until: datetime | None,
         detail: str | None = None,
+        expires: datetime | None = None,
     ) -> None:
-        self.actions.append(Defer(e.campaign, e.phone, step, reason, until, detail))
+        self.actions.append(Defer(e.campaign, e.phone, step, reason, until, detail, expires))
 
     def _skip(self, e: Enrollment, step: int, reason: Reason, detail: str) -> None:
         self.actions.append(Skip(e.campaign, e.phone, reason, detail, step))
@@ -105,8 +112,8 @@ class SendPlanner:
         step = e.steps_sent + 1
         if step > len(run.steps):
             return
-        if (e.campaign, e.phone) in self.removed:
-            return  # removed from the group: the sync ends it
+        if (e.campaign, e.phone) in self.removed or (e.campaign, e.phone) in self.passed:
+            return  # removed from the group (the sync ends it), or decided already
         if e.phone in self.dnc:
             return self._skip(e, step, "dnc", "on a do-not-call list")
         if e.phone in self.snapshot.opted_out:
@@ -123,6 +130,15 @@ class SendPlanner:
             return self._skip(e, step, "missing_field", f"template cannot render: {exc}")
         if missing is not None:
             return self._skip(e, step, "missing_field", f"field {missing!r} is empty")
+        if self.settings.require_consent and not has_consent(e.fields):
+            return self._skip(e, step, "no_consent", NO_CONSENT)
+        this = run.steps[step - 1]
+        expires = expiry(e, this, run.quiet_hours, self.settings.state_quiet_hours)
+        if expires is not None and self.now >= expires:
+            detail = expired_detail(this, expires)
+            self.passed.add((e.campaign, e.phone))
+            self.actions.append(Skip(e.campaign, e.phone, "expired", detail, step, expires))
+            return None
         if e.phone in self.snapshot.held:
             return self._defer(e, step, "replied", None, HELD)
         if self.snapshot.suspended is not None:
@@ -138,6 +154,7 @@ class SendPlanner:
                 "recent_outreach",
                 last + MIN_GAP,
                 "a message went to this number less than 30 days ago",
+                expires,
             )
         strict = self.settings.state_quiet_hours
         opens = next_allowed(self.now, e.zones, run.quiet_hours, e.us_state, strict)
@@ -148,6 +165,7 @@ class SendPlanner:
                 "quiet_hours",
                 opens,
                 None if opens else "no allowed hour in the next 14 days",
+                expires,
             )
         later = self.budget.pace_refusal(run.sender, self.now)
         if later is not None:

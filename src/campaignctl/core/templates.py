@@ -113,13 +113,26 @@ def render(body: str, fields: Mapping[str, str]) -> str:
     compiled = _compile(body)
     if compiled.template is None:
         return body
-    values: dict[str, str] = {}
+    given: list[str | None] = []
     for placeholder in compiled.placeholders:
         value = fields.get(placeholder.name)
         if not is_blank(value):
-            values[placeholder.name] = str(value)
+            given.append(str(value))
         elif not placeholder.has_default:
             raise MissingField(placeholder.name)
+        else:
+            given.append(None)
+    return _filled(body, tuple(given))
+
+
+@lru_cache(maxsize=1 << 14)
+def _filled(body: str, given: tuple[str | None, ...]) -> str:
+    """`body` with these values of its placeholders, in their order (None: blank, so its
+    default applies). Remembered: the messages of a tick, and of a forecast's months of
+    ticks, repeat the same first names and cities, and jinja2 costs more than the lookup."""
+    compiled = _compile(body)
+    assert compiled.template is not None
+    values = {p.name: v for p, v in zip(compiled.placeholders, given, strict=True) if v is not None}
     try:
         return compiled.template.render(values)
     except Exception as exc:  # the AST check makes this unreachable; keep the contract anyway

@@ -38,6 +38,9 @@ MIN_GAP = timedelta(days=30)  # at most one message to a number in any 30 days
 class Step:
     body: str
     wait_days: int = 0  # days after the previous message was actually sent; 0 for step 1
+    # sendWithin: how long after becoming due the step may still go out (None: any time);
+    # later it is skipped `expired` (core/expiry.py)
+    send_within: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ class Settings:
     timezone_fallback: str | None = None
     brand: str | None = None  # named in every first message (a content warning otherwise)
     forward_url: str | None = None  # replies.forwardUrl
+    # requireConsent: a contact without consentSource and consentAt is skipped (no_consent)
+    require_consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,6 +228,9 @@ class Snapshot:
     # campaigns some number of whose group waits for another campaign (asked only of the
     # campaigns that could complete now)
     held_back: frozenset[str] = frozenset()
+    # (campaign, rule) -> live enrollments due by their wait whose next moment is to come
+    # (deferred to a window or the 30-day gap, not read before then: core/nextdue.py)
+    later: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- the plan

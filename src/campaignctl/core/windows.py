@@ -128,8 +128,34 @@ def next_allowed(
     """
     if not zones:
         return None
-    at = _utc(at)
-    state = _state_key(us_state, state_rules)
+    return _next_allowed(_utc(at), tuple(zones), quiet, _state_key(us_state, state_rules))
+
+
+def window_closes(
+    at: datetime, zones: tuple[str, ...], quiet: QuietHours, us_state: str | None, state_rules: bool
+) -> datetime | None:
+    """When the allowed window containing `at` ends (exclusive); None if `at` is not allowed."""
+    if not zones:
+        return None
+    return _window_closes(_utc(at), tuple(zones), quiet, _state_key(us_state, state_rules))
+
+
+def seconds_left(closes: datetime | None, now: datetime) -> float | None:
+    """Seconds from `now` until a window that closes at `closes` (None: no known close)."""
+    return None if closes is None else (closes - now).total_seconds()
+
+
+# --------------------------------------------------------------------------- computing
+
+# The answers of next_allowed and window_closes, remembered: a tick asks them for thousands
+# of messages at one instant, and its recipients share a few hundred zone lists.
+_ANSWERS = 1 << 14
+
+
+@lru_cache(maxsize=_ANSWERS)
+def _next_allowed(
+    at: datetime, zones: tuple[str, ...], quiet: QuietHours, state: str | None
+) -> datetime | None:
     limit = at + SEARCH_HORIZON
     day = at.date()
     while _midnight(day) < limit:
@@ -141,14 +167,10 @@ def next_allowed(
     return None
 
 
-def window_closes(
-    at: datetime, zones: tuple[str, ...], quiet: QuietHours, us_state: str | None, state_rules: bool
+@lru_cache(maxsize=_ANSWERS)
+def _window_closes(
+    at: datetime, zones: tuple[str, ...], quiet: QuietHours, state: str | None
 ) -> datetime | None:
-    """When the allowed window containing `at` ends (exclusive); None if `at` is not allowed."""
-    if not zones:
-        return None
-    at = _utc(at)
-    state = _state_key(us_state, state_rules)
     end = next((e for s, e in _day_intervals(zones, state, quiet, at.date()) if s <= at < e), None)
     if end is None:
         return None
@@ -160,14 +182,6 @@ def window_closes(
             break
         end = following[0][1]
     return end
-
-
-def seconds_left(closes: datetime | None, now: datetime) -> float | None:
-    """Seconds from `now` until a window that closes at `closes` (None: no known close)."""
-    return None if closes is None else (closes - now).total_seconds()
-
-
-# --------------------------------------------------------------------------- computing
 
 
 def _utc(at: datetime) -> datetime:

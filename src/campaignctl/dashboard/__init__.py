@@ -9,5 +9,5 @@ script), over a state opened read-only.
     svg.py         the one chart function
     waits.py       what waits now, by reason (the planner over the due enrollments)
     background.py  the slow panels, computed beside the requests
-    sources.py     the optional sources (forecast, replies), probed in one place
+    sources.py     the forecast and the replies, adapted to what the page draws
 """

@@ -64,8 +64,11 @@ def _local_path(target: str) -> str:
 
 
 class DashboardApp:
-    """The WSGI application; the state is opened read-only on first use and shared by the
-    server's threads (a state not there yet is looked for again at the next request)."""
+    """The WSGI application; the state is opened read-only on first use (a state not there
+    yet is looked for again at the next request), twice: one connection shared by the
+    server's threads for the requests, one for the slow panels computed beside them, so a
+    request never waits behind a panel's long read (a forecast reads every live
+    enrollment)."""
 
     def __init__(
         self,
@@ -81,20 +84,28 @@ class DashboardApp:
         self.pages = Pages(config_dir, now, options or Options())
         self._lock = threading.Lock()
         self._store: Store | None = None
+        self._panels: Store | None = None
 
     def store(self) -> Store:
         with self._lock:
             if self._store is None:
-                self._store = Store.open(self._state, create=False, read_only=True)
-                self.pages.attach(self._store)
+                store = Store.open(self._state, create=False, read_only=True)
+                try:
+                    self._panels = Store.open(self._state, create=False, read_only=True)
+                except BaseException:
+                    store.close()
+                    raise
+                self._store = store
+                self.pages.attach(self._panels)
             return self._store
 
     def close(self) -> None:
         self.pages.close()
         with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+            for store in (self._store, self._panels):
+                if store is not None:
+                    store.close()
+            self._store = self._panels = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:

@@ -33,6 +33,7 @@ FORECAST_DAYS = 90
 PANEL_WAIT_SECONDS = 0.3  # how long a request waits for its slow panels, all together
 WAITS_EVERY = timedelta(minutes=1)  # what waits now is computed again at most this often
 FORECAST_EVERY = timedelta(minutes=15)  # ... the forecast (a reconcile interval)
+TEMPLATES = ("index.html", "explain.html", "login.html", "message.html")
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,13 @@ class Pages:
         self.options = options
         self.templates = environment()
         self.templates.filters["phone"] = self.phone
+        for name in TEMPLATES:  # compiled as the server starts, not by its first request
+            self.templates.get_template(name)
         self._store: Store | None = None
         self.waits: Background[Waits] = Background(
             "waits", lambda moment: waits_now(config_dir, self._open(), moment.now), now
         )
-        self.forecast: Background[sources.ForecastDays | None] = Background(
+        self.forecast: Background[sources.ForecastDays] = Background(
             "forecast",
             lambda moment: sources.forecast_days(
                 config_dir, self._open(), moment.now, FORECAST_DAYS
@@ -88,8 +91,9 @@ class Pages:
             now,
         )
 
-    def attach(self, store: Store) -> None:
-        self._store = store
+    def attach(self, panels: Store) -> None:
+        """The connection to the state the slow panels read on (not the requests' own)."""
+        self._store = panels
 
     def _open(self) -> Store:
         assert self._store is not None, "a panel runs only once the page has opened the state"
@@ -107,11 +111,9 @@ class Pages:
 
     def _panels(
         self, serial: int, now: datetime
-    ) -> tuple[Result[Waits] | None, Result[sources.ForecastDays | None] | None]:
+    ) -> tuple[Result[Waits] | None, Result[sources.ForecastDays] | None]:
         deadline = time.monotonic() + PANEL_WAIT_SECONDS
         waits = self.waits.get(Moment(serial, _floor(now, WAITS_EVERY)), PANEL_WAIT_SECONDS)
-        if not sources.forecast_available():
-            return waits, None
         left = max(deadline - time.monotonic(), 0.0)
         forecast = self.forecast.get(Moment(serial, _floor(now, FORECAST_EVERY)), left)
         return waits, forecast
@@ -143,7 +145,6 @@ class Pages:
             )
             for view in views
         }  # fmt: skip
-        replies = sources.latest_replies(store)
         return self.render(
             "index.html",
             now=now,
@@ -152,13 +153,12 @@ class Pages:
             views=views,
             waits=waits,
             forecast=forecast,
-            forecast_available=sources.forecast_available(),
             sent_chart=chart(sent, title="Messages sent per day, all campaigns", today=last),
             balance_chart=chart(balance, title="Credit balance at the end of each day", today=last),
             campaign_charts=campaign_charts,
-            replies=replies,
-            review=sources.review_queue(store) if replies is not None else None,
-            computing=waits is None or (forecast is None and sources.forecast_available()),
+            replies=sources.latest_replies(store),
+            review=sources.review_queue(store),
+            computing=waits is None or forecast is None,
         )
 
     # ------------------------------------------------------------------ one number

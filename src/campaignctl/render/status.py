@@ -7,12 +7,15 @@ times in UTC ISO 8601 with `Z`, null for nothing).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from campaignctl.app.waiting import Waiting
 from campaignctl.core.instants import format_instant
+from campaignctl.render.consent import consent_json, consent_lines, hold_json, hold_line
+from campaignctl.store.consent import ConsentRecord
 from campaignctl.store.records import (
     CampaignStatusRow,
     EnrollmentRecord,
@@ -21,6 +24,7 @@ from campaignctl.store.records import (
     OptOutRecord,
     OutboxRecord,
 )
+from campaignctl.store.review import ReviewHold
 
 NONE = "-"
 
@@ -186,20 +190,28 @@ def explain_json(
     enrollments: Sequence[EnrollmentRecord],
     events: Sequence[HistoryEvent],
     now: Sequence[Waiting] = (),
+    held: ReviewHold | None = None,
+    consent: Sequence[ConsentRecord] = (),
 ) -> str:
     return _json(
         {
             "phone": phone,
             "opted_out": optout_json(optout),
+            "held_for_review": hold_json(held),
             "enrollments": [_enrollment_json(e) for e in enrollments],
+            "consent": [consent_json(r) for r in consent],
             "history": [_event_json(ev) for ev in events],
             "now": [_waiting_json(w) for w in now],
         }
     )
 
 
-def _enrollment_line(e: EnrollmentRecord) -> str:
-    sent = f"{e.steps_sent} step{'s' if e.steps_sent != 1 else ''} sent"
+def _enrollment_line(e: EnrollmentRecord, passed: int = 0) -> str:
+    """`passed`: the steps of it passed over (expired), counted in steps_sent."""
+    count = e.steps_sent - passed
+    sent = f"{count} step{'s' if count != 1 else ''} sent"
+    if passed:
+        sent += f", {passed} passed over (expired)"
     if e.status == "live":
         return f"{e.campaign}: live, {sent}, next step due {_t(e.next_due_at)}"
     if e.status == "done":
@@ -276,16 +288,24 @@ def explain_text(
     enrollments: Sequence[EnrollmentRecord],
     events: Sequence[HistoryEvent],
     now: Sequence[Waiting] = (),
+    held: ReviewHold | None = None,
+    consent: Sequence[ConsentRecord] = (),
 ) -> str:
     if optout is None:
         head = f"{phone}: not opted out"
     else:
         note = f": {optout.note}" if optout.note else ""
         head = f"{phone}: OPTED OUT since {_t(optout.at)} ({optout.source}{note})"
-    lines = [head]
+    lines = [head, *hold_line(held)]
     if enrollments:
         lines.append("Enrollments:")
-        lines.extend(f"  {_enrollment_line(e)}" for e in enrollments)
+        passed = Counter(
+            ev.campaign
+            for ev in events
+            if ev.kind == "decision" and ev.what == "skip" and ev.reason == "expired"
+        )
+        lines.extend(f"  {_enrollment_line(e, passed[e.campaign])}" for e in enrollments)
+    lines.extend(consent_lines(consent))
     lines.append("History:")
     rows = [_event_row(ev) for ev in events]
     lines.append(table(("TIME", "CAMPAIGN", "STEP", "WHAT", "REASON", "DETAIL"), rows))

@@ -11,6 +11,7 @@
     replies.py   the replies kept, and their                   transaction each
                  forwards' outbox
     dashboard.py the status page's counts                      transaction each
+    consent.py   consent kept with the enrollments; steps passed over (sendWithin)
 
 Consumers are typed with the narrow protocols of protocols.py (a reader, an apply writer, a
 lease holder, a ledger...), which `Store` implements. The mixins run one implementation of
@@ -24,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from campaignctl.store.commands import CommandsMixin
+from campaignctl.store.consent import ConsentMixin, ConsentRecord
 from campaignctl.store.dashboard import DashboardMixin
 from campaignctl.store.db import DamagedValue, LeaseHeld, WallClock
 from campaignctl.store.forecast import ForecastMixin, ForecastReader
@@ -76,6 +78,7 @@ __all__ = [
     "CampaignStatusRow",
     "Commands",
     "ConfigOwner",
+    "ConsentRecord",
     "DueBatch",
     "EnrollmentRecord",
     "ExplainReader",
@@ -121,6 +124,7 @@ class Store(
     OwnerMixin,
     ForecastMixin,
     DashboardMixin,
+    ConsentMixin,
 ):
     """The campaignctl state database. Thread-safe; use as a context manager."""
 

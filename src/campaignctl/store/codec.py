@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping, Sequence
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from campaignctl.core.instants import LONGEST_WAIT_DAYS
@@ -72,7 +72,7 @@ def launch_to_json(launch: LaunchRecord) -> str:
         {
             "template": launch.template,
             "prospect_group": launch.prospect_group,
-            "steps": [{"body": s.body, "wait_days": s.wait_days} for s in launch.steps],
+            "steps": [_step_json(s) for s in launch.steps],
             "sender": {
                 "from_number": sender.from_number,
                 "messaging_service_sid": sender.messaging_service_sid,
@@ -86,6 +86,27 @@ def launch_to_json(launch: LaunchRecord) -> str:
             "stop_on_reply": launch.stop_on_reply,
         }
     )
+
+
+def _step_json(step: Step) -> dict[str, Any]:
+    """A launched step; `send_within` (seconds) only when it has one, so the records of
+    steps without it read as they always did."""
+    out: dict[str, Any] = {"body": step.body, "wait_days": step.wait_days}
+    if step.send_within is not None:
+        out["send_within"] = int(step.send_within.total_seconds())
+    return out
+
+
+def _within(data: Any) -> timedelta | None:
+    """A launched step's sendWithin: whole seconds, positive, no longer than the longest
+    wait (so adding it to an instant stays in range); None when it has none."""
+    value = data.get("send_within")
+    if value is None:
+        return None
+    seconds = int(value)
+    if not 0 < seconds <= LONGEST_WAIT_DAYS * 86_400:
+        raise ValueError(seconds)
+    return timedelta(seconds=seconds)
 
 
 def launch_value(text: str, key: str) -> Any:
@@ -123,7 +144,8 @@ def _launch(data: Any) -> LaunchRecord:
         template=data["template"],
         prospect_group=data["prospect_group"],
         steps=tuple(
-            Step(body=str(s["body"]), wait_days=_wait(s["wait_days"])) for s in data["steps"]
+            Step(body=str(s["body"]), wait_days=_wait(s["wait_days"]), send_within=_within(s))
+            for s in data["steps"]
         ),
         sender=Sender(
             from_number=sender["from_number"],

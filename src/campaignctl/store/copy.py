@@ -5,6 +5,8 @@ Everything the state holds is copied as it is, ids kept (a status callback names
 by id): campaigns, enrollments, the last send to each number, attempts, the ledger, opt-outs
 and their history, runs, decisions, webhook events, the outbox, the replies and their
 forwards, and the serial, the balance and the suspension of `meta`. The lease is not: the copy starts free, its token at zero.
+The page's summary rows (store/summary.py) are not copied but counted again from the rows
+copied, in the same transaction (on PostgreSQL its triggers stand aside meanwhile).
 
 The source is read in one snapshot, a batch at a time in key order (a million enrollments
 never sit in memory), and refused when its tables are not exactly the ones this code
@@ -26,6 +28,8 @@ from campaignctl.errors import StateError
 from campaignctl.store.dialect import Conn
 from campaignctl.store.location import StateArg, parse_state
 from campaignctl.store.sqlite import SqliteConn
+from campaignctl.store.summary import SUMMARY_REBUILD, rebuild_summary
+from campaignctl.store.summary import TABLES as SUMMARY_TABLES
 
 BATCH_ROWS = 5000
 
@@ -53,7 +57,8 @@ TABLES = (
     _table("campaigns", "name", "name status reason launch group_digest live_count created_at"
            " updated_at launched_at config_error"),
     _table("enrollments", "id", "id campaign phone status end_reason steps_sent last_sent_at"
-           " next_due_at enrolled_at ended_at fields zones us_state source next_at", identity=True),
+           " next_due_at enrolled_at ended_at fields zones us_state source next_at next_why",
+           identity=True),
     _table("phones", "phone", "phone last_sent_at"),
     _table("attempts", "id", "id campaign phone step body segments credits sender_key provider"
            " status provider_id error_code detail billed_segments delivery_status created_at"
@@ -80,9 +85,9 @@ META_COLUMNS = (
     "serial", "balance", "suspended_reason", "suspended_at", "config_dir_name", "config_dir_path"
 )  # fmt: skip
 # what else a state's database holds, never copied: the lease, the numbers of a sync under
-# way (PostgreSQL), and the schema's own bookkeeping
+# way (PostgreSQL), the schema's own bookkeeping, and the summary (counted again instead)
 NOT_COPIED = {"meta", "lease", "sync_present", "_sqlite_migrations", "_yoyo_migration",
-              "_yoyo_log", "_yoyo_version", "yoyo_lock"}  # fmt: skip
+              "_yoyo_log", "_yoyo_version", "yoyo_lock", *SUMMARY_TABLES}  # fmt: skip
 
 Progress = Callable[[str, int, int], None]
 """Told (table, rows copied so far, rows in it) as each batch is written."""
@@ -210,15 +215,11 @@ def copy_rows(
     digests: dict[str, TableDigest] = {}
     for table in TABLES:
         total = int(source.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
-        insert = (
-            f"INSERT INTO {table.name} ({table.column_list}) "
-            f"VALUES ({', '.join('?' for _ in table.columns)})"
-        )
         digest = digests[table.name] = TableDigest()
         if progress is not None:
             progress(table.name, 0, total)
         for batch in read_batches(source, table, batch_rows):
-            destination.executemany(insert, batch)
+            destination.insert_rows(table.name, table.columns, batch)
             for row in batch:
                 digest.add(row)
             if progress is not None:
@@ -281,8 +282,11 @@ def copy_state(
             "empty); copy into a new file or an empty database"
         )
     meta = _meta(source)
+    if not isinstance(destination, SqliteConn):  # no summary trigger for a row copied
+        destination.execute("SELECT set_config(?, 'on', true)", [SUMMARY_REBUILD])
     digests = copy_rows(source, destination, progress, batch_rows)
     finish_meta(destination, meta)
+    rebuild_summary(destination)
     verify(destination, digests, meta, destination_where, batch_rows)
     destination.refresh_statistics()
     return CopyReport(

@@ -1,26 +1,23 @@
 """The reads of the status page (`campaignctl dashboard`): every count it shows, from one
-consistent read transaction, each an aggregate over an index that holds all it needs.
+consistent read transaction, each read from the summary rows the state keeps beside its
+tables (store/summary.py), so a page costs the same on a state of a million enrollments as
+on one of a hundred.
 
     facts = store.dashboard_facts(first_day, last_day)
 
-A state of a million enrollments and as many attempts is counted from its indexes, never
-from its rows (each carries the contact's fields or the message's body): the funnel from
-`enrollments_funnel` (campaign, status, end_reason, steps_sent) and `attempts_funnel`
-(campaign, step, status, delivery_status, credits), the sends of each day from
-`attempts_sent_at` (campaign, created_at, status) of the sent attempts, and the balance of
-each day from `ledger_at` (at, amount). The days are counted one range at a time (a subquery per
-campaign and day), which both databases answer from the index in order, with no sort.
+The funnel of enrollments (campaign, status, end_reason, steps_sent) and of attempts
+(campaign, step, status, delivery_status, credits) are a few rows each; the sends and the
+ledger of the days asked are a range of rows keyed by day.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol, runtime_checkable
+from datetime import date, datetime
+from typing import Protocol, runtime_checkable
 
 from campaignctl.store.codec import launch_value
-from campaignctl.store.db import StoreBase, opt_from_text, to_text
+from campaignctl.store.db import DamagedValue, StoreBase, opt_from_text, shown, to_text
 from campaignctl.store.dialect import Conn
 
 
@@ -65,57 +62,39 @@ class DashboardReader(Protocol):
     def dashboard_facts(self, first: date, last: date) -> DashboardFacts: ...
 
 
-def _days(first: date, last: date) -> list[tuple[date, str, str]]:
-    """Each UTC day from first to last, with the instants (stored form) it begins and ends."""
-    days: list[tuple[date, str, str]] = []
-    day = first
-    while day <= last:
-        start = datetime.combine(day, time(0), tzinfo=UTC)
-        days.append((day, to_text(start), to_text(start + timedelta(days=1))))
-        day += timedelta(days=1)
-    return days
+def _none_if_empty(value: str) -> str | None:
+    """A key of the summary as the column had it ('' stands for NULL there)."""
+    return value or None
 
 
-def _with_days(days: Sequence[tuple[date, str, str]]) -> tuple[str, list[Any]]:
-    """The days as a table both databases take (`WITH days ... AS (VALUES ...)`), and its
-    values."""
-    rows = ", ".join("(?, ?, ?)" for _ in days)
-    return f"WITH days (day, start_at, stop_at) AS (VALUES {rows}) ", [
-        value for day, start, stop in days for value in (day.isoformat(), start, stop)
-    ]
+def _day(text: str) -> date:
+    """A day of the summary (YYYY-MM-DD, cut from a stored instant)."""
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise DamagedValue(f"the summary's day {shown(text)} cannot be read") from None
 
 
-def _sent_per_day(conn: Conn, days: Sequence[tuple[date, str, str]]) -> dict[tuple[str, date], int]:
-    if not days:
-        return {}
-    with_days, params = _with_days(days)
+def _sent_per_day(conn: Conn, first: date, last: date) -> dict[tuple[str, date], int]:
     rows = conn.execute(
-        f"{with_days}SELECT campaigns.name, days.day, (SELECT count(*) FROM attempts"
-        " WHERE attempts.status = 'sent' AND attempts.campaign = campaigns.name"
-        " AND attempts.created_at >= days.start_at AND attempts.created_at < days.stop_at)"
-        " FROM campaigns, days",
-        params,
+        "SELECT campaign, day, n FROM summary_sent_days WHERE day >= ? AND day <= ? AND n <> 0",
+        [first.isoformat(), last.isoformat()],
     ).fetchall()
-    return {(str(name), date.fromisoformat(day)): int(n) for name, day, n in rows if n}
+    return {(str(name), _day(day)): int(n) for name, day, n in rows}
 
 
-def _ledger_per_day(conn: Conn, days: Sequence[tuple[date, str, str]]) -> dict[date, int]:
-    if not days:
-        return {}
-    with_days, params = _with_days(days)
+def _ledger_per_day(conn: Conn, first: date, last: date) -> dict[date, int]:
     rows = conn.execute(
-        f"{with_days}SELECT days.day, (SELECT sum(amount) FROM ledger"
-        " WHERE ledger.at >= days.start_at AND ledger.at < days.stop_at) FROM days",
-        params,
+        "SELECT day, amount FROM summary_ledger_days WHERE day >= ? AND day <= ? AND amount <> 0",
+        [first.isoformat(), last.isoformat()],
     ).fetchall()
-    return {date.fromisoformat(day): int(total) for day, total in rows if total}
+    return {_day(day): int(total) for day, total in rows}
 
 
 class DashboardMixin(StoreBase):
     def dashboard_facts(self, first: date, last: date) -> DashboardFacts:
         """The page's counts; the days from `first` to `last` (UTC, both included) for the
         sends and the ledger of each day."""
-        days = _days(first, last)
         with self._read() as conn:
             serial, balance, suspended, suspended_at = conn.execute(
                 "SELECT serial, balance, suspended_reason, suspended_at FROM meta WHERE id = 1"
@@ -138,21 +117,22 @@ class DashboardMixin(StoreBase):
                 )
             ]
             enrollments = [
-                (str(c), str(s), r, int(k), int(n))
+                (str(c), str(s), _none_if_empty(r), int(k), int(n))
                 for c, s, r, k, n in conn.execute(
-                    "SELECT campaign, status, end_reason, steps_sent, count(*) FROM enrollments"
-                    " GROUP BY campaign, status, end_reason, steps_sent"
+                    "SELECT campaign, status, end_reason, steps_sent, n FROM summary_enrollments"
+                    " WHERE n <> 0 ORDER BY campaign, status, end_reason, steps_sent"
                 )
             ]
             attempts = [
-                (str(c), int(k), str(s), d, int(n), int(credits or 0))
+                (str(c), int(k), str(s), _none_if_empty(d), int(n), int(credits))
                 for c, k, s, d, n, credits in conn.execute(
-                    "SELECT campaign, step, status, delivery_status, count(*), sum(credits)"
-                    " FROM attempts GROUP BY campaign, step, status, delivery_status"
+                    "SELECT campaign, step, status, delivery_status, n, credits"
+                    " FROM summary_attempts WHERE n <> 0"
+                    " ORDER BY campaign, step, status, delivery_status"
                 )
             ]
-            sent = _sent_per_day(conn, days)
-            ledger = _ledger_per_day(conn, days)
+            sent = _sent_per_day(conn, first, last)
+            ledger = _ledger_per_day(conn, first, last)
         return DashboardFacts(
             serial=int(serial),
             balance=int(balance),

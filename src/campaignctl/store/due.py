@@ -11,6 +11,10 @@ batch at a time, so a tick can stop reading a campaign as soon as its sender's p
 
 Enrollments made by the apply under way (id above the last one before it) come after all
 others, in the order they were made, as the planner takes them (`Planning.due_now`).
+
+Those due by their wait whose next moment is still to come are not read but counted, by
+campaign and the rule that put the moment later (`next_why`), in a partial index of only
+them (`waiting_later`): a plan still says why they wait.
 """
 
 from __future__ import annotations
@@ -91,6 +95,27 @@ def count_after(conn: Conn, campaign: str, at: str, after: Key, upto: int = EVER
         [campaign, at, after[1], after[2], upto],
     ).fetchone()[0]
     return int(unknown) + int(known)
+
+
+# the live enrollments due by their wait whose next moment is still to come (deferred to a
+# window or the 30-day gap: not read before then), counted by campaign and the rule that
+# holds them, in an index of only those whose next moment is later than their wait (named:
+# SQLite would rather read every enrollment due by its wait)
+_LATER = (
+    "SELECT campaign, next_why, count(*) FROM enrollments INDEXED BY enrollments_later"
+    " WHERE status = 'live' AND next_at > next_due_at AND next_at > ? AND next_due_at <= ?"
+    " AND id <= ?"
+    " GROUP BY campaign, next_why"
+)
+
+
+def waiting_later(conn: Conn, at: str, upto: int = EVERY) -> dict[tuple[str, str], int]:
+    """(campaign, rule) -> how many of its enrollments (ids up to `upto`) are due by their
+    wait but wait for their next moment, by the rule that put it later (`next_why`)."""
+    return {
+        (str(campaign), str(why or "quiet_hours")): int(count)
+        for campaign, why, count in conn.execute(_LATER, [at, at, upto]).fetchall()
+    }
 
 
 def new_rows(conn: Conn, at: str, after_id: int, limit: int) -> list[Any]:

@@ -45,6 +45,7 @@ _BEGIN: dict[str, tuple[str, ...]] = {
 # other statement runs as written (after `?` becomes `%s`).
 _REWRITES = (
     (re.compile(r"\+status\b"), "status"),  # SQLite's "look this up by another index"
+    (re.compile(r" INDEXED BY \w+"), ""),  # SQLite's "look this up by that index"
     (re.compile(r"\bmax\(([^(),]+),([^(),]+)\)"), r"greatest(\1,\2)"),  # max of two values
 )
 
@@ -77,6 +78,15 @@ class PgConn:
         cursor = self._conn.cursor()
         cursor.executemany(translate(sql), parameters)
         return cursor
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        # COPY: one statement for the batch (statement triggers fire once), no per-row round
+        names = ", ".join(f'"{c}"' for c in columns)
+        with self._conn.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def close(self) -> None:
         self._conn.close()

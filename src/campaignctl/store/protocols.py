@@ -44,6 +44,7 @@ from campaignctl.core.types import (
     Waiter,
 )
 from campaignctl.providers.base import Outcome
+from campaignctl.store.consent import ConsentRecord
 from campaignctl.store.optout_bulk import BulkOptOut, BulkResult
 from campaignctl.store.owner import ConfigOwner
 from campaignctl.store.records import (
@@ -55,6 +56,7 @@ from campaignctl.store.records import (
     OptOutRecord,
     OutboxRecord,
 )
+from campaignctl.store.review import ReviewHold
 from campaignctl.store.stream import DueBatch, SyncFacts, SyncStart
 
 # ------------------------------------------------------------------------------- reading
@@ -93,13 +95,18 @@ class WaitingReader(Protocol):
 
 @runtime_checkable
 class HistoryReader(Protocol):
-    """One number's history: its opt-out, its enrollments, what was decided and done."""
+    """One number's history: its opt-out, its enrollments, what was decided and done, its
+    consent records, and whether a reply holds it for review."""
 
     def optout_of(self, phone: str) -> OptOutRecord | None: ...
 
     def enrollments_of(self, phone: str) -> list[EnrollmentRecord]: ...
 
     def explain(self, phone: str) -> list[HistoryEvent]: ...
+
+    def consent_of(self, phone: str) -> list[ConsentRecord]: ...
+
+    def review_holds(self, *, decided: bool = False) -> list[ReviewHold]: ...
 
 
 @runtime_checkable
@@ -270,6 +277,16 @@ class ApplyWriter(Protocol):
         self, attempt_id: int, outcome: Outcome, now: datetime, next_wait_days: int | None
     ) -> None: ...
 
+    def pass_over(
+        self,
+        campaign: str,
+        phone: str,
+        step: int,
+        expired_at: datetime,
+        next_wait_days: int | None,
+        now: datetime,
+    ) -> None: ...
+
     def set_group_digest(self, campaign: str, digest: str) -> None: ...
 
     def relaunch(self, campaign: str, record: LaunchRecord, previous: LaunchRecord) -> None: ...
@@ -306,6 +323,8 @@ class BatchStore(Protocol):
     def next_batches(
         self, now: datetime, size: int, last_id: int, used: Callable[[str], bool]
     ) -> Iterator[DueBatch]: ...
+
+    def later_counts(self, now: datetime, upto: int) -> dict[tuple[str, str], int]: ...
 
     def last_sent_of(self, phones: AbstractSet[str]) -> dict[str, datetime]: ...
 

@@ -16,7 +16,7 @@ from campaignctl.core.types import CampaignState, Desired, Enrollment, Snapshot
 from campaignctl.store.codec import enrollment_from_row, launch_from_json, launch_value
 from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
-from campaignctl.store.due import all_due
+from campaignctl.store.due import all_due, waiting_later
 from campaignctl.store.review import held_phones, wrong_phones
 from campaignctl.store.waitlist import freed_waiters, held_back, returning_of
 
@@ -58,18 +58,13 @@ def in_flight(conn: Conn) -> set[tuple[str, str]]:
 
 def _due(conn: Conn, now: datetime) -> list[Enrollment]:
     """The enrollments whose next moment has come, in the planner's order (store/due.py),
-    each due (`next_due_at`) not before that moment: a forecast holds them until then, as
-    the ticks that read the state do."""
+    as a tick reads them (none with an attempt in flight)."""
     waiting = in_flight(conn)
-    due: list[Enrollment] = []
-    for row in all_due(conn, to_text(now)):
-        if (row[2], row[3]) in waiting:
-            continue
-        enrollment = enrollment_from_row(row[2:])
-        if row[1] is not None and row[1] > row[6]:  # next_at after next_due_at
-            enrollment = enrollment._replace(next_due_at=from_text(row[1]))
-        due.append(enrollment)
-    return due
+    return [
+        enrollment_from_row(row[2:])
+        for row in all_due(conn, to_text(now))
+        if (row[2], row[3]) not in waiting
+    ]
 
 
 def _changed_groups(
@@ -224,4 +219,5 @@ class SnapshotMixin(StoreBase):
                 waiters=waiters,
                 returning=returning,
                 held_back=held_back(conn, desired, campaigns),
+                later=waiting_later(conn, to_text(now)) if with_due else {},
             )

@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,13 @@ class SqliteConn(sqlite3.Connection):
     runs on it as written, at the driver's own speed."""
 
     path: Path | None = None  # None: an empty state in memory
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        self.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
     def begin(self, kind: str) -> None:
         # IMMEDIATE takes the write lock at once: one writer at a time, no upgrade deadlock

@@ -7,6 +7,7 @@ enrollments a batch at a time, so neither a large group nor a long queue is held
     store.live_absent("spring-buyers")                  # live, but no longer in the group
     for batch in store.due_batches(now, 20_000, last_id): ...     # every one due by its wait
     for batch in store.next_batches(now, 20_000, last_id, planning.is_used): ...  # a tick's
+    store.later_counts(now, last_id)   # those due by their wait whose next moment is to come
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from campaignctl.store.due import (
     key_of,
     live_campaigns,
     new_rows,
+    waiting_later,
 )
 from campaignctl.store.snapshot import (
     CHUNK,
@@ -255,6 +257,12 @@ class StreamMixin(StoreBase):
                 after = rows[-1][0]
                 batch = self._due_batch(conn, rows, waiting, last_id)
             yield batch
+
+    def later_counts(self, now: datetime, upto: int) -> dict[tuple[str, str], int]:
+        """(campaign, rule) -> its live enrollments (ids up to `upto`) due by their wait whose
+        next moment is to come: counted in their own index, not read (store/due.py)."""
+        with self._read() as conn:
+            return waiting_later(conn, to_text(now), upto)
 
     @staticmethod
     def _due_batch(

@@ -12,6 +12,7 @@ from campaignctl.errors import StateError
 from campaignctl.store.codec import dumps, fields_to_json, launch_to_json, zones_to_json
 from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
+from campaignctl.store.summary import add_enrolled
 
 CAMPAIGN_STATUSES = ("draft", "active", "paused", "completed")
 # decisions that describe a standing state: repeating one only updates its last time
@@ -22,8 +23,8 @@ UNRECORDED_DECISIONS = ("enroll", "defer")
 # a defer for quiet hours or the 30-day gap tells its enrollment's next moment (nextdue.py):
 # ticks read it only once that moment has come (only ever later, for the step deferred)
 NEXT_AT = (
-    "UPDATE enrollments SET next_at = ? WHERE campaign = ? AND phone = ? AND +status = 'live'"
-    " AND steps_sent = ? AND (next_at IS NULL OR next_at < ?)"
+    "UPDATE enrollments SET next_at = ?, next_why = ? WHERE campaign = ? AND phone = ?"
+    " AND +status = 'live' AND steps_sent = ? AND (next_at IS NULL OR next_at < ?)"
 )
 PHONES_AT_ONCE = 5000  # numbers per IN (...) look-up
 DECISIONS_BATCH = 50_000  # decisions inserted at a time (a launch makes one per contact)
@@ -186,23 +187,30 @@ class WritesMixin(StoreBase):
     ) -> int:
         """Enroll contacts (due now) in one transaction, in the order given (the group's
         order), each with where it came from and its next moment (`moment`: when its window
-        opens; else now); numbers already enrolled in this campaign, live or ended, are left
-        alone. Returns how many were enrolled."""
+        opens, which depends only on its zones and US state; else now); numbers already
+        enrolled in this campaign, live or ended, are left alone. Returns how many were
+        enrolled."""
         at = to_text(now)
-        texts: dict[datetime, str] = {now: at}
+        # (zones, US state) -> the next moment as stored, and the rule that holds it (quiet
+        # hours, when later than now): a launch's million contacts have a few hundred
+        stored: dict[tuple[tuple[str, ...], str | None], tuple[str, str | None]] = {}
 
-        def next_at(contact: Contact) -> str:
+        def next_at(contact: Contact) -> tuple[str, str | None]:
             if moment is None:
-                return at
-            when = moment(contact)
-            return texts.get(when) or texts.setdefault(when, to_text(when))
+                return at, None
+            key = (contact.zones, contact.us_state)
+            found = stored.get(key)
+            if found is None:
+                when = moment(contact)
+                found = stored[key] = (at, None) if when <= now else (to_text(when), "quiet_hours")
+            return found
 
         rows = (  # made as they are inserted: a million rows never sit in memory at once
             (
                 campaign,
                 c.phone,
                 at,
-                next_at(c),
+                *next_at(c),
                 at,
                 fields_to_json(c.fields),
                 zones_to_json(c.zones),
@@ -215,8 +223,8 @@ class WritesMixin(StoreBase):
             _require_campaign(conn, campaign)
             cursor = conn.executemany(
                 "INSERT INTO enrollments (campaign, phone, status, next_due_at, next_at,"
-                " enrolled_at, fields, zones, us_state, source)"
-                " VALUES (?, ?, 'live', ?, ?, ?, ?, ?, ?, ?)"
+                " next_why, enrolled_at, fields, zones, us_state, source)"
+                " VALUES (?, ?, 'live', ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (phone, campaign) DO NOTHING",
                 rows,
             )
@@ -226,6 +234,7 @@ class WritesMixin(StoreBase):
                     "UPDATE campaigns SET live_count = live_count + ? WHERE name = ?",
                     [inserted, campaign],
                 )
+                add_enrolled(conn, campaign, inserted)  # as live_count: once a batch
             return inserted
 
     def end_enrollment(self, campaign: str, phone: str, reason: str, now: datetime) -> None:
@@ -282,7 +291,10 @@ class WritesMixin(StoreBase):
                 bound = None if fresh else lower_bound(action)  # fresh: known as enrolled
                 if bound is not None and action.step is not None:
                     moment = times.get(bound) or times.setdefault(bound, to_text(bound))
-                    bounds.append((moment, action.campaign, action.phone, action.step - 1, moment))
+                    bounds.append(
+                        (moment, action.reason, action.campaign, action.phone, action.step - 1,
+                         moment)
+                    )  # fmt: skip
                 if action.type in UNRECORDED_DECISIONS:
                     continue
                 until = None

@@ -128,8 +128,17 @@ def test_backoff_is_visible_in_the_controller_log(tmp_path: Path) -> None:
     repo = campaign_repo(tmp_path, count, 3 * count)
     with emulator_at_noon() as emulator:
         script = Script()
-        script.add(emulator, "429", Fault(code=20429), Fault(code=20429))
-        script.add(emulator, "500 before create", Fault(status=503), Fault(status=503))
+        # each number's faults in a row (its sends are the ones retried, in whatever order
+        # the concurrent sends reach the provider)
+        first, second = phones(count)[:2]
+        throttled = [Fault(code=20429, to=first), Fault(code=20429, to=first)]
+        script.add(emulator, "429", *throttled)
+        script.add(
+            emulator,
+            "500 before create",
+            Fault(status=503, to=second),
+            Fault(status=503, to=second),
+        )
         code, _out, output = run(repo, ["reconcile", "--once"], twilio_env(emulator), "once.log")
         assert code == 0, output
         assert emulator.wait_idle(10)

@@ -25,6 +25,8 @@ NOW_AT = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
 ACCOUNT_SID = "AC" + "fa" * 16
 AUTH_TOKEN = "faults-" + os.urandom(8).hex()
 SENDER = "+15125550147"
+# the sender's calls in flight at once: the suite runs with concurrent hand-overs
+CONCURRENCY = 8
 
 
 def phones(count: int, first: int = 0) -> list[str]:
@@ -32,14 +34,24 @@ def phones(count: int, first: int = 0) -> list[str]:
 
 
 def campaign_repo(
-    root: Path, count: int, credits: int | None = None, state: str | None = None
+    root: Path,
+    count: int,
+    credits: int | None = None,
+    state: str | None = None,
+    *,
+    mps: float = 1,
+    sender: str = f"concurrency: {CONCURRENCY}",
 ) -> Repo:
     """A repo with one active campaign (two steps, 30 days apart) for `count` contacts;
-    its state in the repo's file, or at `state` (a PostgreSQL URL)."""
+    its state in the repo's file, or at `state` (a PostgreSQL URL). `sender`: more lines
+    of the campaign's sender (YAML, one per line)."""
     repo = Repo(root)
     repo.template()
     repo.group(rows=[(p, f"Name{i}") for i, p in enumerate(phones(count))])
-    repo.campaign(sender=SENDER)
+    repo.campaign(sender=SENDER, mps=mps)
+    campaign = repo.dir / "campaigns" / "spring-buyers.yaml"
+    lines = "".join(f"    {line.strip()}\n" for line in sender.splitlines() if line.strip())
+    campaign.write_text(campaign.read_text(encoding="utf-8") + lines, encoding="utf-8")
     with Store.open(state or repo.state) as store:
         store.add_credits(credits if credits is not None else 4 * count, "faults", NOW_AT)
     return repo
@@ -60,12 +72,15 @@ def twilio_env(emulator: TwilioEmulator) -> dict[str, str]:
 
 
 @contextmanager
-def emulator_at_noon(delivery_delay: float = 0.02) -> Iterator[TwilioEmulator]:
+def emulator_at_noon(
+    delivery_delay: float = 0.02, latency: float = 0.0, now: datetime = NOW_AT
+) -> Iterator[TwilioEmulator]:
     with TwilioEmulator(
         account_sid=ACCOUNT_SID,
         auth_token=AUTH_TOKEN,
-        now=NOW_AT,
+        now=now,
         delivery_delay=delivery_delay,
+        latency=latency,
     ) as emulator:
         yield emulator
 

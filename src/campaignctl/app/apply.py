@@ -53,7 +53,7 @@ def apply_now(
     """
     options = options or ApplyOptions()
     holder = options.holder or process_holder("apply")
-    with Lease(store, holder, options.wait_seconds) as lease:
+    with Lease(store, holder, options.wait_seconds, options.lease_ttl) as lease:
         if saved is not None:
             return _apply_saved(config_dir, store, provider, clock, options, saved, lease)
         now = clock.now()

@@ -4,17 +4,25 @@ fresh apply (a stage at a time, as the planner decides them) and for a saved pla
 It records before it acts (an intent before each call to the provider), checks each send
 against the real clock at the moment of the call, and keeps what was really done: a send
 that did not go out is not reported as sent, and its step stays due.
+
+Each sender's messages are handed over concurrently, up to its pool (app.handover): the
+store is written on the executor's thread only, an intent before its call is started and
+the outcome once the call is back; a stop (the provider down, credentials refused, the
+lease in doubt) lets the calls in flight come back and be recorded, and starts no other.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import groupby
 
+from campaignctl.app.handover import NOT_HANDED_OVER, Answer, Call, Flight, pool_size
 from campaignctl.app.joining import contacts_for, keep_waiting
 from campaignctl.clock import Clock
 from campaignctl.core.actions import Action, ActionType, Defer, Reason, Send
@@ -49,6 +57,9 @@ class ApplyOptions:
 
     holder: str | None = None  # who holds the lease (default: this process)
     wait_seconds: float = 30.0  # for another apply or controller to finish
+    # how long the lease outlives a holder that stopped renewing it: a controller's own
+    # (--lease-ttl), so that its ticks never push the expiry further than it does
+    lease_ttl: float = 60.0
     allow_empty: bool = False  # apply a configuration without campaigns over live ones
     batch: int = BATCH
     should_stop: Callable[[], bool] = lambda: False  # asked to stop (a signal): checked often
@@ -121,6 +132,7 @@ class Executor:
         self.enrolled = 0
         self.total = 0  # sends expected, for progress (0: not known ahead)
         self._unclear = 0  # unknown outcomes in a row
+        self._halt = threading.Event()  # set once sending stopped: no call starts after it
 
     @property
     def stopped(self) -> bool:
@@ -147,12 +159,10 @@ class Executor:
                 self._end(batch, now)
             elif kind == "skip":
                 keep_waiting(self.store, self.desired, self.snapshot, batch, joining, now)
+            elif kind == "send":
+                done.extend(self._send_all([a for a in batch if a.type == "send"]))
+                continue
             for action in batch:
-                if action.type == "send":
-                    result = self._send(action)
-                    if result is not None:
-                        done.append(result)
-                    continue
                 if action.type not in ("enroll", "end"):
                     self._simple(action, self.clock.now())
                 done.append(action)
@@ -242,10 +252,45 @@ class Executor:
 
     # ------------------------------------------------------------------ sends
 
-    def _send(self, action: Send) -> Action | None:
-        """Hand one message to the provider, recording before and after. Returns what was
-        done: the send, a defer (the window closed, or the state refused it), or None when
-        it was not attempted (sending stopped) and simply stays due."""
+    def _send_all(self, actions: Sequence[Send]) -> list[Action]:
+        """Hand the messages over, each sender's calls concurrently up to its pool size
+        (see app.handover), every store write on this thread. Returns what was done, in
+        the order of `actions`; a stop lets the calls in flight come back and be recorded,
+        and hands nothing more over."""
+        results: list[Action | None] = [None] * len(actions)
+        flight: Flight[Call] = Flight()
+        try:
+            for index, action in enumerate(actions):
+                sender = self._sender(action.campaign)
+                size = self._pool_size(action.campaign, sender)
+                while flight.full(sender.key, size):
+                    self._land_all(flight.landed(), results)
+                results[index] = self._send(action, index, sender, size, flight)
+            self._land_all(flight.drain(), results)
+        except BaseException:
+            self._halt.set()  # the calls not yet made are not made
+            with contextlib.suppress(Exception):  # record what comes back, while we can
+                self._land_all(flight.drain(), results)
+            raise
+        finally:
+            flight.close()
+        return [result for result in results if result is not None]
+
+    def _pool_size(self, campaign: str, sender: Sender) -> int:
+        """The sender's calls at once; `concurrency` is read from the files (a launch
+        record does not keep it: it changes no rule)."""
+        spec = self.desired.campaigns.get(campaign)
+        if spec is not None and spec.sender.concurrency is not None:
+            sender = replace(sender, concurrency=spec.sender.concurrency)
+        return pool_size(sender, self.provider.name)
+
+    def _send(
+        self, action: Send, index: int, sender: Sender, size: int, flight: Flight[Call]
+    ) -> Action | None:
+        """Record the intent of one message and hand it over: at once on this thread for a
+        pool of one, else to a worker (its outcome is recorded when it comes back). Returns
+        what was done now: a defer (the window closed, or the state refused the send), None
+        when it was not attempted (sending stopped: it simply stays due) or is in flight."""
         if self.stopped:
             return None
         if self.options.should_stop():
@@ -254,7 +299,6 @@ class Executor:
         now = self.clock.now()
         if _closed(seconds_left(action.valid_until, now)):
             return self._too_late(action)
-        sender = self._sender(action.campaign)
         try:
             attempt_id = self.store.record_intent(
                 campaign=action.campaign,
@@ -275,29 +319,59 @@ class Executor:
             if reason is None:
                 return None  # sent or ended meanwhile: nothing of this step is due
             return Defer(action.campaign, action.phone, action.step, reason, None, str(exc))
-        # the intent is written: the window is checked again at the moment of the call
-        called = self.clock.now()
-        left = seconds_left(action.valid_until, called)
+        call = Call(index, action, attempt_id, sender, now)
+        if size == 1:
+            return self._land(call, self._call(call))
+        flight.submit(sender.key, size, call, lambda: self._call(call))
+        return None
+
+    def _call(self, call: Call) -> Outcome | None:
+        """On a worker (or inline): the window checked again at the moment of the call, then
+        the call. None: the window closed before it; NOT_HANDED_OVER: sending stopped."""
+        if self._halt.is_set():
+            return NOT_HANDED_OVER
+        action = call.action
+        left = seconds_left(action.valid_until, self.clock.now())
         if _closed(left):
-            closed = Outcome("retry", detail="the recipient's window closed before the call")
-            self.store.record_outcome(attempt_id, closed, called, None)
-            return self._too_late(action)
+            return None
         message = OutgoingMessage(
-            attempt_id=attempt_id,
+            attempt_id=call.attempt_id,
             campaign=action.campaign,
             step=action.step,
             to=action.phone,
-            from_number=sender.from_number,
-            messaging_service_sid=sender.messaging_service_sid,
+            from_number=call.sender.from_number,
+            messaging_service_sid=call.sender.messaging_service_sid,
             body=action.body,
-            created_at=now,
+            created_at=call.created_at,
             validity_seconds=None if left is None else int(left),  # never rounded up
         )
-        outcome = self.provider.send(message)
+        return self.provider.send(message)
+
+    def _land_all(
+        self, landed: Iterable[tuple[Call, Answer]], results: list[Action | None]
+    ) -> None:
+        for call, answer in landed:
+            results[call.index] = self._land(call, answer)
+
+    def _land(self, call: Call, answer: Answer) -> Action | None:
+        """Record what a call came back with, on the executor's thread."""
+        if isinstance(answer, BaseException):
+            raise answer  # the attempt stays in flight: settled by look-up at the next apply
+        action = call.action
+        if answer is None:
+            closed = Outcome("retry", detail="the recipient's window closed before the call")
+            self.store.record_outcome(call.attempt_id, closed, self.clock.now(), None)
+            return self._too_late(action)
+        if answer is NOT_HANDED_OVER:
+            self.store.record_outcome(call.attempt_id, answer, self.clock.now(), None)
+            return None  # refunded, still due
         wait = next_wait(self._steps(action.campaign), action.step)
-        self.store.record_outcome(attempt_id, outcome, self.clock.now(), wait)
+        self.store.record_outcome(call.attempt_id, answer, self.clock.now(), wait)
         self.heartbeat()
-        return self._outcome(action, outcome)
+        result = self._outcome(action, answer)
+        if self.stopped:
+            self._halt.set()
+        return result
 
     def _outcome(self, action: Send, outcome: Outcome) -> Action | None:
         report = self.report

@@ -63,6 +63,14 @@ class ClockOffset(click.ParamType):  # type: ignore[type-arg]
     help="Run its clock this far ahead of this machine's (-5m: five minutes behind; also "
     "s, h, d), to see that a disagreeing clock never sends a message twice.",
 )
+@click.option(
+    "--latency",
+    default="0ms",
+    show_default=True,
+    metavar="DURATION",
+    help="Answer each create this long after it (150ms: Twilio's usual round trip from a US "
+    "host), to see sends overlap.",
+)
 @pass_app
 def twilio_emulator(
     app: AppContext,
@@ -71,6 +79,7 @@ def twilio_emulator(
     callback_url: str | None,
     delivery_delay: float,
     clock_offset: timedelta,
+    latency: str,
 ) -> None:
     """Run a local Twilio-compatible server until Ctrl-C or SIGTERM.
 
@@ -97,8 +106,13 @@ def twilio_emulator(
       curl -d '{"from":"+14155550100","to":"+15125550100","body":"STOP"}' \\
            http://127.0.0.1:8089/_emulator/inbound
     """
+    from campaignctl.emulator.clock import parse_latency
     from campaignctl.emulator.run import serve
 
+    try:
+        seconds = parse_latency(latency)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--latency") from exc
     try:
         serve(
             host,
@@ -108,6 +122,7 @@ def twilio_emulator(
             delivery_delay=delivery_delay,
             now=app.now,
             clock_offset=clock_offset,
+            latency=seconds,
             echo=lambda line: click.echo(line),
         )
     except OSError as exc:

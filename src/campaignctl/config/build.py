@@ -75,6 +75,7 @@ def campaign_spec(resource: Resource) -> CampaignSpec:
             messaging_service_sid=sender.messaging_service_sid,
             messages_per_second=sender.messages_per_second,
             daily_limit=sender.daily_limit,
+            concurrency=sender.concurrency,
         ),
         quiet_hours=QuietHours(_time(spec.quiet_hours.start), _time(spec.quiet_hours.end)),
         stop_on_reply=spec.stop_on_reply,

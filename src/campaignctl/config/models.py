@@ -179,6 +179,15 @@ class SenderModel(_Model):
     )
     messages_per_second: float = Field(default=1.0, gt=0, alias="messagesPerSecond")
     daily_limit: WholeNumber | None = Field(default=None, ge=1, alias="dailyLimit")
+    concurrency: WholeNumber | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="How many messages are handed to the provider at once (1-100). Unset: "
+        "enough to keep up with messagesPerSecond at Twilio's usual latency (one for up to "
+        "3 a second, 30 for 100 a second, at most 50). It changes no rule (pace and dailyLimit "
+        "stay exact) and may change at any time, also on a live campaign.",
+    )
 
     @model_validator(mode="after")
     def _one_identity(self) -> SenderModel:

@@ -229,6 +229,7 @@ class Controller:
         options = ApplyOptions(
             holder=self.holder,
             wait_seconds=0.0,
+            lease_ttl=self.options.lease_ttl,
             allow_empty=self.options.allow_empty,
             should_stop=lambda: self.stop.is_set() or not leadership.safe(),
             progress=log_progress,

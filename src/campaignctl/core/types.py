@@ -65,6 +65,9 @@ class Sender:
     messaging_service_sid: str | None = None
     messages_per_second: float = 1.0
     daily_limit: int | None = None
+    # messages handed to the provider at once; None: derived from messages_per_second. Not
+    # part of a launch record: it changes no rule, only how fast the due ones go out
+    concurrency: int | None = None
 
     @property
     def key(self) -> str:

@@ -7,7 +7,7 @@ import os
 import sys
 
 from campaignctl.core.instants import InstantError, parse_instant
-from campaignctl.emulator.clock import parse_offset
+from campaignctl.emulator.clock import parse_latency, parse_offset
 from campaignctl.emulator.run import serve
 
 
@@ -28,6 +28,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="OFFSET",
         help="run the emulator's clock this far ahead of the host's (-5m: behind)",
     )
+    parser.add_argument(
+        "--latency",
+        type=parse_latency,
+        default="0ms",
+        metavar="DURATION",
+        help="answer each create this long after it (150ms: Twilio's usual round trip)",
+    )
     args = parser.parse_args(argv)
     try:
         now = parse_instant(args.now) if args.now is not None else None
@@ -43,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             delivery_delay=args.delivery_delay,
             now=now,
             clock_offset=args.clock_offset,
+            latency=args.latency,
             echo=lambda line: print(line, flush=True),
         )
     except OSError as exc:

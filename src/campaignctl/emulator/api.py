@@ -37,6 +37,9 @@ MAX_BODY = 1 << 20
 
 class EmulatorHandler(BaseHTTPRequestHandler):
     server_version = "campaignctl-twilio-emulator"
+    # keep-alive, as Twilio's API: a sender's concurrent calls each keep their connection
+    protocol_version = "HTTP/1.1"
+    _body_read = False
 
     @property
     def emulator(self) -> TwilioEmulator:
@@ -93,14 +96,17 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return self._error(invalid, 400)
         fault = self.emulator.faults.take("create", form.get("To"))
         message = None
-        if fault is None or fault.creates_message:
-            message = self.emulator.book.create(account, form)
-            self.emulator.deliverer.schedule(message)
-            log.info("created %s to %s", message.sid, message.to)
-        if fault is not None and self._answer_fault(fault):
-            return
-        assert message is not None
-        self._json(201, message.to_json())
+        with self.emulator.creating():
+            if fault is None or fault.creates_message:
+                message = self.emulator.book.create(account, form)
+                self.emulator.deliverer.schedule(message)
+                log.info("created %s to %s", message.sid, message.to)
+            if self.emulator.latency > 0:
+                time.sleep(self.emulator.latency)  # Twilio's round trip
+            if fault is not None and self._answer_fault(fault):
+                return
+            assert message is not None
+            self._json(201, message.to_json())
 
     def _fetch(self, account: str, sid: str) -> None:
         self.emulator.record_request("fetch", None)
@@ -180,7 +186,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if path == "/_emulator/faults":
             return self._json(200, {"faults": [f.to_json() for f in emulator.faults.pending()]})
         if path == "/_emulator/requests":
-            return self._json(200, {"requests": emulator.requests()})
+            return self._json(
+                200, {"requests": emulator.requests(), "peak_creates": emulator.peak_creates}
+            )
         if path == "/_emulator/callbacks":
             return self._json(200, {"callbacks": emulator.callbacks()})
         if path == "/_emulator/clock":
@@ -230,6 +238,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
+        self._body_read = length <= MAX_BODY
         return self.rfile.read(min(length, MAX_BODY)) if length > 0 else b""
 
     def _error(self, code: int, status: int, message: str | None = None) -> None:
@@ -239,6 +248,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload).encode(), "application/json")
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
+        if not self._body_read and int(self.headers.get("Content-Length") or 0) > 0:
+            self.close_connection = True  # what is left of the request cannot be read as the next
+        self._body_read = False
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)

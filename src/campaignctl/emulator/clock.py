@@ -25,6 +25,18 @@ def parse_offset(text: str) -> timedelta:
     return timedelta(seconds=-seconds if sign == "-" else seconds)
 
 
+_LATENCY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
+
+
+def parse_latency(text: str) -> float:
+    """A latency in seconds from "150ms", "0.2s" or "0.2" (seconds)."""
+    match = _LATENCY.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a latency such as 150ms or 0.2s")
+    amount, unit = match.groups()
+    return float(amount) / 1000 if unit == "ms" else float(amount)
+
+
 class EmulatorClock:
     """The host's UTC time plus an offset; safe to read and set from many threads."""
 

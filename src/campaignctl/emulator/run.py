@@ -30,6 +30,7 @@ def serve(
     now: datetime | None,
     echo: Callable[[str], None],
     clock_offset: timedelta = timedelta(0),
+    latency: float = 0.0,
 ) -> None:
     """Serve until SIGTERM or SIGINT; prints how to point campaignctl at it."""
     sid, token, defaults = credentials_from_env(env)
@@ -42,10 +43,13 @@ def serve(
         delivery_delay=delivery_delay,
         now=now,
         clock_offset=clock_offset,
+        latency=latency,
     )
     echo(f"Twilio emulator listening on {emulator.url}")
     if clock_offset:
         echo(f"Its clock reads {emulator.now().isoformat(timespec='seconds')}")
+    if latency:
+        echo(f"Each create answers after {latency * 1000:.0f} ms")
     echo("Send through it with:")
     echo(f"  export CAMPAIGNCTL_TWILIO_BASE_URL={emulator.url}")
     if defaults:

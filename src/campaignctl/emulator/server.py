@@ -4,6 +4,10 @@ control API (/_emulator/...) to script faults, read what was sent and simulate i
     with TwilioEmulator() as emulator:             # 127.0.0.1, an ephemeral port
         client.api.base_url = emulator.url
         emulator.add_fault(Fault(op="create", status=500, after_create=True))
+
+`latency` makes every create answer that many seconds after the message is created, as
+Twilio does after a round trip (100-300 ms from a US host); requests are served each on its
+own thread, so creates made at once overlap as they do at Twilio.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import binascii
 import hmac
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -29,6 +35,14 @@ DEFAULT_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 DEFAULT_AUTH_TOKEN = "emulator-auth-token"
 
 
+class _Server(ThreadingHTTPServer):
+    """A thread per request, and a listen backlog wide enough for a sender's whole pool of
+    concurrent calls (the default of 5 would leave connections waiting for a SYN retry)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 class TwilioEmulator:
     """The emulator's state and lifecycle; `start()` serves it on a background thread."""
 
@@ -43,7 +57,10 @@ class TwilioEmulator:
         delivery_delay: float = 0.05,
         now: datetime | None = None,
         clock_offset: timedelta = timedelta(0),
+        latency: float = 0.0,
     ) -> None:
+        if latency < 0:
+            raise ValueError("latency must be 0 or more")
         self.account_sid = account_sid
         self._auth_token = auth_token
         self.callback_url = callback_url
@@ -59,12 +76,14 @@ class TwilioEmulator:
             delay=delivery_delay,
             default_callback=lambda: self.callback_url,
         )
-        self._server = ThreadingHTTPServer((host, port), EmulatorHandler)
-        self._server.daemon_threads = True
+        self.latency = latency  # seconds each create takes to answer
+        self._server = _Server((host, port), EmulatorHandler)
         self._server.emulator = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
         self._requests_lock = threading.Lock()
         self._requests: list[dict[str, str | None]] = []
+        self._creating = 0  # creates being answered now
+        self.peak_creates = 0  # the most creates answered at once so far
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -127,6 +146,18 @@ class TwilioEmulator:
         with self._requests_lock:
             self._requests.append({"op": op, "to": to})
 
+    @contextmanager
+    def creating(self) -> Iterator[None]:
+        """Around the answer to one create: counts the creates answered at once."""
+        with self._requests_lock:
+            self._creating += 1
+            self.peak_creates = max(self.peak_creates, self._creating)
+        try:
+            yield
+        finally:
+            with self._requests_lock:
+                self._creating -= 1
+
     def requests(self, op: str | None = None) -> list[dict[str, str | None]]:
         """The Messages API requests received (op: create, list, fetch), oldest first."""
         with self._requests_lock:
@@ -144,6 +175,7 @@ class TwilioEmulator:
         self.deliverer.clear()
         with self._requests_lock:
             self._requests.clear()
+            self.peak_creates = self._creating
 
     def send_inbound(
         self,

@@ -24,12 +24,18 @@ one message to a number in any 30 days, so no other message of ours has that bod
 number, from that sender, inside the window. Before it says "absent" (safe to send again),
 a look-up checks Twilio's own time (the Date header of its answer) against campaignctl's
 clock: a disagreement of more than MAX_CLOCK_SKEW leaves the attempt "unknown" instead.
+
+One provider is called from several threads at once (the executor hands a sender's messages
+over concurrently): each thread gets its own SDK Client and HTTP client, since the SDK's
+HTTP client keeps the last request and answer on itself and its requests Session is not
+made to be shared between threads (and so does the clock skew noted from each answer).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,13 +127,34 @@ class TwilioProvider:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._clock = clock or SystemClock()
-        self._http = _ClockedHttpClient(self._clock, timeout=timeout, logger=http_log)
-        client = Client(account_sid, auth_token, http_client=self._http)
-        if base_url:
+        self._account = (account_sid, auth_token)
+        self._base_url = base_url.rstrip("/") if base_url else None
+        self._timeout = timeout
+        self._local = threading.local()  # this thread's SDK client (see the module's doc)
+
+    @property
+    def _http(self) -> _ClockedHttpClient:
+        """This thread's HTTP client."""
+        self._connect()
+        return self._local.http  # type: ignore[no-any-return]
+
+    @property
+    def _messages(self) -> Any:
+        """This thread's view of the account's Messages resource."""
+        self._connect()
+        return self._local.messages
+
+    def _connect(self) -> None:
+        if getattr(self._local, "messages", None) is not None:
+            return
+        http = _ClockedHttpClient(self._clock, timeout=self._timeout, logger=http_log)
+        client = Client(*self._account, http_client=http)
+        if self._base_url:
             client.region = None  # a region or edge would rewrite the host of base_url
             client.edge = None
-            client.api.base_url = base_url.rstrip("/")
-        self._messages = client.api.account.messages
+            client.api.base_url = self._base_url
+        self._local.http = http
+        self._local.messages = client.api.account.messages
 
     # ------------------------------------------------------------------ Provider
 

@@ -138,11 +138,14 @@ class StoreBase:
                 raise
 
     @contextmanager
-    def _write(self, *, fenced: bool = False, bump: bool = True) -> Iterator[Conn]:
+    def _write(
+        self, *, fenced: bool = False, bump: bool = True, kind: str = "write"
+    ) -> Iterator[Conn]:
         """A write transaction: one writer at a time, every read in it sees the latest.
 
         fenced: the apply's writes; checked against the lease in the same transaction.
         bump: increase the serial, so a saved plan made before this change is refused.
+        kind: "lease" for the lease's own writes (see Conn.begin).
         """
         with self._lock:
             if self.read_only:
@@ -151,7 +154,7 @@ class StoreBase:
                     "this command needs to write to it"
                 )
             try:
-                self._conn.begin("write")
+                self._conn.begin(kind)
                 try:
                     if fenced:
                         self._check_fence()
@@ -161,7 +164,10 @@ class StoreBase:
                     self._conn.execute("COMMIT")
                 except BaseException:
                     if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
+                        # a connection the server ended (a stalled writer's) cannot roll
+                        # back: what ended it is the error to tell
+                        with contextlib.suppress(Exception):
+                            self._conn.execute("ROLLBACK")
                     raise
             except Exception as exc:
                 if isinstance(exc, DamagedValue) or self._conn.is_database_error(exc):

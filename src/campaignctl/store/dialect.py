@@ -54,10 +54,19 @@ class Conn(Protocol):
 
     def begin(self, kind: str) -> None:
         """Begin a transaction: "read" (one consistent snapshot), "write" (one writer at a
-        time, the serial's row held) or "scratch" (a read that may fill the sync table)."""
+        time, the serial's row held), "lease" (a write that waits for the other writer no
+        longer than the stall limit) or "scratch" (a read that may fill the sync table)."""
+
+    def limit_stalls(self, seconds: float) -> None:
+        """How long a write of this connection may wait on its client, or a lease write on
+        another writer, before the database ends it (where a server can)."""
 
     def is_database_error(self, exc: BaseException) -> bool:
         """True for what this database's driver raises (refused in one line by `describe`)."""
+
+    def lease_wait_ended(self, exc: BaseException | None) -> bool:
+        """True when a lease write stopped waiting for another writer at the stall limit
+        (see `limit_stalls`): the lease is not to be had yet, and may be later."""
 
     def describe(self, exc: BaseException) -> str:
         """The one line that says what went wrong, naming the state (a URL masked)."""

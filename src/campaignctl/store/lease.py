@@ -9,6 +9,12 @@ A holder named `role:host:pid` (see `process_holder`) that ran on this host and 
 is gone (killed, crashed) is taken over at once rather than after its TTL: a `kill -9` of an
 apply must not make the next apply wait, or fail saying another apply is running. A live or
 unknown process, or another host, still holds the lease until it expires.
+
+A holder frozen in the middle of a write must not keep the others from taking over once its
+lease expires: taking, resuming or renewing a lease of a given time to live limits this
+store's stalls to a third of it (`Conn.limit_stalls`: on PostgreSQL the server ends a write
+transaction left waiting on its client that long, and a lease write waits for another
+writer no longer than that).
 """
 
 from __future__ import annotations
@@ -62,33 +68,42 @@ class LeaseMixin(StoreBase):
         if ttl_seconds <= 0:
             raise ValueError("ttl_seconds must be positive")
         deadline = self._monotonic() + max(wait_seconds, 0.0)
+        self._conn.limit_stalls(ttl_seconds / 3)
         while True:
-            with self._write(bump=False) as conn:
-                current, token, expires_at = conn.execute(
-                    "SELECT holder, token, expires_at FROM lease WHERE id = 1"
-                ).fetchone()
-                now = self._wall()
-                ours = self._lease_token is not None and token == self._lease_token
-                if current is None or expires_at <= now or ours or holder_gone(current):
-                    new_token = token if ours else token + 1
-                    conn.execute(
-                        "UPDATE lease SET holder = ?, token = ?, expires_at = ?, acquired_at = ?"
-                        " WHERE id = 1",
-                        [holder, new_token, now + ttl_seconds, now],
-                    )
-                    self._lease_token = new_token
-                    return int(new_token)
-            if self._monotonic() >= deadline:
-                raise LeaseHeld(
-                    f"{self.where}: another apply is running ({current}, lease until "
-                    f"{wall_text(expires_at)}, {max(expires_at - now, 0):.0f}s from now); "
-                    "try again later"
+            try:
+                with self._write(bump=False, kind="lease") as conn:
+                    current, token, expires_at = conn.execute(
+                        "SELECT holder, token, expires_at FROM lease WHERE id = 1"
+                    ).fetchone()
+                    now = self._wall()
+                    ours = self._lease_token is not None and token == self._lease_token
+                    if current is None or expires_at <= now or ours or holder_gone(current):
+                        new_token = token if ours else token + 1
+                        conn.execute(
+                            "UPDATE lease SET holder = ?, token = ?, expires_at = ?,"
+                            " acquired_at = ? WHERE id = 1",
+                            [holder, new_token, now + ttl_seconds, now],
+                        )
+                        self._lease_token = new_token
+                        return int(new_token)
+                held = (
+                    f"{current}, lease until {wall_text(expires_at)}, "
+                    f"{max(expires_at - now, 0):.0f}s from now"
                 )
+            except StateError as exc:
+                if not self._conn.lease_wait_ended(exc.__cause__):
+                    raise
+                # another writer (a holder frozen in its transaction) kept the state longer
+                # than the stall limit: the lease is not to be had yet
+                held = "another process is in the middle of a write to the state"
+            if self._monotonic() >= deadline:
+                raise LeaseHeld(f"{self.where}: another apply is running ({held}); try again later")
             time.sleep(min(POLL_SECONDS, max(deadline - self._monotonic(), 0.0)))
 
     def renew_lease(self, token: int, ttl_seconds: float = 60.0) -> None:
         """Push the expiry on; raises LeaseLost when the lease is no longer ours."""
-        with self._write(bump=False) as conn:
+        self._conn.limit_stalls(ttl_seconds / 3)
+        with self._write(bump=False, kind="lease") as conn:
             current, held_token = conn.execute(
                 "SELECT holder, token FROM lease WHERE id = 1"
             ).fetchone()
@@ -108,7 +123,8 @@ class LeaseMixin(StoreBase):
         Raises LeaseLost when the lease has expired or another holder took it meanwhile:
         whoever held it then must take it anew, with a new token.
         """
-        with self._write(bump=False) as conn:
+        self._conn.limit_stalls(ttl_seconds / 3)
+        with self._write(bump=False, kind="lease") as conn:
             current, held_token, expires_at = conn.execute(
                 "SELECT holder, token, expires_at FROM lease WHERE id = 1"
             ).fetchone()
@@ -136,7 +152,7 @@ class LeaseMixin(StoreBase):
 
     def release_lease(self, token: int) -> None:
         """Free the lease if it still holds this token (a no-op otherwise)."""
-        with self._write(bump=False) as conn:
+        with self._write(bump=False, kind="lease") as conn:
             conn.execute(
                 "UPDATE lease SET holder = NULL, expires_at = 0 WHERE id = 1 AND token = ?",
                 [token],

@@ -8,6 +8,17 @@ Nothing holds a session between transactions: no session advisory lock, no tempo
 no prepared statement (psycopg's automatic ones are off), so the state works behind a
 transaction-pooling proxy. Writers are serialised by the `meta` row, locked FOR UPDATE as
 each write transaction begins, as SQLite's BEGIN IMMEDIATE serialises them.
+
+A process frozen inside a write (stopped, its machine paused, cut off between two
+statements) would keep that row locked, and every other writer waiting, for as long as it
+stays frozen: a standby could never take over from a stalled leader. So every write
+transaction tells the server to end it once it has waited on its client longer than the
+connection's stall limit (`idle_in_transaction_session_timeout`, set in the transaction, so
+a pooling proxy carries it too), and a lease write waits for the row no longer than that
+(`lock_timeout`). The limit is a third of the lease's time to live once the store holds or
+takes a lease (`limit_stalls`), so a frozen holder's transaction ends well before its lease
+expires; DEFAULT_STALL_SECONDS before that. The store's own writes never wait on their
+client: their statements follow one another.
 """
 
 from __future__ import annotations
@@ -32,6 +43,8 @@ from campaignctl.store.location import mask, mask_urls
 CONNECT_TIMEOUT_SECONDS = 10
 STALE_SYNC_SECONDS = 7 * 86400  # rows of a sync that died this long ago are cleared
 
+DEFAULT_STALL_SECONDS = 20.0  # a third of the default lease's time to live (60 s)
+
 _BEGIN: dict[str, tuple[str, ...]] = {
     "read": ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",),
     "scratch": ("BEGIN ISOLATION LEVEL READ COMMITTED",),
@@ -39,6 +52,12 @@ _BEGIN: dict[str, tuple[str, ...]] = {
         "BEGIN ISOLATION LEVEL READ COMMITTED",
         "SELECT serial FROM meta WHERE id = 1 FOR UPDATE",  # waits for the writer before
     ),
+}
+_BEGIN["lease"] = _BEGIN["write"]
+# the stall limits each kind of transaction sets, in its first statement (one round trip)
+_LIMITS: dict[str, tuple[str, ...]] = {
+    "write": ("idle_in_transaction_session_timeout",),
+    "lease": ("idle_in_transaction_session_timeout", "lock_timeout"),
 }
 
 # The SQLite spellings the shared queries use that PostgreSQL has under another name; every
@@ -66,6 +85,7 @@ class PgConn:
         self._conn = conn
         self.where = where
         self._sync: str | None = None
+        self._stall_ms = _milliseconds(DEFAULT_STALL_SECONDS)
 
     @property
     def in_transaction(self) -> bool:
@@ -92,11 +112,21 @@ class PgConn:
         self._conn.close()
 
     def begin(self, kind: str) -> None:
-        for statement in _BEGIN[kind]:
+        first, *rest = _BEGIN[kind]
+        limits = [f"SET LOCAL {name} = {self._stall_ms}" for name in _LIMITS.get(kind, ())]
+        # without parameters, one simple query: the limits cost no round trip of their own
+        self._conn.execute("; ".join([first, *limits]))
+        for statement in rest:
             self._conn.execute(statement)
+
+    def limit_stalls(self, seconds: float) -> None:
+        self._stall_ms = _milliseconds(seconds)
 
     def is_database_error(self, exc: BaseException) -> bool:
         return isinstance(exc, psycopg.Error)
+
+    def lease_wait_ended(self, exc: BaseException | None) -> bool:
+        return isinstance(exc, errors.LockNotAvailable)
 
     def describe(self, exc: BaseException) -> str:
         return describe(self.where, exc)
@@ -126,6 +156,10 @@ class PgConn:
         if self._sync is not None:
             self.execute("DELETE FROM sync_present WHERE sync = ?", [self._sync])
             self._sync = None
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, round(seconds * 1000))  # 0 would turn the limit off
 
 
 def describe(where: str, exc: BaseException) -> str:

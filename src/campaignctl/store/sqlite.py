@@ -29,7 +29,12 @@ LOW_SPACE_BYTES = 1 << 20  # below this, an I/O error while writing is taken as 
 DATABASE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 _UNDECODABLE = re.compile(r"Could not decode to UTF-8 column ('[^']*')")
 _PRESENT = "temp.sync_present"
-_BEGIN = {"read": "BEGIN", "scratch": "BEGIN", "write": "BEGIN IMMEDIATE"}
+_BEGIN = {
+    "read": "BEGIN",
+    "scratch": "BEGIN",
+    "write": "BEGIN IMMEDIATE",
+    "lease": "BEGIN IMMEDIATE",
+}
 
 
 class SqliteConn(sqlite3.Connection):
@@ -49,8 +54,15 @@ class SqliteConn(sqlite3.Connection):
         # IMMEDIATE takes the write lock at once: one writer at a time, no upgrade deadlock
         self.execute(_BEGIN[kind])
 
+    def limit_stalls(self, seconds: float) -> None:
+        """Nothing: no server can end a frozen process's transaction; the busy timeout
+        bounds how long another one waits for it."""
+
     def is_database_error(self, exc: BaseException) -> bool:
         return isinstance(exc, DATABASE_ERRORS)
+
+    def lease_wait_ended(self, exc: BaseException | None) -> bool:
+        return False  # a lease write waits the busy timeout, then is refused like any write
 
     def describe(self, exc: BaseException) -> str:
         return _describe(self.path, exc)

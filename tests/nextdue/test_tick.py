@@ -145,6 +145,11 @@ def test_a_plan_says_why_the_numbers_not_read_wait(state: str, tmp_path: Path) -
               "plan"],
     ).output  # fmt: skip
     assert "defer 3 (quiet_hours 3)" in text, text
+    verbose = CliRunner().invoke(
+        cli, ["--dir", str(repo.dir), "--state", state, "--now", format_instant(NIGHT + TICK),
+              "plan", "--verbose"],
+    ).output  # fmt: skip
+    assert "3 counted above, none listed (`campaignctl explain PHONE`" in verbose, verbose
     repo.campaign(status="paused", mps=900 / 900 + 1e-6)
     summary, read = _tick(repo, state, NIGHT + 2 * TICK)
     assert read == 0 and summary["defer"] == 3

@@ -252,6 +252,9 @@ def render_plan(
                 f"  ... and {unlisted} more enrollments, defers and skips, counted above "
                 "(`campaignctl explain PHONE` tells about one number)"
             )
+    elif verbose and unlisted:  # numbers waiting for their window, say: counted, not read
+        lines += ["", f"{unlisted} counted above, none listed (`campaignctl explain PHONE` "
+                  "tells about one number)."]  # fmt: skip
     elif plan.actions:
         lines.append("Run with --verbose to list every action.")
     return "\n".join(lines)

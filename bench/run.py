@@ -8,8 +8,8 @@ bench/RESULTS.md. --quick runs 10k and 100k contacts only (and writes nothing un
 the launch of the largest group: its enroll figures and its peak memory.
 
     enroll      launch of a campaign on a new group vs bare phonenumbers on the same numbers
-    tick        a controller tick over the launched group, nothing due / 10,000 due, with
-                the state in SQLite and in PostgreSQL
+    tick        a controller tick over the launched group, nothing due / 10,000 due / (1M)
+                a million due to a 900-a-tick sender, the state in SQLite and in PostgreSQL
     forecast    `campaignctl forecast` of 90 days over 100,000 live enrollments
     memory      peak RSS of a fresh process launching the largest group
     apply       the engine's own cost per message, outbox provider and local Twilio server,
@@ -51,6 +51,7 @@ SEED = 7
 RUNS = {10_000: 5, 100_000: 3, 1_000_000: 2}  # enrollment runs per size (1M: minutes each)
 TICK_RUNS = 5
 DUE = {10_000: 1_000, 100_000: 10_000, 1_000_000: 10_000}
+SENDOUT = {1_000_000: 1_000_000}  # a long send-out: every one of a million due at once
 APPLY_CONTACTS = 2_000
 APPLY_RUNS = 3
 VALIDATE_RUNS = 3
@@ -164,17 +165,27 @@ class Bench:
         scenarios.age_state(steady, scenarios.AFTERNOON)
         scenarios.copy_state(steady, due_state)
         scenarios.make_due(due_state, scenarios.AFTERNOON, DUE[size])
-        due = f"{DUE[size]:,} due"
-        for label, source in (("nothing due", steady), (due, due_state)):
+        # (label, SQLite state, how many due): nothing, a queue, and a long send-out
+        cases = [("nothing due", steady, 0), (f"{DUE[size]:,} due", due_state, DUE[size])]
+        if size in SENDOUT:
+            sendout = launched.with_name(f"sendout-{size}.db")
+            scenarios.copy_state(steady, sendout)
+            scenarios.make_due(sendout, scenarios.AFTERNOON, SENDOUT[size])
+            cases.append((f"{SENDOUT[size]:,} due, a send-out", sendout, SENDOUT[size]))
+        for label, source, _ in cases:
             self._tick(size, label, "", partial(sqlite_copy, source, work))
         pg = self.postgres()
         progress(f"tick {size_name(size)}: the states copied to PostgreSQL")
         steady_url = pg.load(steady)
-        due_url = pg.server.clone_database(steady_url, file_copy=True)
-        scenarios.make_due(due_url, scenarios.AFTERNOON, DUE[size])
-        for label, url in (("nothing due", steady_url), (due, due_url)):
+        urls = [("nothing due", steady_url)]
+        for label, _, count in cases[1:]:
+            url = pg.server.clone_database(steady_url, file_copy=True)
+            scenarios.make_due(url, scenarios.AFTERNOON, count)
+            urls.append((label, url))
+        for label, url in urls:
             self._tick(size, label, " on PostgreSQL", partial(pg.fresh, url))
-        pg.server.drop_database(due_url)
+        for _, url in urls[1:]:
+            pg.server.drop_database(url)
 
     def _tick(
         self,

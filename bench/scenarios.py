@@ -194,9 +194,9 @@ def age_state(state_path: Path, now: datetime) -> None:
         state_path,
         [
             (
-                "UPDATE enrollments SET steps_sent = 1, last_sent_at = ?, next_due_at = ?"
-                " WHERE status = 'live' AND steps_sent = 0",
-                [sent, to_text(now + timedelta(days=28))],
+                "UPDATE enrollments SET steps_sent = 1, last_sent_at = ?, next_due_at = ?,"
+                " next_at = ? WHERE status = 'live' AND steps_sent = 0",
+                [sent, to_text(now + timedelta(days=28)), to_text(now + timedelta(days=28))],
             ),
             (
                 "INSERT INTO attempts (campaign, phone, step, body, segments, credits,"
@@ -232,8 +232,8 @@ def make_due(state: StateArg, now: datetime, count: int) -> None:
         state,
         [
             (
-                "UPDATE enrollments SET last_sent_at = ?, next_due_at = ?" + chosen,
-                [sent, to_text(now - timedelta(days=1)), count],
+                "UPDATE enrollments SET last_sent_at = ?, next_due_at = ?, next_at = ?" + chosen,
+                [sent, to_text(now - timedelta(days=1)), to_text(now - timedelta(days=1)), count],
             ),
             ("UPDATE attempts SET created_at = ?, updated_at = ?" + chosen, [sent, sent, count]),
             ("UPDATE phones SET last_sent_at = ?" + chosen, [sent, count]),
@@ -242,7 +242,8 @@ def make_due(state: StateArg, now: datetime, count: int) -> None:
 
 
 def tick(config_dir: Path, state: StateArg, now: datetime) -> dict[str, int]:
-    """One controller tick (as `reconcile` runs it): open the state, plan and apply."""
+    """One controller tick (as `reconcile` runs it): open the state, plan and apply. Its
+    summary, and how many rows of due enrollments it read."""
     clock = FrozenClock(now)
     with Store.open(state) as store:
         planned, _ = engine.apply_now(
@@ -252,4 +253,4 @@ def tick(config_dir: Path, state: StateArg, now: datetime) -> dict[str, int]:
             clock,
             ApplyOptions(holder="bench", wait_seconds=0),
         )
-    return planned.plan.summary()
+        return {**planned.plan.summary(), "due rows read": store.due_read}

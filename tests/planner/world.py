@@ -199,12 +199,24 @@ class World:
         return tuple(json.loads(str(rows[0][0])))
 
     def next_due_after(self, now: datetime) -> datetime | None:
-        """When the next live enrollment becomes due, after `now`."""
+        """When the next live enrollment can go out, after `now`: due by its wait, and its
+        next moment come (a number deferred to its window is not read before)."""
+        moment = "max(next_due_at, coalesce(next_at, next_due_at))"
         rows = self._read(
-            "SELECT min(next_due_at) FROM enrollments WHERE status = 'live'"
-            f" AND next_due_at > {_quoted(format_instant(now))}"
+            f"SELECT min({moment}) FROM enrollments WHERE status = 'live'"
+            f" AND {moment} > {_quoted(format_instant(now))}"
         )
         return parse_instant(str(rows[0][0])) if rows and rows[0][0] else None
+
+    def forget_next_moments(self) -> None:
+        """Make every next moment its wait, as a state kept before next moments were: the
+        next tick reads every enrollment due by its wait."""
+        conn = sqlite3.connect(self.path)
+        try:
+            conn.execute("UPDATE enrollments SET next_at = next_due_at")
+            conn.commit()
+        finally:
+            conn.close()
 
     @property
     def ended(self) -> dict[tuple[str, str], str]:

@@ -27,6 +27,7 @@ from campaignctl.app.joining import contacts_for, keep_waiting
 from campaignctl.clock import Clock
 from campaignctl.core.actions import Action, ActionType, Defer, Reason, Send
 from campaignctl.core.lifecycle import AUTO_COMPLETED, launch_record
+from campaignctl.core.nextdue import enrolled_moments
 from campaignctl.core.planner import ORDER
 from campaignctl.core.types import Contact, Desired, Relaunch, Sender, Snapshot, Step, Tally
 from campaignctl.core.windows import seconds_left
@@ -194,7 +195,8 @@ class Executor:
                 wanted.setdefault(action.campaign, set()).add(action.phone)
         for campaign, phones in wanted.items():
             contacts = contacts_for(self.desired, self.snapshot, campaign, phones, joining)
-            inserted = self.store.enroll_many(campaign, contacts, now)
+            moment = enrolled_moments(self.desired, campaign, now)  # when its window opens
+            inserted = self.store.enroll_many(campaign, contacts, now, moment)
             # a returning number's enrollment lives again; the numbers wait no more
             returns_at = now + self.desired.settings.reconcile_interval
             back = self.store.joined(

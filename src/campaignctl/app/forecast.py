@@ -22,9 +22,9 @@ from pathlib import Path
 
 from campaignctl.app.forecast_sim import Simulation, midnight
 from campaignctl.app.plan import Planned, collection_paused, load_desired
-from campaignctl.core.types import Desired, Enrollment, Plan, Settings, Snapshot
+from campaignctl.core.types import Desired, Plan, Settings, Snapshot
 from campaignctl.errors import StateError
-from campaignctl.store.forecast import ForecastReader
+from campaignctl.store.forecast import ForecastReader, Upcoming
 
 DAYS = 90
 READS = 3  # snapshots read before giving up on a state that keeps changing
@@ -92,8 +92,10 @@ def forecast_desired(
         raise ValueError("a forecast covers one day at least")
     end = midnight(now.date() + timedelta(days=days))
     with collection_paused():
-        snapshot, due, sent_today = _read(desired, store, now, end)
-        simulation = Simulation(desired, snapshot, due, sent_today, now, end)
+        snapshot, upcoming, sent_today = _read(desired, store, now, end)
+        simulation = Simulation(
+            desired, snapshot, upcoming.due, sent_today, now, end, moments=upcoming.moments
+        )
         if snapshot.suspended is None:
             simulation.run()
     rows = [
@@ -114,7 +116,7 @@ def forecast_desired(
 
 def _read(
     desired: Desired, store: ForecastReader, now: datetime, end: datetime
-) -> tuple[Snapshot, list[tuple[int, Enrollment]], dict[str, int]]:
+) -> tuple[Snapshot, Upcoming, dict[str, int]]:
     """The state as a snapshot at `now` holds it (the sends of the day of `now` by sender,
     for the daily limits), and every live enrollment due before `end` (all the forecast can
     send to) with its row id, oldest due first, and its number's last send; read again until
@@ -124,7 +126,7 @@ def _read(
         upcoming = store.upcoming(end)
         if upcoming.serial == snapshot.serial:
             last_sent = {**snapshot.last_sent, **upcoming.last_sent}
-            return replace(snapshot, last_sent=last_sent), upcoming.due, dict(snapshot.sent_today)
+            return replace(snapshot, last_sent=last_sent), upcoming, dict(snapshot.sent_today)
     raise StateError("the state kept changing while the forecast read it; try again")
 
 

@@ -17,11 +17,13 @@ at a tick, the other enrollments of that campaign with the same zones and state 
 aside until it opens without asking again: the planner would find the same window closed,
 since it depends on nothing else, and what it would decide before looking at the window
 (a skip for a number on a do-not-call list, say) is decided when it opens instead, with
-nothing sent either way. At night that is most of a large queue. Every message that can go
+nothing sent either way (but for a step that may expire first: the planner is asked). At
+night that is most of a large queue. Every message that can go
 out is still considered, in the planner's order (oldest due first), by the planner itself.
 
 Between ticks an enrollment waits in compact form: one integer that orders it as the state
-does (its next due instant in microseconds, then its row id) beside the enrollment itself,
+does (its next moment in microseconds, then its row id: the state's `next_at`, its wait or
+the instant a defer put it aside until, core/nextdue.py) beside the enrollment itself,
 in a heap per sender once due; those put aside wait in one list per instant they wait for
 (a window opening holds thousands until the same instant). Integers compare in a few
 nanoseconds where instants with a time zone take far longer, and a queue of 100,000 is
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -41,6 +43,7 @@ from campaignctl.app.executor import next_wait
 from campaignctl.core.actions import Action
 from campaignctl.core.enrollment import Owners
 from campaignctl.core.lifecycle import AUTO_COMPLETED, CREDIT_PAUSE, launch_record
+from campaignctl.core.nextdue import lower_bound
 from campaignctl.core.planner import Planning, Stage
 from campaignctl.core.sending import Budget
 from campaignctl.core.types import (
@@ -98,6 +101,9 @@ class Simulation:
     totals: dict[tuple[date, str], list[int]] = field(default_factory=dict)
     runs_out: date | None = None  # the first day a due message found the balance short
     ticks: int = 0  # ticks simulated
+    # row id -> the next moment of an enrollment a tick reads only after its wait (deferred
+    # to a window, the 30-day gap: `enrollments.next_at`); the others: their wait
+    moments: Mapping[int, datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.interval = self.desired.settings.reconcile_interval
@@ -121,8 +127,9 @@ class Simulation:
         self.ended: set[tuple[str, str]] = set()
         self.fresh: set[int] = set()  # the rows of the enrollments the first tick makes
         may_send = {name: self._may_send(name) for name in {e.campaign for _, e in self.due}}
+        moments = self.moments
         self.pending = [
-            (order_key(enrollment.next_due_at, row), enrollment)
+            (order_key(moments.get(row, enrollment.next_due_at), row), enrollment)
             for row, enrollment in self.due
             if may_send[enrollment.campaign]
         ]
@@ -253,7 +260,7 @@ class Simulation:
                 if closed
                 else None
             )
-            if opens is not None:
+            if opens is not None and not self._expires(enrollment):
                 self._hold(opens, entry)  # as the window of the same zones found closed
             elif not self.ended or (enrollment.campaign, enrollment.phone) not in self.ended:
                 planning.consider(enrollment, new=entry[0] & ROW_MASK in self.fresh)
@@ -266,10 +273,11 @@ class Simulation:
                     and actions[0].type == "defer"
                     and (actions[0].reason in WAIT_REASONS)
                 ):
-                    until = actions[0].until or at + SEARCH_HORIZON
-                    self._hold(until, entry)
+                    window = actions[0].until or at + SEARCH_HORIZON
+                    self._hold(lower_bound(actions[0]) or window, entry)  # or its expiry
                     if shut and actions[0].reason == "quiet_hours":
-                        closed[(enrollment.campaign, enrollment.zones, enrollment.us_state)] = until
+                        where = (enrollment.campaign, enrollment.zones, enrollment.us_state)
+                        closed[where] = window
                 else:
                     if self._decided(at, entry, actions, wakes):
                         kept.append((n, entry))
@@ -293,7 +301,7 @@ class Simulation:
         for action in actions:
             if action.type == "defer":
                 if action.reason in WAIT_REASONS:
-                    self._hold(action.until or at + SEARCH_HORIZON, entry)
+                    self._hold(lower_bound(action) or at + SEARCH_HORIZON, entry)
                 elif action.reason not in NEVER_REASONS:
                     stays = True  # pace or credits: asked about again at the next tick
                     if action.until is not None:
@@ -386,14 +394,24 @@ class Simulation:
         heapq.heappush(self.pending, (order_key(enrollment.next_due_at, row), enrollment))
 
     def _hold(self, until: datetime, entry: Entry) -> None:
-        """Put a due enrollment aside until `until`."""
+        """Put a due enrollment aside until `until`, its next moment: then it is ordered by
+        that moment, as the state orders it (`enrollments.next_at`, store/due.py)."""
         at = micros(until)
+        entry = (at << ROW_BITS | entry[0] & ROW_MASK, entry[1])
         waiting = self.held.get(at)
         if waiting is None:
             self.held[at] = [entry]
             heapq.heappush(self.held_at, at)
         else:
             waiting.append(entry)
+
+    def _expires(self, enrollment: Enrollment) -> bool:
+        """Whether the enrollment's next step can expire (sendWithin): it may be passed over
+        before its window opens, so the planner is asked about it."""
+        steps = self._route(enrollment.campaign)[1]
+        return enrollment.steps_sent < len(steps) and (
+            steps[enrollment.steps_sent].send_within is not None
+        )
 
     def _release(self, at: datetime) -> None:
         """Make ready what is due at `at` and what was held until then."""

@@ -8,7 +8,9 @@ messages considered, in the memory of one batch.
     removal       the numbers that left it are ended, and the group's digest recorded
     rejoin        the numbers campaigns wait for that were free when it began, BATCH at
                   a time: enrolled by the first campaign waiting (or waiting on)
-    due           the due enrollments, oldest first, BATCH at a time: send, defer, skip
+    due           the enrollments whose next moment has come, oldest first, a batch at a
+                  time: send, defer, skip; a campaign is read no further once its sender's
+                  pace is used
     finish        resumes and completions; the run is recorded
 
 Each stage value comes from the pure planner (core.planner.Planning) and goes to the one
@@ -66,6 +68,8 @@ class StreamedApply:
         self.held: list[Action] = []  # sends and ending skips, until the syncs are done
         # the first contacts each campaign enrolled: what a launch review estimates from
         self.samples: dict[str, list[Contact]] = {}
+        # campaign -> its due enrollments not read: its pace was used (counted, not read)
+        self.unread: dict[str, int] = {}
 
     def run(self) -> Plan:
         planning = self.planning
@@ -99,6 +103,8 @@ class StreamedApply:
         else:
             self.executor.carry_out(planning.finish().actions)
         done = self.executor.done
+        for tally in planning.waits_unread(self.unread):  # counted with the defers not listed
+            done.counted[(tally.campaign, tally.type, tally.reason)] += tally.count
         return planning.result(done.listed, done.tallies())
 
     def shown(self) -> Desired:
@@ -204,11 +210,19 @@ class StreamedApply:
         return [a for a in stage.actions if a.type not in later]
 
     def _due(self, last_id: int, *, hold: bool = False) -> None:
-        """Consider the due enrollments, oldest first, a batch at a time. `hold`: sends and
-        skips wait in `held`."""
-        for batch in self.store.due_batches(self.now, self.options.batch, last_id):
+        """Consider the enrollments whose next moment has come, oldest first, a batch at a
+        time, reading no further the campaigns that can send nothing more in this tick: the
+        rest of their queue waits for the pace, counted, not read (`unread`). `hold`: sends
+        and skips wait in `held`."""
+        # those due by their wait whose next moment is to come: counted, not read
+        self.planning.wait_later(self.store.later_counts(self.now, last_id))
+        batches = self.store.next_batches(
+            self.now, self.options.batch, last_id, self.planning.is_used
+        )
+        for batch in batches:
             if self.options.should_stop():
                 raise Stopped
+            self.unread.update(batch.unread)
             stage = self.planning.due(batch.enrollments, batch.last_sent)
             self.executor.carry_out(self._hold(stage) if hold else stage.actions)
             self.executor.heartbeat()

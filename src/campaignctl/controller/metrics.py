@@ -1,8 +1,9 @@
 """Prometheus metrics of the controller, served on --metrics-port.
 
-A message that waits (quiet hours, credits, the pace...) is planned again, and deferred
-again, at every tick until it goes: counting every such decision would count one message
-96 times over a night of quiet hours. So a deferral is counted once per message, when it
+A message that waits (credits, the pace...) is planned again, and deferred again, at every
+tick until it goes (one waiting for its window or the 30-day gap is not read again before
+then: it waits until the `until` it was deferred to): counting every such decision would
+count one message many times over. So a deferral is counted once per message, when it
 starts waiting (`campaignctl_messages_deferred_total`), and what waits now is a gauge by
 reason (`campaignctl_messages_waiting`). Every other action is done once and counted as done.
 """
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from collections.abc import Iterable
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from campaignctl.core.nextdue import lower_bound
 from campaignctl.core.types import Plan
 
 MessageKey = tuple[str, str, int | None]  # campaign, phone, step
@@ -25,30 +28,42 @@ class Waiting:
     very large tick) are told by the growth of their count per campaign and reason."""
 
     def __init__(self) -> None:
-        self.listed: dict[MessageKey, str] = {}
+        # each waiting message: the reason it began waiting for, and until when it is not
+        # read again (a window, the 30-day gap: core/nextdue.py), if known
+        self.listed: dict[MessageKey, tuple[str, datetime | None]] = {}
         self.tallied: Tally[tuple[str, str]] = Tally()
 
     def update(self, plan: Plan) -> tuple[Tally[str], Tally[str]]:
         """Take this tick's deferrals; returns (new deferrals, all waiting now), by reason."""
         new: Tally[str] = Tally()
         now: Tally[str] = Tally()
-        listed: dict[MessageKey, str] = {}
+        listed: dict[MessageKey, tuple[str, datetime | None]] = {}
+        # a wait for a window or the 30-day gap is not read again before its end: it still
+        # waits, unless this plan decided that message (the plan counts it in its tallies)
+        decided = {(a.campaign, a.phone or "", a.step) for a in plan.actions}
+        carried: Tally[tuple[str, str]] = Tally()
+        for waits, (began, until) in self.listed.items():
+            if until is not None and until > plan.now and waits not in decided:
+                listed[waits] = (began, until)
+                carried[(waits[0], began)] += 1
         for action in plan.actions:
             if action.type != "defer":
                 continue
             key: MessageKey = (action.campaign, action.phone or "", action.step)
             reason: str = action.reason or ""
-            listed[key] = self.listed.get(key, reason)  # a wait keeps the reason it began with
-            now[reason] += 1
-            if key not in self.listed:
+            before = self.listed.get(key)  # a wait keeps the reason it began with
+            label = before[0] if before else reason
+            listed[key] = (label, lower_bound(action))
+            now[label] += 1
+            if before is None:
                 new[reason] += 1
         tallied: Tally[tuple[str, str]] = Tally()
         for tally in plan.tallies:
             if tally.type == "defer":
                 tallied[(tally.campaign, tally.reason or "")] += tally.count
         for (campaign, why), count in tallied.items():
-            now[why] += count
-            new[why] += max(0, count - self.tallied[(campaign, why)])
+            now[why] += count  # those listed before, now counted: not new
+            new[why] += max(0, count - self.tallied[(campaign, why)] - carried[(campaign, why)])
         self.listed, self.tallied = listed, tallied
         return new, now
 

@@ -93,7 +93,9 @@ class Send(NamedTuple):
 
 
 class Defer(NamedTuple):
-    """A due step waits: a rule holds it until `until` (None: until something changes)."""
+    """A due step waits: a rule holds it until `until` (None: until something changes).
+    `expires`: when the step is passed over if it still waits (sendWithin), which may come
+    before `until`; kept in memory for the state's next moment (core/nextdue.py), not shown."""
 
     campaign: str
     phone: str
@@ -101,6 +103,7 @@ class Defer(NamedTuple):
     reason: Reason
     until: datetime | None = None
     detail: str | None = None
+    expires: datetime | None = None
     type: Literal["defer"] = "defer"
 
 

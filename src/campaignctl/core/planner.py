@@ -18,6 +18,7 @@ from campaignctl.core.lifecycle import (
     empty_config_problem,
     transition,
 )
+from campaignctl.core.nextdue import Spent, later_tallies
 from campaignctl.core.sending import Budget, CampaignRun, SendPlanner
 from campaignctl.core.types import (
     Action,
@@ -160,6 +161,11 @@ class Planning:
                 sent_today=snapshot.sent_today,
             ),
         )
+        # the campaigns that can send nothing more in this plan (pace, daily limit, credits)
+        self.spent = Spent(self.runs, self.held, self.sends, snapshot.suspended is not None)
+        # (campaign, rule) -> enrollments due by their wait, not read: their moment is to come
+        self.later: dict[tuple[str, str], int] = {}
+        self.wait_later(snapshot.later)
 
     def hold(self, campaign: str, error: str) -> None:
         """Hold a campaign found only now to depend on a broken file (a streamed apply looks
@@ -168,6 +174,7 @@ class Planning:
         self.held[campaign] = error
         self.holds[campaign] = error
         self.runs.pop(campaign, None)
+        self.spent.names.discard(campaign)  # its due enrollments are deferred for the error
         self.relaunches.pop(campaign, None)
         self.status_actions = [a for a in self.status_actions if a.campaign != campaign]
         self.notes.append(
@@ -296,11 +303,48 @@ class Planning:
     ) -> Stage:
         """Decide a batch of due enrollments, each with whether this plan enrolled it.
         `sent_before`: the last message to each of their numbers before this plan (None:
-        the snapshot's)."""
+        the snapshot's). Once a campaign can send nothing more in this plan (its sender's
+        pace or daily limit used, its credits short: `is_used`), its enrollments due before
+        this plan that come after wait for that, not looked at (a tick does not read them:
+        core/nextdue.py); they go out, oldest first, at the next ticks."""
         self.sends.sent_before = sent_before
         for enrollment, new in enrollments:
-            self.consider(enrollment, new=new)
+            if new:  # enrolled by this plan: always decided (none waits behind the others)
+                self.consider(enrollment, new=True)
+            elif enrollment.campaign in self.spent.names:  # waits for the pace, unread
+                self.waiting.add(enrollment.campaign)
+                if (defer := self.spent.defer(enrollment)) is not None:
+                    self.sends.actions.append(defer)
+            else:
+                self.consider(enrollment)
+                self.spent.update()
+        self.spent.update()
         return Stage("due", self.take_sends())
+
+    def is_used(self, campaign: str) -> bool:
+        """Whether the campaign can send nothing more in this plan: its due enrollments of
+        earlier plans that come after wait for the pace, not looked at (a reader need not
+        read them, only count them: `waits_unread`)."""
+        return campaign in self.spent.names
+
+    def wait_later(self, counts: Mapping[tuple[str, str], int]) -> None:
+        """Take the count of enrollments due by their wait whose next moment is to come
+        (deferred to a window or the 30-day gap, not read before: core/nextdue.py), by
+        campaign and rule: their campaigns have enrollments due (a credit pause is not
+        lifted for them), and the plan counts them as the defers they wait in."""
+        for key, count in counts.items():
+            if count:
+                self.waiting.add(key[0])
+                self.later[key] = self.later.get(key, 0) + count
+
+    def waits_unread(self, counts: Mapping[str, int]) -> list[Tally]:
+        """The due enrollments of spent campaigns a tick did not read, by campaign, as the
+        defers they would have been given."""
+        return [
+            Tally(name, "defer", self.spent.reason(name), count)
+            for name, count in sorted(counts.items())
+            if count
+        ]
 
     def why_idle(self, enrollment: Enrollment) -> str:
         """Why a due enrollment is given no decision at all (`due` returned nothing)."""
@@ -339,7 +383,8 @@ class Planning:
     def finish(self) -> Stage:
         """Resumes of credit-paused campaigns with nothing waiting, and completions."""
         actions: list[Action] = []
-        settled = self.sends.resumed | self.sends.paused | self.waiting
+        # a campaign that can send nothing more may have due enrollments a tick did not read
+        settled = self.sends.resumed | self.sends.paused | self.waiting | self.spent.names
         for name, run in self.runs.items():
             if run.credit_paused and name not in settled:
                 actions.append(Resume(name, "nothing is due that the balance cannot cover"))
@@ -350,8 +395,11 @@ class Planning:
 
     def result(self, actions: list[Action], tallies: tuple[Tally, ...] = ()) -> Plan:
         """The plan: the actions listed (in the order they are carried out) and, for a large
-        apply, the tallies of those not listed."""
+        apply, the tallies of those not listed; and the enrollments that wait for their next
+        moment, counted (`wait_later`)."""
         actions.sort(key=lambda a: ORDER[a.type])
+        suspended = self.snapshot.suspended is not None
+        later = later_tallies(self.later, self.runs, self.held, suspended)
         return Plan(
             now=self.now,
             expires_at=self.now + self.desired.settings.reconcile_interval,
@@ -360,7 +408,7 @@ class Planning:
             actions=tuple(actions),
             group_digests=dict(self.group_digests),
             notes=tuple(self.notes),
-            tallies=tallies,
+            tallies=(*tallies, *later),
             relaunches=dict(self.relaunches),
             holds=dict(self.holds),
             held=dict(self.held),

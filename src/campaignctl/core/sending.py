@@ -101,8 +101,9 @@ class SendPlanner:
         reason: Reason,
         until: datetime | None,
         detail: str | None = None,
+        expires: datetime | None = None,
     ) -> None:
-        self.actions.append(Defer(e.campaign, e.phone, step, reason, until, detail))
+        self.actions.append(Defer(e.campaign, e.phone, step, reason, until, detail, expires))
 
     def _skip(self, e: Enrollment, step: int, reason: Reason, detail: str) -> None:
         self.actions.append(Skip(e.campaign, e.phone, reason, detail, step))
@@ -153,6 +154,7 @@ class SendPlanner:
                 "recent_outreach",
                 last + MIN_GAP,
                 "a message went to this number less than 30 days ago",
+                expires,
             )
         strict = self.settings.state_quiet_hours
         opens = next_allowed(self.now, e.zones, run.quiet_hours, e.us_state, strict)
@@ -163,6 +165,7 @@ class SendPlanner:
                 "quiet_hours",
                 opens,
                 None if opens else "no allowed hour in the next 14 days",
+                expires,
             )
         later = self.budget.pace_refusal(run.sender, self.now)
         if later is not None:

@@ -231,6 +231,9 @@ class Snapshot:
     # campaigns some number of whose group waits for another campaign (asked only of the
     # campaigns that could complete now)
     held_back: frozenset[str] = frozenset()
+    # (campaign, rule) -> live enrollments due by their wait whose next moment is to come
+    # (deferred to a window or the 30-day gap, not read before then: core/nextdue.py)
+    later: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- the plan

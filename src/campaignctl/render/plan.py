@@ -252,7 +252,10 @@ def render_plan(
                 f"  ... and {unlisted} more enrollments, defers and skips, counted above "
                 "(`campaignctl explain PHONE` tells about one number)"
             )
-    elif unlisted:
+    elif verbose and unlisted:  # numbers waiting for their window, say: counted, not read
+        lines += ["", f"{unlisted} counted above, none listed (`campaignctl explain PHONE` "
+                  "tells about one number)."]  # fmt: skip
+    elif unlisted and plan.actions:
         lines.append(
             f"Run with --verbose to list the first {len(plan.actions)} actions (the other "
             f"{unlisted} are counted above)."

@@ -160,8 +160,14 @@ def _launch(data: Any) -> LaunchRecord:
     )
 
 
+# the columns of an Enrollment, in the order `enrollment_from_row` takes them
+ENROLLMENT_COLUMNS = (
+    "campaign, phone, steps_sent, last_sent_at, next_due_at, enrolled_at, fields, zones, us_state"
+)
+
+
 def enrollment_from_row(row: Sequence[Any]) -> Enrollment:
-    """An enrollment from its columns, in the order of snapshot.ENROLLMENT_COLUMNS."""
+    """An enrollment from its columns, in the order of ENROLLMENT_COLUMNS."""
     campaign, phone, steps_sent, last_sent, next_due, enrolled, fields, zones, us_state = row
     return Enrollment(
         campaign=campaign,

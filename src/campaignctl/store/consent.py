@@ -102,9 +102,9 @@ class ConsentMixin(StoreBase):
                     [step, to_text(now), *key],
                 )
             else:
-                due = expired_at + timedelta(days=next_wait_days)
-                conn.execute(
-                    "UPDATE enrollments SET steps_sent = ?, next_due_at = ?"
+                due = to_text(expired_at + timedelta(days=next_wait_days))
+                conn.execute(  # its next moment: the wait from the expiry (store/due.py)
+                    "UPDATE enrollments SET steps_sent = ?, next_due_at = ?, next_at = ?"
                     " WHERE campaign = ? AND phone = ? AND steps_sent = ? AND +status = 'live'",
-                    [step, to_text(due), *key],
+                    [step, due, due, *key],
                 )

@@ -57,7 +57,8 @@ TABLES = (
     _table("campaigns", "name", "name status reason launch group_digest live_count created_at"
            " updated_at launched_at config_error"),
     _table("enrollments", "id", "id campaign phone status end_reason steps_sent last_sent_at"
-           " next_due_at enrolled_at ended_at fields zones us_state source", identity=True),
+           " next_due_at enrolled_at ended_at fields zones us_state source next_at next_why",
+           identity=True),
     _table("phones", "phone", "phone last_sent_at"),
     _table("attempts", "id", "id campaign phone step body segments credits sender_key provider"
            " status provider_id error_code detail billed_segments delivery_status created_at"

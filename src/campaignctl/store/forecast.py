@@ -13,21 +13,23 @@ from datetime import datetime
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from campaignctl.core.types import Enrollment
-from campaignctl.store.codec import enrollment_from_row
-from campaignctl.store.db import StoreBase, to_text
+from campaignctl.store.codec import ENROLLMENT_COLUMNS, enrollment_from_row
+from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.protocols import SnapshotReader
-from campaignctl.store.snapshot import ENROLLMENT_COLUMNS, in_flight, last_sent_of
+from campaignctl.store.snapshot import in_flight, last_sent_of
 
 
 class Upcoming(NamedTuple):
     """The live enrollments due before an instant, read in one transaction: the state's
-    serial, each enrollment with its row id (next due first, then row id, as the planner
-    takes them; none with a message in flight), and the last message to each of their
-    numbers."""
+    serial, each enrollment with its row id (next moment first, then row id, as the
+    planner takes them; none with a message in flight), the last message to each of their
+    numbers, and the next moment of those a tick reads only after their wait (row id ->
+    `next_at`: deferred to a window, the 30-day gap; core/nextdue.py)."""
 
     serial: int
     due: list[tuple[int, Enrollment]]
     last_sent: dict[str, datetime]
+    moments: dict[int, datetime]
 
 
 @runtime_checkable
@@ -41,18 +43,24 @@ class ForecastReader(SnapshotReader, Protocol):
 class ForecastMixin(StoreBase):
     def upcoming(self, end: datetime) -> Upcoming:
         """The live enrollments due at `end` or before, as a snapshot at `end` holds them
-        (`Snapshot.due`), with their row ids and their numbers' last sends."""
+        (`Snapshot.due`), with their row ids, their numbers' last sends and their next
+        moments (never before their wait)."""
+        moment = "coalesce(next_at, next_due_at)"
+        due: list[tuple[int, Enrollment]] = []
+        moments: dict[int, datetime] = {}
         with self._read() as conn:
             serial = int(conn.execute("SELECT serial FROM meta WHERE id = 1").fetchone()[0])
             waiting = in_flight(conn)
-            due = [
-                (int(row[0]), enrollment_from_row(row[1:]))
-                for row in conn.execute(
-                    f"SELECT id, {ENROLLMENT_COLUMNS} FROM enrollments"
-                    " WHERE status = 'live' AND next_due_at <= ? ORDER BY next_due_at, id",
-                    [to_text(end)],
-                )
-                if (row[1], row[2]) not in waiting
-            ]
+            for row in conn.execute(
+                f"SELECT id, next_at, {ENROLLMENT_COLUMNS} FROM enrollments WHERE status = 'live'"
+                f" AND next_due_at <= ? AND {moment} <= ? ORDER BY {moment}, id",
+                [to_text(end), to_text(end)],
+            ):
+                if (row[2], row[3]) in waiting:
+                    continue
+                enrollment = enrollment_from_row(row[2:])
+                due.append((int(row[0]), enrollment))
+                if row[1] is not None and row[1] > row[6]:  # later than its wait
+                    moments[int(row[0])] = from_text(row[1])
             last_sent = last_sent_of(conn, {enrollment.phone for _, enrollment in due})
-        return Upcoming(serial, due, last_sent)
+        return Upcoming(serial, due, last_sent, moments)

@@ -64,6 +64,7 @@ _LIMITS: dict[str, tuple[str, ...]] = {
 # other statement runs as written (after `?` becomes `%s`).
 _REWRITES = (
     (re.compile(r"\+status\b"), "status"),  # SQLite's "look this up by another index"
+    (re.compile(r" INDEXED BY \w+"), ""),  # SQLite's "look this up by that index"
     (re.compile(r"\bmax\(([^(),]+),([^(),]+)\)"), r"greatest(\1,\2)"),  # max of two values
 )
 

@@ -29,7 +29,7 @@ sit beside the webhook application.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -236,7 +236,13 @@ class ApplyWriter(Protocol):
         launch: LaunchRecord | None = None,
     ) -> None: ...
 
-    def enroll_many(self, campaign: str, contacts: Iterable[Contact], now: datetime) -> int: ...
+    def enroll_many(
+        self,
+        campaign: str,
+        contacts: Iterable[Contact],
+        now: datetime,
+        moment: Callable[[Contact], datetime] | None = None,
+    ) -> int: ...
 
     def joined(
         self, campaign: str, contacts: Sequence[Contact], returns_at: datetime, *, revive: bool
@@ -315,7 +321,11 @@ class BatchStore(Protocol):
 
     def last_enrollment_id(self) -> int: ...
 
-    def due_batches(self, now: datetime, size: int, last_id: int) -> Iterator[DueBatch]: ...
+    def next_batches(
+        self, now: datetime, size: int, last_id: int, used: Callable[[str], bool]
+    ) -> Iterator[DueBatch]: ...
+
+    def later_counts(self, now: datetime, upto: int) -> dict[tuple[str, str], int]: ...
 
     def last_sent_of(self, phones: AbstractSet[str]) -> dict[str, datetime]: ...
 

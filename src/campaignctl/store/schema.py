@@ -370,6 +370,27 @@ def m011_dashboard_summary(db: Database) -> None:
         db.execute(FROM_ROWS[table])
 
 
+@migrations()
+def m012_next_at(db: Database) -> None:
+    """`enrollments.next_at`: the earliest instant a live enrollment's next step can go out,
+    as far as the state knows (its wait, the 30-day gap, the window of its quiet hours), a
+    lower bound never later than the truth; and an index on it by campaign, so a tick reads
+    only what can go out now, oldest first, and stops once a sender's pace is used
+    (store/due.py). NULL: unknown, the enrollment is read when due by its wait. The rows
+    already kept get their wait (next_due_at): a lower bound. `next_why`: the rule that
+    holds one whose next moment is later than its wait (quiet_hours, recent_outreach), so a
+    plan counts those waiting without reading them (`enrollments_later` holds only those)."""
+    db.execute("ALTER TABLE enrollments ADD COLUMN next_at TEXT")
+    db.execute("ALTER TABLE enrollments ADD COLUMN next_why TEXT")
+    db.execute("UPDATE enrollments SET next_at = next_due_at")
+    db.execute("CREATE INDEX enrollments_next ON enrollments (campaign, status, next_at)")
+    db.execute(
+        "CREATE INDEX enrollments_later ON enrollments"
+        " (next_at, campaign, next_why, next_due_at, status)"
+        " WHERE status = 'live' AND next_at > next_due_at"
+    )
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
@@ -382,6 +403,7 @@ MIGRATIONS = (
     m009_campaign_config_error,
     m010_dashboard_indexes,
     m011_dashboard_summary,
+    m012_next_at,
 )  # in order; append, never edit
 
 

@@ -208,10 +208,11 @@ class SendsMixin(StoreBase):
                 [at, *key],
             )
         else:  # one statement for the common case: a send is the hot path of an apply
+            due = to_text(now + timedelta(days=next_wait_days))
             conn.execute(
                 "UPDATE enrollments SET steps_sent = max(steps_sent, ?), last_sent_at = ?,"
-                " next_due_at = ? WHERE campaign = ? AND phone = ?",
-                [attempt.step, at, to_text(now + timedelta(days=next_wait_days)), *key],
+                " next_due_at = ?, next_at = ? WHERE campaign = ? AND phone = ?",
+                [attempt.step, at, due, due, *key],
             )
         conn.execute(
             "INSERT INTO phones (phone, last_sent_at) VALUES (?, ?) ON CONFLICT (phone)"

@@ -1,8 +1,9 @@
 """The one read the planner needs: a consistent Snapshot of the observed state.
 
 Built so a tick costs what is due, not what exists: `due` is an index range on
-(status, next_due_at); enrolled/live sets are read only for campaigns whose group digest
-changed; per-phone facts only for the phones of those groups and of `due`.
+(campaign, status, next_at) per campaign (store/due.py); enrolled/live sets are read only
+for campaigns whose group digest changed; per-phone facts only for the phones of those
+groups and of `due`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from campaignctl.core.types import CampaignState, Desired, Enrollment, Snapshot
 from campaignctl.store.codec import enrollment_from_row, launch_from_json, launch_value
 from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
+from campaignctl.store.due import all_due, waiting_later
 from campaignctl.store.review import held_phones, wrong_phones
 from campaignctl.store.waitlist import freed_waiters, held_back, returning_of
 
@@ -46,12 +48,6 @@ def _campaigns(conn: Conn) -> dict[str, CampaignState]:
     }
 
 
-# the columns of an Enrollment, in the order `enrollment_from_row` takes them
-ENROLLMENT_COLUMNS = (
-    "campaign, phone, steps_sent, last_sent_at, next_due_at, enrolled_at, fields, zones, us_state"
-)
-
-
 def in_flight(conn: Conn) -> set[tuple[str, str]]:
     """(campaign, phone) of the attempts whose outcome is not known yet."""
     rows = conn.execute(
@@ -61,13 +57,14 @@ def in_flight(conn: Conn) -> set[tuple[str, str]]:
 
 
 def _due(conn: Conn, now: datetime) -> list[Enrollment]:
+    """The enrollments whose next moment has come, in the planner's order (store/due.py),
+    as a tick reads them (none with an attempt in flight)."""
     waiting = in_flight(conn)
-    rows = conn.execute(
-        f"SELECT {ENROLLMENT_COLUMNS} FROM enrollments"
-        " WHERE status = 'live' AND next_due_at <= ? ORDER BY next_due_at, id",
-        [to_text(now)],
-    ).fetchall()
-    return [enrollment_from_row(row) for row in rows if (row[0], row[1]) not in waiting]
+    return [
+        enrollment_from_row(row[2:])
+        for row in all_due(conn, to_text(now))
+        if (row[2], row[3]) not in waiting
+    ]
 
 
 def _changed_groups(
@@ -222,4 +219,5 @@ class SnapshotMixin(StoreBase):
                 waiters=waiters,
                 returning=returning,
                 held_back=held_back(conn, desired, campaigns),
+                later=waiting_later(conn, to_text(now)) if with_due else {},
             )

@@ -5,23 +5,37 @@ enrollments a batch at a time, so neither a large group nor a long queue is held
     facts = store.sync_facts("spring-buyers", phones, start)  # per batch of the group
     store.mark_present(phones)                          # numbers of the group read so far
     store.live_absent("spring-buyers")                  # live, but no longer in the group
-    for batch in store.due_batches(now, 20_000, last_id): ...
+    for batch in store.due_batches(now, 20_000, last_id): ...     # every one due by its wait
+    for batch in store.next_batches(now, 20_000, last_id, planning.is_used): ...  # a tick's
+    store.later_counts(now, last_id)   # those due by their wait whose next moment is to come
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import heapq
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
+from typing import Any
 
 from campaignctl.core.types import Enrollment
-from campaignctl.store.codec import enrollment_from_row
+from campaignctl.store.codec import ENROLLMENT_COLUMNS, enrollment_from_row
 from campaignctl.store.db import StoreBase, to_text
 from campaignctl.store.dialect import Conn
+from campaignctl.store.due import (
+    START,
+    Key,
+    campaign_page,
+    count_after,
+    key_of,
+    live_campaigns,
+    new_rows,
+    waiting_later,
+)
 from campaignctl.store.snapshot import (
     CHUNK,
-    ENROLLMENT_COLUMNS,
     in_flight,
     last_sent_of,
     live_rows,
@@ -53,6 +67,8 @@ class SyncFacts:
 class DueBatch:
     enrollments: list[tuple[Enrollment, bool]]  # each due enrollment; True: enrolled now
     last_sent: dict[str, datetime]  # the last message to each of their numbers
+    # campaign -> its due enrollments left unread since the last batch (`next_batches`)
+    unread: dict[str, int] = field(default_factory=dict)
 
 
 def _in_chunks(
@@ -77,7 +93,12 @@ def _first_owners(conn: Conn, phones: Sequence[str]) -> dict[str, str]:
     return owner
 
 
+FIRST_BATCH = 1024  # due enrollments a tick reads first (then twice as many, up to its batch)
+
+
 class StreamMixin(StoreBase):
+    due_read = 0  # rows of due enrollments read by `next_batches`, since the store opened
+
     def sync_start(self, campaign: str, *, present: bool) -> SyncStart:
         """Begin a campaign's sync: counts of what the state holds; with `present`, an empty
         set of the group's numbers (a temporary table of this connection), to find the
@@ -195,18 +216,83 @@ class StreamMixin(StoreBase):
         while True:
             with self._read() as conn:
                 rows = conn.execute(
-                    f"SELECT next_due_at, id, {ENROLLMENT_COLUMNS} FROM enrollments"
+                    f"SELECT id, next_due_at, {ENROLLMENT_COLUMNS} FROM enrollments"
                     " WHERE status = 'live' AND next_due_at <= ? AND (next_due_at, id) > (?, ?)"
                     " ORDER BY next_due_at, id LIMIT ?",
                     [at, after[0], after[1], size],
                 ).fetchall()
                 if not rows:
                     return
-                after = (rows[-1][0], rows[-1][1])
-                due = [
-                    (enrollment_from_row(row[2:]), row[1] > last_id)
-                    for row in rows
-                    if (row[2], row[3]) not in waiting
-                ]
-                last_sent = last_sent_of(conn, {e.phone for e, _ in due})
-            yield DueBatch(due, last_sent)
+                after = (rows[-1][1], rows[-1][0])
+                batch = self._due_batch(conn, rows, waiting, last_id)
+            yield batch
+
+    def next_batches(
+        self, now: datetime, size: int, last_id: int, used: Callable[[str], bool]
+    ) -> Iterator[DueBatch]:
+        """What a tick reads: the live enrollments whose next moment has come at `now`, in
+        the planner's order (store/due.py), a batch at a time (FIRST_BATCH, then twice as
+        many each time up to `size`), each read when asked for. A campaign that `used` says
+        can send nothing more is not read any further; then the enrollments made by this
+        apply (id above `last_id`), all of them, in the order they were made, marked
+        enrolled now. Those with an attempt in flight are left out. The due enrollments of
+        a campaign left unread are counted in the index (`DueBatch.unread`)."""
+        at = to_text(now)
+        with self._read() as conn:
+            waiting = in_flight(conn)
+            cursors: dict[str, Key] = dict.fromkeys(live_campaigns(conn), START)
+        limit = min(FIRST_BATCH, size)
+        while cursors:
+            with self._read() as conn:
+                unread = {
+                    name: count_after(conn, name, at, cursors.pop(name), last_id)
+                    for name in [name for name in cursors if used(name)]
+                }
+                pages = {  # none when every campaign left is spent
+                    name: campaign_page(conn, name, at, after, limit, last_id)
+                    for name, after in cursors.items()
+                }
+                self.due_read += sum(len(page) for page in pages.values())
+                rows = list(islice(heapq.merge(*pages.values(), key=key_of), limit))
+                for row in rows:
+                    cursors[row[2]] = key_of(row)
+                for name, page in pages.items():  # read to its end
+                    if len(page) < limit and (not page or cursors[name] == key_of(page[-1])):
+                        del cursors[name]
+                batch = self._due_batch(conn, rows, waiting, last_id, unread)
+            if rows or unread:
+                yield batch
+            limit = min(limit * 2, size)
+        after = last_id
+        while True:
+            with self._read() as conn:
+                rows = new_rows(conn, at, after, size)
+                if not rows:
+                    return
+                self.due_read += len(rows)
+                after = rows[-1][0]
+                batch = self._due_batch(conn, rows, waiting, last_id)
+            yield batch
+
+    def later_counts(self, now: datetime, upto: int) -> dict[tuple[str, str], int]:
+        """(campaign, rule) -> its live enrollments (ids up to `upto`) due by their wait whose
+        next moment is to come: counted in their own index, not read (store/due.py)."""
+        with self._read() as conn:
+            return waiting_later(conn, to_text(now), upto)
+
+    @staticmethod
+    def _due_batch(
+        conn: Conn,
+        rows: list[Any],
+        waiting: AbstractSet[tuple[str, str]],
+        last_id: int,
+        unread: dict[str, int] | None = None,
+    ) -> DueBatch:
+        """Rows (id, a moment, then ENROLLMENT_COLUMNS) as a batch for the planner: those
+        with an attempt in flight left out, those above `last_id` marked enrolled now."""
+        due = [
+            (enrollment_from_row(row[2:]), row[0] > last_id)
+            for row in rows
+            if (row[2], row[3]) not in waiting
+        ]
+        return DueBatch(due, last_sent_of(conn, {e.phone for e, _ in due}), unread or {})

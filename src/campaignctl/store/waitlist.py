@@ -237,11 +237,11 @@ class WaitlistMixin(StoreBase):
             conn.executemany(  # an empty list when only the waiting rows go
                 "UPDATE enrollments SET status = 'live', end_reason = NULL, ended_at = NULL,"
                 " fields = ?, zones = ?, us_state = ?, source = ?,"
-                " next_due_at = max(next_due_at, ?)"
+                " next_due_at = max(next_due_at, ?), next_at = max(next_due_at, ?)"
                 " WHERE campaign = ? AND phone = ? AND status = 'ended' AND end_reason = 'removed'",
                 [
                     (fields_to_json(c.fields), zones_to_json(c.zones), c.us_state,
-                     str(c.source), to_text(returns_at), campaign, c.phone)
+                     str(c.source), to_text(returns_at), to_text(returns_at), campaign, c.phone)
                     for c in contacts
                     if c.phone in back
                 ],

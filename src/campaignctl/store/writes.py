@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from campaignctl.core.actions import until_of
+from campaignctl.core.nextdue import lower_bound
 from campaignctl.core.types import Action, CampaignStatus, Contact, LaunchRecord
 from campaignctl.errors import StateError
 from campaignctl.store.codec import dumps, fields_to_json, launch_to_json, zones_to_json
@@ -19,6 +20,12 @@ REPEATABLE_DECISIONS = ("skip", "pause")
 # decisions not kept: an enroll's record is the enrollment row itself (with its source); a
 # defer is no history, only why a message waits now, which `explain` asks the planner
 UNRECORDED_DECISIONS = ("enroll", "defer")
+# a defer for quiet hours or the 30-day gap tells its enrollment's next moment (nextdue.py):
+# ticks read it only once that moment has come (only ever later, for the step deferred)
+NEXT_AT = (
+    "UPDATE enrollments SET next_at = ?, next_why = ? WHERE campaign = ? AND phone = ?"
+    " AND +status = 'live' AND steps_sent = ? AND (next_at IS NULL OR next_at < ?)"
+)
 PHONES_AT_ONCE = 5000  # numbers per IN (...) look-up
 DECISIONS_BATCH = 50_000  # decisions inserted at a time (a launch makes one per contact)
 
@@ -147,12 +154,13 @@ class WritesMixin(StoreBase):
                     " WHERE campaign = ? AND status = 'live' AND steps_sent = ?",
                     [campaign, index],
                 ).fetchall()
-                conn.executemany(
-                    "UPDATE enrollments SET next_due_at = ? WHERE campaign = ? AND phone = ?",
-                    [
-                        (to_text(from_text(due) + timedelta(days=days)), campaign, phone)
-                        for phone, due in rows
-                    ],
+                later = [
+                    (to_text(from_text(due) + timedelta(days=days)), phone) for phone, due in rows
+                ]
+                conn.executemany(  # its next moment: known no later than its new wait
+                    "UPDATE enrollments SET next_due_at = ?, next_at = ?"
+                    " WHERE campaign = ? AND phone = ?",
+                    [(due, due, campaign, phone) for due, phone in later],
                 )
 
     def set_config_error(self, campaign: str, error: str | None, now: datetime) -> None:
@@ -170,16 +178,39 @@ class WritesMixin(StoreBase):
             _require_campaign(conn, campaign)
             conn.execute("UPDATE campaigns SET group_digest = ? WHERE name = ?", [digest, campaign])
 
-    def enroll_many(self, campaign: str, contacts: Iterable[Contact], now: datetime) -> int:
+    def enroll_many(
+        self,
+        campaign: str,
+        contacts: Iterable[Contact],
+        now: datetime,
+        moment: Callable[[Contact], datetime] | None = None,
+    ) -> int:
         """Enroll contacts (due now) in one transaction, in the order given (the group's
-        order), each with where it came from; numbers already enrolled in this campaign,
-        live or ended, are left alone. Returns how many were enrolled."""
+        order), each with where it came from and its next moment (`moment`: when its window
+        opens, which depends only on its zones and US state; else now); numbers already
+        enrolled in this campaign, live or ended, are left alone. Returns how many were
+        enrolled."""
         at = to_text(now)
+        # (zones, US state) -> the next moment as stored, and the rule that holds it (quiet
+        # hours, when later than now): a launch's million contacts have a few hundred
+        stored: dict[tuple[tuple[str, ...], str | None], tuple[str, str | None]] = {}
+
+        def next_at(contact: Contact) -> tuple[str, str | None]:
+            if moment is None:
+                return at, None
+            key = (contact.zones, contact.us_state)
+            found = stored.get(key)
+            if found is None:
+                when = moment(contact)
+                found = stored[key] = (at, None) if when <= now else (to_text(when), "quiet_hours")
+            return found
+
         rows = (  # made as they are inserted: a million rows never sit in memory at once
             (
                 campaign,
                 c.phone,
                 at,
+                *next_at(c),
                 at,
                 fields_to_json(c.fields),
                 zones_to_json(c.zones),
@@ -191,8 +222,9 @@ class WritesMixin(StoreBase):
         with self._write(fenced=True) as conn:
             _require_campaign(conn, campaign)
             cursor = conn.executemany(
-                "INSERT INTO enrollments (campaign, phone, status, next_due_at, enrolled_at,"
-                " fields, zones, us_state, source) VALUES (?, ?, 'live', ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO enrollments (campaign, phone, status, next_due_at, next_at,"
+                " next_why, enrolled_at, fields, zones, us_state, source)"
+                " VALUES (?, ?, 'live', ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (phone, campaign) DO NOTHING",
                 rows,
             )
@@ -225,7 +257,9 @@ class WritesMixin(StoreBase):
     def record_decisions(
         self, actions: Sequence[Action], now: datetime, *, fresh: bool = False
     ) -> None:
-        """Keep the plan's decisions for `explain`, but enrolls and defers (UNRECORDED_DECISIONS).
+        """Keep the plan's decisions for `explain`, but enrolls and defers (UNRECORDED_DECISIONS);
+        a defer for quiet hours or the 30-day gap moves its enrollment's `next_at` to its end
+        (not when fresh: an enrollment is made with its next moment).
         A skip or pause identical (type, step, reason) to the last decision about that
         campaign and number only updates that decision's last time and count: a tick every
         15 minutes stays bounded. `fresh`: the actions are about enrollments made by this
@@ -237,6 +271,7 @@ class WritesMixin(StoreBase):
         last: dict[tuple[str | None, str], LastDecision] = {}
         inserts: list[tuple[object, ...]] = []
         updates: list[tuple[object, ...]] = []
+        bounds: list[tuple[object, ...]] = []  # the next moments defers tell
         with self._write(fenced=True) as conn:
             next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM decisions").fetchone()[0]
             # the last decisions the repeatable ones may repeat, looked up in one pass (when
@@ -253,6 +288,13 @@ class WritesMixin(StoreBase):
             )
             for action in actions:
                 key = (action.phone, action.campaign)
+                bound = None if fresh else lower_bound(action)  # fresh: known as enrolled
+                if bound is not None and action.step is not None:
+                    moment = times.get(bound) or times.setdefault(bound, to_text(bound))
+                    bounds.append(
+                        (moment, action.reason, action.campaign, action.phone, action.step - 1,
+                         moment)
+                    )  # fmt: skip
                 if action.type in UNRECORDED_DECISIONS:
                     continue
                 until = None
@@ -285,6 +327,7 @@ class WritesMixin(StoreBase):
                 " repeats = repeats + 1 WHERE id = ?",
                 updates,
             )
+            conn.executemany(NEXT_AT, bounds)
 
     def record_run(self, now: datetime, plan_digest: str, counts: Mapping[str, int]) -> int:
         """Record one apply (time, plan digest, action counts); returns the run id."""

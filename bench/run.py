@@ -19,6 +19,8 @@ the launch of the largest group: its enroll figures and its peak memory.
     validate    `campaignctl validate` on 2,000 files vs check-jsonschema on the same files
     dashboard   the status page over the steady state of the largest group, SQLite and
                 PostgreSQL, in process and over HTTP (bench/dashboard.py)
+    incsync     the tick after a one-row change to the largest group vs reading and
+                hashing its file (bench/incsync.py)
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 
-from bench import dashboard, scenarios, throughput, validation
+from bench import dashboard, incsync, scenarios, throughput, validation
 from bench import forecast as forecasting
 from bench.generate import write_campaign_repo, write_validate_repo
 from bench.measure import Figure, Sample, Series, seconds, timed, verdict
@@ -62,6 +64,7 @@ ONLY = (
     "sendout",
     "validate",
     "dashboard",
+    "incsync",
 )
 
 
@@ -301,6 +304,11 @@ class Bench:
                         note=f"CPU of the whole process {cost.process_cpu / cost.messages * 1000:.3f} "
                         "ms a message, the SDK's HTTP calls included"))  # fmt: skip
 
+    # ------------------------------------------------------------------ incsync
+
+    def incsync(self, size: int) -> None:
+        incsync.measure(self, size, size_name(size))
+
     # ------------------------------------------------------------------ validate
 
     def validate(self) -> None:
@@ -371,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.validate()
         if "dashboard" in only:
             dashboard.run(bench, sizes[-1])
+        if "incsync" in only:
+            bench.incsync(sizes[-1])
     minutes = (time.perf_counter() - started) / 60
     info["load average at the end"] = load_average()
     print(f"load average at the end: {info['load average at the end']}")

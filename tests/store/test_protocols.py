@@ -45,7 +45,7 @@ CONSUMERS: dict[type, tuple[str, ...]] = {
     LeaseHolder: ("app/lease.py",),
     InFlight: ("app/settle.py",),
     ApplyWriter: ("app/executor.py", "app/apply.py", "app/joining.py"),
-    BatchStore: ("app/streamed.py",),
+    BatchStore: ("app/streamed.py", "app/group_sync.py"),
     ApplyStore: ("app/apply.py",),
 }
 

@@ -75,9 +75,10 @@ def histories(draw: st.DrawFn) -> tuple[int, list[Tick], bool]:
 
 def _same_state(
     tmp_path_factory: Any, new_state: Callable[[], str], case: tuple[int, list[Tick], bool]
-) -> None:
+) -> int:
     """The streamed-vs-whole comparison of tests/engine/test_streamed.py on these histories;
-    and every campaign whose group the streamed applies synced keeps what they read."""
+    and every campaign whose group the streamed applies synced keeps what they read (how
+    many: returned)."""
     states: list[str] = []
 
     def recorded() -> str:
@@ -91,7 +92,7 @@ def _same_state(
         names = sorted(synced.fetchall())
         kept = sorted(conn.execute("SELECT campaign FROM synced_groups").fetchall())
     assert kept == names
-    event(f"campaigns keeping their group's file: {len(kept)}")
+    return len(kept)
 
 
 FIXTURES_PER_TEST = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -103,7 +104,8 @@ FIXTURES_PER_TEST = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 def test_syncs_of_the_rows_that_changed_leave_the_state_whole_syncs_leave(
     tmp_path_factory: Any, new_state: Callable[[], str], case: tuple[int, list[Tick], bool]
 ) -> None:
-    _same_state(tmp_path_factory, new_state, case)
+    kept = _same_state(tmp_path_factory, new_state, case)
+    event(f"campaigns keeping their group's file: {kept}")
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
@@ -114,3 +116,23 @@ def test_on_postgresql_syncs_of_the_rows_that_changed_leave_the_state_whole_sync
 ) -> None:
     """The same, fewer examples: the SQLite run covers the cases, this one the database."""
     _same_state(tmp_path_factory, new_state, case)
+
+
+# --------------------------------------------------------------------------- cases found
+
+X, Y = POOL[0], POOL[1]
+BOTH_ACTIVE = ("active", "active")
+
+
+def test_a_number_listed_twice_waits_as_its_first_row_lists_it(
+    tmp_path_factory: Any, new_state: Callable[[], str]
+) -> None:
+    """X is held by the first campaign and listed twice, in one batch, by the second: it
+    waits with its first row's line and fields, and is enrolled with them once free."""
+    held, twice = (Row(X, "Ana"),), (Row(X, "Bo"), Row(X, "Cy"), Row(Y, "Ana"))
+    history = [
+        Tick(1, (held, twice), (), BOTH_ACTIVE),
+        Tick(1, ((), twice), (), BOTH_ACTIVE),  # X ends in the first: free
+        Tick(1, ((), twice), (), BOTH_ACTIVE),  # and the second enrolls it
+    ]
+    _same_state(tmp_path_factory, new_state, (2, history, False))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
 from campaignctl.app.executor import ApplyOptions, Executor
@@ -23,6 +24,19 @@ log = logging.getLogger("campaignctl.engine")
 
 class Stopped(Exception):
     """Asked to stop between two batches."""
+
+
+def first_rows(contacts: list[Contact], skipped: AbstractSet[str]) -> list[Contact]:
+    """The contacts of a batch to decide: each number once, as its first row lists it (the
+    row the planner decides by, and whose line and fields a number waiting or returning is
+    kept with, as a whole sync keeps them), but for the numbers met and skipped before."""
+    seen = set(skipped)
+    fresh: list[Contact] = []
+    for contact in contacts:
+        if contact.phone not in seen:
+            seen.add(contact.phone)
+            fresh.append(contact)
+    return fresh
 
 
 class BatchTaker:
@@ -73,7 +87,7 @@ class BatchTaker:
         phones = [c.phone for c in contacts]
         facts = store.sync_facts(campaign, phones, start, met.maybe(phones))
         skipped = met.skipped.intersection(phones)  # met before: decided once
-        fresh = [c for c in contacts if c.phone not in skipped] if skipped else contacts
+        fresh = first_rows(contacts, skipped)
         stage = planning.sync(
             campaign, fresh, invalid, facts.enrolled, Owners(facts.live_owner), facts.returning
         )

@@ -1,6 +1,8 @@
 """The changed middle of a contacts CSV, found from the blocks of the file it was: on random
 files and random edits (rows added, removed, edited, moved, doubled), the rows it says were
-removed and added are exactly the rows the edit removed and added, each with its line."""
+removed and added are the rows the edit removed and added, each with its line, and maybe
+rows that moved across others (removed and added both); the rows it keeps are in the same
+order in both files."""
 
 from __future__ import annotations
 
@@ -37,6 +39,10 @@ def blocks_of(data: bytes) -> list[Block]:
 
 def file_of(rows: list[bytes]) -> bytes:
     return HEADER + b"".join(row + b"\n" for row in rows)
+
+
+def lines_of(data: bytes) -> dict[int, bytes]:
+    return dict(enumerate(data.split(b"\n"), 1))
 
 
 @st.composite
@@ -76,10 +82,18 @@ def test_the_rows_removed_and_added_are_those_of_the_edit(
     new_rows = rows_of(after[middle.start : middle.end], middle.line)
     assert old_rows is not None and new_rows is not None
     changes = row_changes(old_rows, new_rows)
-    assert Counter(changes.removed) == Counter(old) - Counter(new)
-    assert Counter(text for _, text in changes.added) == Counter(new) - Counter(old)
+    added = [text for _, text in changes.added]
+    assert Counter(changes.removed) - Counter(added) == Counter(old) - Counter(new)
+    assert Counter(added) - Counter(changes.removed) == Counter(new) - Counter(old)
     lines = after.split(b"\n")
     assert all(lines[line - 1] == text for line, text in changes.added)
+    # the rows kept are the same rows in the same order in both files
+    was, now = lines_of(before), lines_of(after)
+    assert list(changes.kept) == sorted(changes.kept)
+    assert list(changes.kept.values()) == sorted(changes.kept.values())
+    assert all(was[line] == now[changes.kept[line]] for line in changes.kept)
+    assert len(changes.kept) + len(changes.removed) == len(old_rows)
+    assert len(changes.kept) + len(changes.added) == len(new_rows)
     # what lies outside the middle is the old file's, byte for byte
     assert after[: middle.start] == before[:offset]
     assert after[middle.end :] == before[old_end:]
@@ -121,3 +135,11 @@ def test_a_quoted_value_over_two_lines_is_not_a_row_by_itself() -> None:
         (5, b"+12125550100,Ana,Austin"),
         (7, b"+13125550101,Bo,Austin"),
     ]
+
+
+def test_a_row_moved_across_others_is_removed_and_added() -> None:
+    a, b, c = (b"+12125550100,Ana,Austin", b"+13125550101,Bo,Austin", b"+12125550100,,Austin")
+    changes = row_changes([(2, b), (3, c), (4, a)], [(2, a), (3, b), (4, c)])
+    assert changes.removed == [a]
+    assert changes.added == [(2, a)]
+    assert changes.kept == {2: 3, 3: 4}

@@ -124,6 +124,17 @@ X, Y = POOL[0], POOL[1]
 BOTH_ACTIVE = ("active", "active")
 
 
+def test_a_row_moved_above_another_row_of_its_number_decides_it(
+    tmp_path_factory: Any, new_state: Callable[[], str]
+) -> None:
+    """Nothing added or removed, a row moved: X's first row is now the one with a name, so
+    the number refused for a blank name is enrolled, as a whole sync enrolls it."""
+    before = (Row(Y, "Ana"), Row(X, ""), Row(X, "Ana"))
+    after = (Row(X, "Ana"), Row(Y, "Ana"), Row(X, ""))
+    history = [Tick(1, (rows,), (), ("active",)) for rows in (before, after)]
+    _same_state(tmp_path_factory, new_state, (1, history, False))
+
+
 def test_a_number_listed_twice_waits_as_its_first_row_lists_it(
     tmp_path_factory: Any, new_state: Callable[[], str]
 ) -> None:

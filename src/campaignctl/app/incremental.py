@@ -3,7 +3,8 @@
 A complete sync of a campaign's group keeps what it read (store/synced.py): its CSV file as
 blocks of lines (config/csv_blocks.py), and every valid number of the group, as often as
 the group lists it. The next sync of the group compares the file with those blocks, finds
-the rows removed and added (an edited row is both), and parses only those:
+the rows removed and added (an edited row is both, and so is a row moved across others),
+and parses only those:
 
     the rows added     offered for enrolment, in file order, with the numbers the campaign
                        waits for (they are decided again, as a whole sync decides them)
@@ -164,7 +165,7 @@ class RowSync:
     drop: list[str]  # the blocks no longer in it
     middle: Middle
     lines: tuple[int, int]  # lines of the old middle, of the new one
-    moved: dict[int, int] = field(default_factory=dict)  # old line -> new, in the middle
+    moved: dict[int, int] = field(default_factory=dict)  # old line -> new, rows kept in the middle
     counts: tuple[int, int] = (0, 0)  # rows removed, rows added
 
     def line_now(self, line: int) -> int:
@@ -274,23 +275,9 @@ def _decide(
         drop=sorted({b.digest for b in old_blocks} - still),
         middle=middle,
         lines=(old_lines, new_lines),
-        moved=_moved(old_rows, new_rows),
+        moved=changes.kept,
         counts=(len(changes.removed), len(changes.added)),
     )
-
-
-def _moved(old: list[tuple[int, bytes]], new: list[tuple[int, bytes]]) -> dict[int, int]:
-    """Old line -> new line of the rows of the middle that are in both (the first left
-    for the first found, as row_changes pairs them)."""
-    waiting: dict[bytes, list[int]] = {}
-    for line, text in old:
-        waiting.setdefault(text, []).append(line)
-    moved: dict[int, int] = {}
-    for line, text in new:
-        lines = waiting.get(text)
-        if lines:
-            moved[lines.pop(0)] = line
-    return moved
 
 
 def _gone(

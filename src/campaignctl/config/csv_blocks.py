@@ -12,15 +12,17 @@ is the changed middle, and only its rows are compared, as lines, with the old mi
 
 Finding the middle costs one hash of the file (the floor of seeing a change at all); a row
 added, removed or edited anywhere makes a middle of one block. A row is its line, the line
-ending left out: a row is the same row wherever it moves. Pure: bytes in, values out.
+ending left out; a row that moved across others counts as removed and added (`row_changes`).
+Pure: bytes in, values out.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import os
-from collections import Counter
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,21 +201,58 @@ def rows_of(region: bytes, line: int) -> list[tuple[int, bytes]] | None:
 
 @dataclass(frozen=True)
 class RowChanges:
-    """The rows of the middle that left (each as often as it left) and those that are new
-    (with their line), in file order."""
+    """The rows of the middle that left and those that are new (with their line), in file
+    order, and where each row kept is now (old line -> new line). The rows kept are in the
+    same order in both files."""
 
     removed: list[bytes]
     added: list[tuple[int, bytes]]
+    kept: dict[int, int]
+
+
+def _in_order(places: Sequence[int]) -> set[int]:
+    """The indexes of a longest increasing run of `places` (distinct values, the run not
+    necessarily contiguous): patience sorting, n log n."""
+    tails: list[int] = []  # tails[k]: the index ending the least run of k + 1 found so far
+    ends: list[int] = []  # places[tails[k]], for bisect
+    before = [-1] * len(places)  # the index before each one in its run
+    for index, place in enumerate(places):
+        k = bisect.bisect_left(ends, place)
+        if k:
+            before[index] = tails[k - 1]
+        if k == len(tails):
+            tails.append(index)
+            ends.append(place)
+        else:
+            tails[k], ends[k] = index, place
+    run: set[int] = set()
+    index = tails[-1] if tails else -1
+    while index >= 0:
+        run.add(index)
+        index = before[index]
+    return run
 
 
 def row_changes(old: list[tuple[int, bytes]], new: list[tuple[int, bytes]]) -> RowChanges:
-    """Compare the rows of the old and the new middle as multisets: a row in both (moved or
-    not) is unchanged; an edited row is one removed and one added."""
-    left = Counter(text for _, text in old)
-    added: list[tuple[int, bytes]] = []
-    for number, text in new:
-        if left[text] > 0:
-            left[text] -= 1
-        else:
-            added.append((number, text))
-    return RowChanges(list(left.elements()), added)
+    """Compare the rows of the old and the new middle. A row in both (the first left paired
+    with the first found) is kept when it keeps its order among the other rows kept (a
+    longest run of them); the others were removed and added. An edited row is one removed
+    and one added, and so is a row moved across others: which of a number's rows comes
+    first decides it, so a move is decided again, like an edit."""
+    places: dict[bytes, deque[int]] = {}
+    for index, (_, text) in enumerate(old):
+        places.setdefault(text, deque()).append(index)
+    pairs: list[tuple[int, int]] = []  # (old index, new index) of the rows in both
+    for index, (_, text) in enumerate(new):
+        found = places.get(text)
+        if found:
+            pairs.append((found.popleft(), index))
+    run = _in_order([at for at, _ in pairs])
+    kept = [pairs[k] for k in sorted(run)]
+    old_kept = {at for at, _ in kept}
+    new_kept = {at for _, at in kept}
+    return RowChanges(
+        removed=[text for at, (_, text) in enumerate(old) if at not in old_kept],
+        added=[row for at, row in enumerate(new) if at not in new_kept],
+        kept={old[was][0]: new[now][0] for was, now in kept},
+    )

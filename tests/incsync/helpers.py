@@ -24,7 +24,8 @@ ROWS = "synced by its changes: "  # and of one that read only the rows that chan
 
 
 def numbers(count: int, area: str = "212") -> list[str]:
-    return [f"+1{area}555{i:04d}" for i in range(count)]
+    """`count` valid numbers of an area code, distinct (ten thousand to an exchange)."""
+    return [f"+1{area}{555 + i // 10_000}{i % 10_000:04d}" for i in range(count)]
 
 
 def big_repo(root: Path, count: int) -> tuple[Repo, list[tuple[str, str]]]:

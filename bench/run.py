@@ -21,6 +21,8 @@ the launch of the largest group: its enroll figures and its peak memory.
                 PostgreSQL, in process and over HTTP (bench/dashboard.py)
     plan        `plan` of the launch of the largest group vs its streamed apply: time and
                 peak RSS, each in a fresh process (bench/planbench.py)
+    incsync     the tick after a one-row change to the largest group vs reading and
+                hashing its file (bench/incsync.py)
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import dashboard, scenarios, throughput, validation
+from bench import dashboard, incsync, scenarios, throughput, validation
 from bench import forecast as forecasting
 from bench.generate import write_campaign_repo, write_validate_repo
 from bench.measure import Figure, Sample, Series, seconds, timed, verdict
@@ -67,6 +69,7 @@ ONLY = (
     "validate",
     "dashboard",
     "plan",
+    "incsync",
 )
 PLAN_RUNS = 2  # of `plan` and of the streamed apply, alternately, on the largest group
 
@@ -356,6 +359,11 @@ class Bench:
                         note=f"CPU of the whole process {cost.process_cpu / cost.messages * 1000:.3f} "
                         "ms a message, the SDK's HTTP calls included"))  # fmt: skip
 
+    # ------------------------------------------------------------------ incsync
+
+    def incsync(self, size: int) -> None:
+        incsync.measure(self, size, size_name(size))
+
     # ------------------------------------------------------------------ validate
 
     def validate(self) -> None:
@@ -428,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.validate()
         if "dashboard" in only:
             dashboard.run(bench, sizes[-1])
+        if "incsync" in only:
+            bench.incsync(sizes[-1])
     minutes = (time.perf_counter() - started) / 60
     info["load average at the end"] = load_average()
     print(f"load average at the end: {info['load average at the end']}")

@@ -46,8 +46,8 @@ CONSUMERS: dict[type, tuple[str, ...]] = {
     LeaseHolder: ("app/lease.py",),
     InFlight: ("app/settle.py",),
     ApplyWriter: ("app/executor.py", "app/apply.py", "app/joining.py"),
-    BatchStore: ("app/streamed.py",),
     PlanReader: ("app/planstream.py",),
+    BatchStore: ("app/streamed.py", "app/group_sync.py"),
     ApplyStore: ("app/apply.py",),
 }
 

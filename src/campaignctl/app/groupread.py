@@ -4,7 +4,7 @@ decided, and what they show holds only a sample of each group read."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from campaignctl.config import ContactSource
@@ -14,14 +14,23 @@ from campaignctl.core.types import Contact, Desired
 from campaignctl.errors import ConfigError
 
 
-def hold_broken_groups(planning: Planning, sources: Mapping[str, ContactSource]) -> None:
+def hold_broken_groups(
+    planning: Planning,
+    sources: Mapping[str, ContactSource],
+    check: Callable[[str, str], None] | None = None,
+) -> None:
     """Look through the CSV of each group to sync for errors (without parsing a number):
-    a bad row holds its campaign, found before anything is decided or changed."""
+    a bad row holds its campaign, found before anything is decided or changed. `check`
+    (campaign, group): what looks through it, when not the whole file (the rows that
+    changed since the last sync: app.streamed)."""
     for name in planning.to_sync():
         group = planning.group_of(name)
         assert group is not None
         try:
-            sources[group.name].check()
+            if check is None:
+                sources[group.name].check()
+            else:
+                check(name, group.name)
         except ConfigError as exc:
             errors = [issue for issue in exc.issues if issue.severity == "error"]
             if errors:

@@ -4,7 +4,9 @@ the next is read. A group of a million contacts is enrolled, and a queue of a mi
 messages considered, in the memory of one batch.
 
     lifecycle     launches, pauses, resumes of the lifecycle           (applied first)
-    sync          each changed group, BATCH contacts at a time: enroll, skip; then
+    sync          each changed group, BATCH contacts at a time: enroll, skip (only the
+                  rows that changed when the state keeps what its last sync read:
+                  app/incremental.py); then
     removal       the numbers that left it are ended, and the group's digest recorded
     rejoin        the numbers campaigns wait for that were free when it began, BATCH at
                   a time: enrolled by the first campaign waiting (or waiting on)
@@ -26,24 +28,22 @@ goes on from the state.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from campaignctl.app.executor import Executor
+from campaignctl.app.group_sync import BatchTaker, Stopped, sync_rows
 from campaignctl.app.groupread import hold_broken_groups, with_samples
-from campaignctl.app.met import MetNumbers
+from campaignctl.app.incremental import RowCache, RowSync, WholeRead, prepare
 from campaignctl.config import ContactSource
 from campaignctl.core.actions import Action
 from campaignctl.core.enrollment import Owners
-from campaignctl.core.planner import SAMPLE, Planning, Stage
-from campaignctl.core.types import Contact, Desired, InvalidContact, Plan, Waiter
+from campaignctl.core.planner import Planning, Stage
+from campaignctl.core.types import Contact, Desired, Plan, Waiter
 from campaignctl.store.protocols import BatchStore
+from campaignctl.store.stream import SyncStart
 
 log = logging.getLogger("campaignctl.engine")
-
-
-class Stopped(Exception):
-    """Asked to stop between two batches."""
 
 
 class StreamedApply:
@@ -68,12 +68,14 @@ class StreamedApply:
         self.held: list[Action] = []  # sends and ending skips, until the syncs are done
         # the first contacts each campaign enrolled: what a launch review estimates from
         self.samples: dict[str, list[Contact]] = {}
+        self.row_syncs: dict[str, RowSync] = {}  # the syncs of only the rows that changed
         # campaign -> its due enrollments not read: its pace was used (counted, not read)
         self.unread: dict[str, int] = {}
 
     def run(self) -> Plan:
         planning = self.planning
-        hold_broken_groups(planning, self.sources)  # a bad row holds its campaign
+        # a bad row holds its campaign, found before anything
+        hold_broken_groups(planning, self.sources, self._check)
         syncs = planning.to_sync()
         self.executor.record_edits(planning.relaunches, planning.holds)
         self.executor.carry_out(planning.lifecycle().actions)
@@ -114,63 +116,67 @@ class StreamedApply:
 
     # ------------------------------------------------------------------ stages
 
+    def _check(self, campaign: str, group: str) -> None:
+        """Look through what the campaign's sync will read for errors: the rows that
+        changed, when the state keeps what the last sync read (app/incremental.py), else
+        the whole group. Raises ConfigError."""
+        source = self.sources[group]
+        if isinstance(self.store, RowCache):
+            rows = prepare(self.store, self.planning, campaign, source)
+            if rows is not None:
+                self.row_syncs[campaign] = rows
+                return
+        source.check()
+
     def _sync(self, campaign: str, *, inline: bool) -> None:
-        """Enroll the campaign's group a batch at a time, then end the numbers that left.
+        """Enroll the campaign's group a batch at a time, then end the numbers that left:
+        only the rows that changed when they are known (`_check`), else the whole group.
         `inline`: consider each batch's new enrollments for sending at once."""
+        rows = self.row_syncs.pop(campaign, None)
+        if rows is not None:
+            assert isinstance(self.store, RowCache)
+            start = SyncStart(enrolled=1, others_live=1, sent=True, present=False)
+            sync_rows(self.store, rows, self._taker(campaign, start, inline=inline))
+            return
         planning = self.planning
-        executor = self.executor
         group = planning.group_of(campaign)
         assert group is not None
         source = self.sources[group.name]
         start = self.store.sync_start(campaign, present=planning.had_live(campaign))
-        met = MetNumbers()
-        read = 0
-        enrolled_before = executor.enrolled
-
-        def take(contacts: list[Contact], invalid: list[InvalidContact]) -> None:
-            nonlocal read
-            if self.options.should_stop():
-                raise Stopped
-            phones = [c.phone for c in contacts]
-            facts = self.store.sync_facts(campaign, phones, start, met.maybe(phones))
-            skipped = met.skipped.intersection(phones)  # met before: decided once
-            fresh = [c for c in contacts if c.phone not in skipped] if skipped else contacts
-            stage = planning.sync(
-                campaign, fresh, invalid, facts.enrolled, Owners(facts.live_owner), facts.returning
-            )
-            joined = {e.phone for e in stage.new}
-            joining = [c for c in fresh if c.phone in joined]
-            executor.carry_out(stage.actions, joining=fresh)
-            sample = self.samples.setdefault(campaign, [])
-            sample.extend(joining[: SAMPLE - len(sample)])
-            met.add(phones, (a.phone for a in stage.actions if a.type == "skip" and a.phone))
-            if start.present:
-                self.store.mark_present(phones)
-            if inline and stage.new:
-                sent_before = self.store.last_sent_of(joined) if start.sent else {}
-                due = planning.due(planning.due_now(stage.new), sent_before)
-                executor.carry_out(self._hold(due), fresh=True)
-            executor.heartbeat()
-            read += len(contacts) + len(invalid)
-            if self.options.importing is not None:
-                self.options.importing(campaign, read, executor.enrolled - enrolled_before)
-
+        whole = WholeRead(planning, campaign, source)
+        taken = self._taker(campaign, start, inline=inline, read=whole.add)
         try:
-            source.read(take, self.options.batch)
+            source.read(taken.take, self.options.batch)
             gone = self.store.live_absent(campaign) if start.present else []
         finally:
             self.store.sync_end()
-        executor.carry_out(planning.remove(campaign, gone, Owners({})).actions)
+        self.executor.carry_out(planning.remove(campaign, gone, Owners({})).actions)
         planning.synced(campaign)
-        self.store.set_group_digest(campaign, group.digest)
+        if isinstance(self.store, RowCache):
+            whole.record(self.store)
+        else:
+            self.store.set_group_digest(campaign, group.digest)
         self.store.drop_stale_waiting(campaign, group.digest)
         log.info(
             "%s: group %s synced: %d numbers read, %d enrolled",
             campaign,
             group.name,
-            read,
-            executor.enrolled - enrolled_before,
+            taken.read,
+            taken.enrolled,
         )
+
+    def _taker(
+        self,
+        campaign: str,
+        start: SyncStart,
+        *,
+        inline: bool,
+        read: Callable[[list[Contact]], None] | None = None,
+    ) -> BatchTaker:
+        return BatchTaker(
+            self.planning, self.executor, self.store, self.options, self.samples, self._hold,
+            campaign, start, inline=inline, read=read,
+        )  # fmt: skip
 
     def _rejoin(self, *, inline: bool) -> None:
         """Enroll the numbers running campaigns wait for that were free when this apply

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from campaignctl.config.csv_blocks import FileStamp, file_stamp
 from campaignctl.config.documents import Resource
 from campaignctl.config.files import FileProblem, file_sha256, quote, text_lines
 from campaignctl.config.models import ProspectGroupDocument
@@ -250,6 +251,7 @@ class ContactSource:
     root: Path
     fallback: str | None
     digest: str
+    stamp: FileStamp | None = None  # the CSV's, taken before its digest was (csv_blocks)
 
     def check(self) -> None:
         """Look through the CSV for errors without parsing a number (a fraction of the
@@ -301,6 +303,7 @@ def load_group(
     document = resource.document
     spec = model.spec
     issues: list[Issue] = []
+    stamp = file_stamp(Path(document.file).parent / spec.csv) if spec.csv else None
     csv_path, csv_sha = _csv_path(resource, root, issues)
     digest = group_digest(document.data["spec"], csv_sha, fallback)
     collector = _Collector(spec.default_region, fallback)
@@ -331,7 +334,7 @@ def load_group(
         loaded=loaded,
     )
     csv_file = (csv_path, csv_sha) if csv_path and csv_sha else None
-    source = ContactSource(resource, root, fallback, digest)
+    source = ContactSource(resource, root, fallback, digest, stamp)
     return GroupLoad(group, tuple(issues), csv_file, complete, source)
 
 

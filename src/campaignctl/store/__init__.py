@@ -67,6 +67,7 @@ from campaignctl.store.sends import SendBlocked, SendsMixin
 from campaignctl.store.snapshot import SnapshotMixin
 from campaignctl.store.sqlite import open_sqlite
 from campaignctl.store.stream import DueBatch, StreamMixin, SyncFacts, SyncStart
+from campaignctl.store.synced import SyncedRowsMixin
 from campaignctl.store.waitlist import WaitlistMixin
 from campaignctl.store.writes import WritesMixin
 
@@ -111,6 +112,7 @@ __all__ = [
 class Store(
     SnapshotMixin,
     StreamMixin,
+    SyncedRowsMixin,
     WaitlistMixin,
     LeaseMixin,
     WritesMixin,

@@ -85,9 +85,11 @@ META_COLUMNS = (
     "serial", "balance", "suspended_reason", "suspended_at", "config_dir_name", "config_dir_path"
 )  # fmt: skip
 # what else a state's database holds, never copied: the lease, the numbers of a sync under
-# way (PostgreSQL), the schema's own bookkeeping, and the summary (counted again instead)
+# way (PostgreSQL), the schema's own bookkeeping, what the last syncs read (the copy's next
+# sync of each group reads it whole) and the summary (counted again instead)
 NOT_COPIED = {"meta", "lease", "sync_present", "_sqlite_migrations", "_yoyo_migration",
-              "_yoyo_log", "_yoyo_version", "yoyo_lock", *SUMMARY_TABLES}  # fmt: skip
+              "_yoyo_log", "_yoyo_version", "yoyo_lock", "synced_groups", "synced_blocks",
+              *SUMMARY_TABLES}  # fmt: skip
 
 Progress = Callable[[str, int, int], None]
 """Told (table, rows copied so far, rows in it) as each batch is written."""

@@ -391,6 +391,29 @@ def m012_next_at(db: Database) -> None:
     )
 
 
+def m013_synced_rows(db: Database) -> None:
+    """What the last complete sync of each campaign's group read (store/synced.py), so the
+    next one reads only the rows that changed; and an index of the refusals to enroll whose
+    reason can lapse (a number off a do-not-call list, opted in again)."""
+    db.executescript("""
+    CREATE TABLE synced_groups (
+        campaign TEXT PRIMARY KEY REFERENCES campaigns (name),
+        digest TEXT NOT NULL,                    -- the group digest it was synced at
+        rows_key TEXT NOT NULL,                  -- what a row's meaning depends on
+        manifest TEXT NOT NULL,                  -- JSON [[sha256, size, lines], ...]
+        numbers BLOB NOT NULL                    -- the group's valid numbers, int64 each
+    );
+    CREATE TABLE synced_blocks (
+        campaign TEXT NOT NULL,
+        digest TEXT NOT NULL,                    -- sha256 of the block
+        data BLOB NOT NULL,
+        PRIMARY KEY (campaign, digest)
+    );
+    CREATE INDEX decisions_lapsing ON decisions (campaign, phone)
+        WHERE type = 'skip' AND step IS NULL AND reason IN ('dnc', 'opted_out', 'wrong_number');
+    """)
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
@@ -404,6 +427,7 @@ MIGRATIONS = (
     m010_dashboard_indexes,
     m011_dashboard_summary,
     m012_next_at,
+    m013_synced_rows,
 )  # in order; append, never edit
 
 

@@ -1,0 +1,145 @@
+"""The changed middle of a contacts CSV, found from the blocks of the file it was: on random
+files and random edits (rows added, removed, edited, moved, doubled), the rows it says were
+removed and added are the rows the edit removed and added, each with its line, and maybe
+rows that moved across others (removed and added both); the rows it keeps are in the same
+order in both files."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from campaignctl.config.csv_blocks import (
+    Block,
+    FileBlocks,
+    block_size,
+    cut,
+    find_middle,
+    row_changes,
+    rows_of,
+)
+
+HEADER = b"phone,first_name,city\n"
+ROWS = [f"+1212555{i:04d},Name{i % 9},Austin".encode() for i in range(400)]
+
+
+def blocks_of(data: bytes) -> list[Block]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "group.csv"
+        path.write_bytes(data)
+        blocks = FileBlocks(path)
+        manifest = [block for block, _ in blocks]
+    assert blocks.rows_alone
+    return manifest
+
+
+def file_of(rows: list[bytes]) -> bytes:
+    return HEADER + b"".join(row + b"\n" for row in rows)
+
+
+def lines_of(data: bytes) -> dict[int, bytes]:
+    return dict(enumerate(data.split(b"\n"), 1))
+
+
+@st.composite
+def edits(draw: st.DrawFn) -> tuple[list[bytes], list[bytes]]:
+    """A file's rows, and the rows after a few random edits."""
+    old = draw(st.lists(st.sampled_from(ROWS), min_size=0, max_size=300))
+    new = list(old)
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["add", "remove", "edit", "move", "double"]))
+        at = draw(st.integers(0, max(0, len(new) - 1)))
+        if kind == "add" or not new:
+            new.insert(draw(st.integers(0, len(new))), draw(st.sampled_from(ROWS)))
+        elif kind == "remove":
+            del new[at]
+        elif kind == "edit":
+            new[at] = new[at].replace(b"Austin", b"Boston")
+        elif kind == "move":
+            new.insert(draw(st.integers(0, len(new) - 1)), new.pop(at))
+        else:
+            new.insert(at, new[at])
+    return old, new
+
+
+@settings(max_examples=300, deadline=None)
+@given(edits())
+def test_the_rows_removed_and_added_are_those_of_the_edit(
+    case: tuple[list[bytes], list[bytes]],
+) -> None:
+    old, new = case
+    before, after = file_of(old), file_of(new)
+    manifest = blocks_of(before)
+    middle = find_middle(manifest, after)
+    assert middle is not None
+    offset = sum(b.size for b in manifest[: middle.first])
+    old_end = offset + sum(b.size for b in manifest[middle.first : middle.last])
+    old_rows = rows_of(before[offset:old_end], middle.line)
+    new_rows = rows_of(after[middle.start : middle.end], middle.line)
+    assert old_rows is not None and new_rows is not None
+    changes = row_changes(old_rows, new_rows)
+    added = [text for _, text in changes.added]
+    assert Counter(changes.removed) - Counter(added) == Counter(old) - Counter(new)
+    assert Counter(added) - Counter(changes.removed) == Counter(new) - Counter(old)
+    lines = after.split(b"\n")
+    assert all(lines[line - 1] == text for line, text in changes.added)
+    # the rows kept are the same rows in the same order in both files
+    was, now = lines_of(before), lines_of(after)
+    assert list(changes.kept) == sorted(changes.kept)
+    assert list(changes.kept.values()) == sorted(changes.kept.values())
+    assert all(was[line] == now[changes.kept[line]] for line in changes.kept)
+    assert len(changes.kept) + len(changes.removed) == len(old_rows)
+    assert len(changes.kept) + len(changes.added) == len(new_rows)
+    # what lies outside the middle is the old file's, byte for byte
+    assert after[: middle.start] == before[:offset]
+    assert after[middle.end :] == before[old_end:]
+    # the new block list describes the new file
+    pieces = list(cut(after, middle.start, middle.end, block_size(len(after))))
+    blocks = [*manifest[: middle.first], *(b for b, _ in pieces), *manifest[middle.last :]]
+    assert sum(b.size for b in blocks) == len(after)
+    assert sum(b.lines for b in blocks) == after.count(b"\n")
+
+
+def test_a_row_edited_in_a_large_file_makes_a_middle_of_one_block() -> None:
+    rows = [f"+1{200 + i % 700}555{i % 10000:04d},Name{i},Austin".encode() for i in range(20_000)]
+    before = file_of(rows)
+    manifest = blocks_of(before)
+    assert len(manifest) > 100
+    for edited in (
+        [*rows[:7000], b"+12125550000,Added,Austin", *rows[7000:]],
+        [*rows[:7000], *rows[7001:]],
+        [*rows[:7000], rows[7000].replace(b"Austin", b"Dallas"), *rows[7001:]],
+        [b"+12125550000,First,Austin", *rows],
+        [*rows, b"+12125550000,Last,Austin"],
+    ):
+        after = file_of(edited)
+        middle = find_middle(manifest, after)
+        assert middle is not None
+        assert middle.last - middle.first <= 1
+        assert middle.end - middle.start <= 2 * manifest[1].size
+
+
+def test_a_changed_header_has_no_middle() -> None:
+    before = file_of(ROWS[:50])
+    assert find_middle(blocks_of(before), b"phone,name,city\n" + before[len(HEADER) :]) is None
+
+
+def test_a_quoted_value_over_two_lines_is_not_a_row_by_itself() -> None:
+    assert rows_of(b'+12125550100,"Ana\nMaria",Austin\n', 2) is None
+    assert rows_of(b'+12125550100,"Austin, TX",Ana\n', 2) == [(2, b'+12125550100,"Austin, TX",Ana')]
+    assert rows_of(b"+12125550100,Ana,Austin\r\n\r\n+13125550101,Bo,Austin", 5) == [
+        (5, b"+12125550100,Ana,Austin"),
+        (7, b"+13125550101,Bo,Austin"),
+    ]
+
+
+def test_a_row_moved_across_others_is_removed_and_added() -> None:
+    a, b, c = (b"+12125550100,Ana,Austin", b"+13125550101,Bo,Austin", b"+12125550100,,Austin")
+    changes = row_changes([(2, b), (3, c), (4, a)], [(2, a), (3, b), (4, c)])
+    assert changes.removed == [a]
+    assert changes.added == [(2, a)]
+    assert changes.kept == {2: 3, 3: 4}

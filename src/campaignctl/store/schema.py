@@ -391,6 +391,7 @@ def m012_next_at(db: Database) -> None:
     )
 
 
+@migrations()
 def m013_synced_rows(db: Database) -> None:
     """What the last complete sync of each campaign's group read (store/synced.py), so the
     next one reads only the rows that changed; and an index of the refusals to enroll whose

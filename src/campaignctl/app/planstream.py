@@ -164,7 +164,12 @@ class StreamedPlan:
             self._sync(name, claims=at + 1 < len(syncs) or bool(rejoining))
         self._rejoin()
         last_id = self.store.last_enrollment_id()
-        for due in self.store.due_batches(planning.now, self.batch, last_id):
+        # as a tick reads them: those whose next moment is to come counted, not read, and a
+        # campaign that can send nothing more read no further (its queue counted)
+        planning.wait_later(self.store.later_counts(planning.now, last_id))
+        unread: dict[str, int] = {}
+        for due in self.store.next_batches(planning.now, self.batch, last_id, planning.is_used):
+            unread.update(due.unread)
             self.sink.add(planning.due(due.enrollments, due.last_sent).actions)
             self.heartbeat()
         for enrollments in self.new.batches():
@@ -173,6 +178,8 @@ class StreamedPlan:
             self.sink.add(stage.actions)
             self.heartbeat()
         self.sink.add(planning.finish().actions)
+        for tally in planning.waits_unread(unread):  # counted with the defers not listed
+            self.sink.report.counted[(tally.campaign, tally.type, tally.reason)] += tally.count
 
     def shown(self, desired: Desired) -> Desired:
         """The desired state to show the plan with (a sample of each group read)."""

@@ -306,6 +306,11 @@ class Simulation:
                     stays = True  # pace or credits: asked about again at the next tick
                     if action.until is not None:
                         wakes.append(action.until)
+                    elif action.reason == "insufficient_credits":
+                        # every tick while the balance pays for less than the head of the
+                        # queue: a window closing at a tick puts the numbers it holds back
+                        # behind those it does not, and a cheaper message may come first
+                        wakes.append(at + self.interval)
         self._record(at, actions, entry)
         return stays
 

@@ -26,6 +26,7 @@ decides), a quoted value over several lines, or a middle of more than `MAX_MIDDL
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import sys
@@ -110,33 +111,52 @@ def numbers_to(numbers: array[int]) -> bytes:
     return numbers.tobytes()
 
 
-def _counts(numbers: array[int], wanted: Iterable[str]) -> dict[str, int]:
-    """How many times the group lists each of these numbers."""
+def _places(raw: bytes, key: int) -> Iterator[int]:
+    """The offsets at which the list `raw` (as kept: little-endian 8-byte integers) holds
+    `key`: a search of its bytes at the speed of memory (an array's count or index makes an
+    object of every item), kept to whole items."""
+    pattern = key.to_bytes(8, "little", signed=True)
+    at = raw.find(pattern)
+    while at >= 0:
+        if at % 8 == 0:
+            yield at
+            at = raw.find(pattern, at + 8)
+        else:
+            at = raw.find(pattern, at + 1)
+
+
+def _counts(raw: bytes, wanted: Iterable[str]) -> dict[str, int]:
+    """How many times the group's list (`raw`, as kept) holds each of these numbers."""
     keys = {number_of(p): p for p in wanted}
     if len(keys) <= SMALL:
-        return {phone: numbers.count(key) for key, phone in keys.items()}
-    found = Counter(n for n in numbers if n in keys)
+        return {phone: sum(1 for _ in _places(raw, key)) for key, phone in keys.items()}
+    found = Counter(n for n in numbers_from(raw) if n in keys)
     return {phone: found[key] for key, phone in keys.items()}
 
 
-def _updated(numbers: array[int], removed: Counter[str], added: Counter[str]) -> array[int]:
-    """The group's list without the removed occurrences, with the added ones."""
+def _updated(raw: bytes, removed: Counter[str], added: Counter[str]) -> bytes:
+    """The group's list (as kept) without the removed occurrences, with the added ones."""
+    more = numbers_to(array("q", (number_of(p) for p, n in added.items() for _ in range(n))))
     if sum(removed.values()) <= SMALL:
-        out = array("q", numbers)
-        for phone, times in removed.items():
-            for _ in range(times):
-                out.remove(number_of(phone))
-    else:
-        left = Counter({number_of(p): n for p, n in removed.items()})
-        out = array("q")
-        for n in numbers:
-            if left.get(n):
-                left[n] -= 1
-            else:
-                out.append(n)
-    for phone, times in added.items():
-        out.extend([number_of(phone)] * times)
-    return out
+        cuts = sorted(
+            at
+            for phone, times in removed.items()
+            for at in itertools.islice(_places(raw, number_of(phone)), times)
+        )
+        pieces, start = [], 0
+        for at in cuts:
+            pieces.append(raw[start:at])
+            start = at + 8
+        pieces.append(raw[start:])
+        return b"".join([*pieces, more])
+    left = Counter({number_of(p): n for p, n in removed.items()})
+    out = array("q")
+    for n in numbers_from(raw):
+        if left.get(n):
+            left[n] -= 1
+        else:
+            out.append(n)
+    return numbers_to(out) + more
 
 
 def _manifest_text(blocks: Sequence[Block]) -> str:
@@ -290,26 +310,25 @@ def _gone(
 ) -> tuple[bytes, list[str]] | None:
     """The group's numbers after the change, and the numbers it no longer lists; None
     when an unchanged row must be decided again (see the module's doc)."""
-    numbers = numbers_from(kept.numbers)
     out = Counter(c.phone for c in removed.contacts)
     into = Counter(c.phone for c in added.contacts)
     touched = set(out) | set(into)
-    listed = _counts(numbers, touched)
+    listed = _counts(kept.numbers, touched)
     states = store.enrollment_states(campaign, sorted(touched))
     for phone in touched:
         if listed[phone] - out[phone] > 0 and not _settled(states.get(phone)):
             return None  # also in a row that did not change: which row is first decides
-    after = _updated(numbers, out, into)
+    after = _updated(kept.numbers, out, into)
     if _lapsed(store, planning, campaign, after, touched):
         return None
     leaving = sorted(
         p for p in out if listed[p] - out[p] + into[p] == 0 and states.get(p, ("",))[0] == "live"
     )
-    return numbers_to(after), leaving
+    return after, leaving
 
 
 def _lapsed(
-    store: RowCache, planning: Planning, campaign: str, numbers: array[int], touched: set[str]
+    store: RowCache, planning: Planning, campaign: str, numbers: bytes, touched: set[str]
 ) -> bool:
     """Whether a number of an unchanged row was refused for a reason that no longer holds
     (a whole sync would enroll it now)."""

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from campaignctl.config.contacts import ContactSource, _Collector, _csv_path, _read_csv
+from campaignctl.config.contacts import ContactSource, _Collector, _read_csv, csv_location
 from campaignctl.config.files import FileProblem
 from campaignctl.config.models import ProspectGroupDocument
 from campaignctl.config.paths import display_path
@@ -33,7 +33,7 @@ class ParsedRows:
 def csv_file(source: ContactSource) -> Path | None:
     """The group's CSV file, when it names one that can be read."""
     issues: list[Issue] = []
-    path, _ = _csv_path(source.resource, source.root, issues)
+    path = csv_location(source.resource, source.root, issues)
     return None if issues else path
 
 

@@ -171,23 +171,29 @@ def group_digest(spec_data: dict[str, Any], csv_sha256: str | None, fallback: st
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _csv_path(
-    resource: Resource, root: Path, issues: list[Issue]
-) -> tuple[Path | None, str | None]:
-    """The group's CSV file and its sha256, if it names one that can be read."""
+def csv_location(resource: Resource, root: Path, issues: list[Issue]) -> Path | None:
+    """The group's CSV file, if it names one that can be read (its bytes not read)."""
     model = resource.model
     assert isinstance(model, ProspectGroupDocument)
     if model.spec.csv is None:
-        return None, None
+        return None
     where = resource.document.where(("spec", "csv"))
     path = Path(resource.document.file).parent / model.spec.csv
     if not is_inside(path, root):
         issues.append(_error(where, f"{model.spec.csv!r} is outside {display_path(root)}", "file"))
-        return None, None
+        return None
     if not path.is_file():
         issues.append(_error(where, f"CSV file {model.spec.csv!r} not found", "file"))
-        return None, None
-    return path, file_sha256(path)
+        return None
+    return path
+
+
+def _csv_path(
+    resource: Resource, root: Path, issues: list[Issue]
+) -> tuple[Path | None, str | None]:
+    """The group's CSV file and its sha256, if it names one that can be read."""
+    path = csv_location(resource, root, issues)
+    return (None, None) if path is None else (path, file_sha256(path))
 
 
 def _read_contacts(
@@ -260,7 +266,7 @@ class ContactSource:
         model = self.resource.model
         assert isinstance(model, ProspectGroupDocument)
         issues: list[Issue] = []
-        csv_path, _ = _csv_path(self.resource, self.root, issues)
+        csv_path = csv_location(self.resource, self.root, issues)
         if csv_path is not None:
             collector = _Collector(model.spec.default_region, self.fallback)
             _csv_rows(csv_path, collector, None)

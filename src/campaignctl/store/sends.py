@@ -225,7 +225,9 @@ class SendsMixin(StoreBase):
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {ATTEMPT_COLUMNS} FROM attempts"
-                " WHERE status IN ('pending', 'unknown') ORDER BY id"
+                # `+id`: read through the partial index of the attempts in flight (a few
+                # rows), not the whole table in the order of its ids
+                " WHERE status IN ('pending', 'unknown') ORDER BY +id"
             ).fetchall()
         return [attempt_from_row(r) for r in rows]
 

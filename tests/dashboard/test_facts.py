@@ -46,10 +46,15 @@ def test_the_counts_of_days_outside_the_range_are_left_out(world: World) -> None
     assert later["spring-buyers"] == (7, 7, 0)  # their step 2 is due 30 days after step 1
 
 
-DASHBOARD_INDEXES = {"enrollments_funnel", "attempts_funnel", "attempts_sent_at", "ledger_at"}
+# counted from the summary rows now; a campaign's enrollments by status are read through
+# enrollments_next, which begins with the same columns as enrollments_campaign
+UNREAD_INDEXES = {
+    "enrollments_funnel", "attempts_funnel", "attempts_sent_at", "ledger_at",
+    "enrollments_campaign",
+}  # fmt: skip
 
 
-def test_both_backends_have_the_dashboard_indexes(state: str) -> None:
+def test_both_backends_keep_no_index_nothing_reads(state: str) -> None:
     Store.open(state).close()
     if state.startswith("postgresql://"):
         with psycopg.connect(state) as conn:
@@ -58,4 +63,5 @@ def test_both_backends_have_the_dashboard_indexes(state: str) -> None:
         with closing(sqlite3.connect(state)) as conn:
             names = {str(r[0]) for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'index'")}  # fmt: skip
-    assert names >= DASHBOARD_INDEXES
+    assert not names & UNREAD_INDEXES
+    assert {"enrollments_next", "enrollments_later", "attempts_in_flight"} <= names

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 from campaignctl.app.executor import BULK, LISTED, Report
 from campaignctl.app.plan import make_plan
 from campaignctl.app.planstream import stream_plan
+from campaignctl.app.savedplan import read_plan
 from campaignctl.cli.main import cli
 from campaignctl.core.instants import parse_instant
 from campaignctl.core.planjson import action_key, plan_from_json, plan_to_json
@@ -129,6 +130,27 @@ def test_a_saved_plan_that_lists_some_actions_is_checked_and_applied(
     applied = run(repo, state, "apply", str(tmp_path / "plan.json"), now=NIGHT)
     assert applied.exit_code == 0, applied.output
     assert enrollments(state) == saved["summary"]["enroll"] == ROWS - 1
+
+
+def test_a_saved_plan_with_every_action_is_read_as_one_that_counts_them_and_applied(
+    tmp_path: Path, state: str
+) -> None:
+    repo = large_repo(tmp_path)
+    some = tmp_path / "plan.json"
+    plan_out(repo, state, some, NIGHT)
+    every = tmp_path / "every.json"
+    result = run(repo, state, "plan", "--all-actions", "--out", str(every), now=NIGHT)
+    assert result.exit_code == 0, result.output
+    written = len(json.loads(every.read_text(encoding="utf-8"))["actions"])
+    assert written > 2 * LISTED
+    read, listing = read_plan(every), read_plan(some)
+    assert len(read.actions) == LISTED  # the first of the file's, the rest counted
+    assert len(read.actions) + sum(t.count for t in read.tallies) == written
+    assert read.summary() == listing.summary()
+    assert read.actions_digest == listing.actions_digest
+    applied = run(repo, state, "apply", str(every), now=NIGHT)
+    assert applied.exit_code == 0, applied.output
+    assert enrollments(state) == ROWS - 1
 
 
 def test_a_saved_plan_is_refused_when_the_state_changed(tmp_path: Path, state: str) -> None:

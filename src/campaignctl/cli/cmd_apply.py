@@ -12,10 +12,11 @@ import click
 
 from campaignctl.app.apply import apply_now
 from campaignctl.app.executor import ApplyOptions
+from campaignctl.app.savedplan import read_plan
 from campaignctl.cli.common import AppContext, global_options, pass_app
 from campaignctl.cli.held import report_held
 from campaignctl.cli.main import cli
-from campaignctl.core.planjson import plan_from_json, plan_to_json
+from campaignctl.core.planjson import plan_to_json
 from campaignctl.core.types import Plan
 from campaignctl.errors import EXIT_SENDING_STOPPED, PlanError
 from campaignctl.providers.select import provider_from_env
@@ -51,7 +52,7 @@ def terminal_import() -> Callable[[str, int, int], None]:
 
 def read_plan_file(path: Path) -> Plan:
     try:
-        return plan_from_json(json.loads(path.read_text(encoding="utf-8")))
+        return read_plan(path)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan: {exc.strerror}") from exc
     except (ValueError, UnicodeDecodeError) as exc:

@@ -208,13 +208,26 @@ def switch_to_json(relaunch: Relaunch) -> dict[str, Any]:
 
 def plan_from_json(data: object) -> Plan:
     """Read a saved plan; raises ValueError (with what is wrong) for anything malformed."""
+    plan = plan_fields_from_json(data)
+    if plan.actions_digest is None and plan.tallies:
+        raise ValueError("it lists only some of its actions and has no actions_digest")
+    if plan.actions_digest is not None and not plan.tallies:
+        digest = ActionsDigest()
+        digest.add(plan.actions)
+        check_actions_digest(digest, plan.actions_digest)
+    return plan
+
+
+def plan_fields_from_json(data: object) -> Plan:
+    """A saved plan's fields as they are, its actions and `unlisted` included, nothing
+    checked against actions_digest; raises ValueError for anything malformed."""
     if not isinstance(data, dict):
         raise ValueError("a plan file holds a JSON object")
     doc = cast(dict[str, Any], data)
     if doc.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"format_version {doc.get('format_version')!r} is not {FORMAT_VERSION}")
     try:
-        plan = Plan(
+        return Plan(
             now=_instant("now", doc["now"]),
             expires_at=_instant("expires_at", doc["expires_at"]),
             config_digest=str(doc["config_digest"]),
@@ -227,14 +240,12 @@ def plan_from_json(data: object) -> Plan:
         )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"missing or malformed field: {exc}") from exc
-    if plan.actions_digest is None and plan.tallies:
-        raise ValueError("it lists only some of its actions and has no actions_digest")
-    if plan.actions_digest is not None and not plan.tallies:
-        digest = ActionsDigest()
-        digest.add(plan.actions)
-        if digest.hexdigest() != plan.actions_digest:
-            raise ValueError("its actions do not match its actions_digest")
-    return plan
+
+
+def check_actions_digest(digest: ActionsDigest, expected: str) -> None:
+    """Raise ValueError unless the actions read hash to the digest the plan says."""
+    if digest.hexdigest() != expected:
+        raise ValueError("its actions do not match its actions_digest")
 
 
 def _tally(data: object) -> Tally:

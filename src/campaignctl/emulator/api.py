@@ -39,6 +39,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     server_version = "campaignctl-twilio-emulator"
     # keep-alive, as Twilio's API: a sender's concurrent calls each keep their connection
     protocol_version = "HTTP/1.1"
+    # an answer's headers and body are two writes: on a kept connection the second would
+    # wait for the client's delayed acknowledgement of the first (40 ms or more a request)
+    disable_nagle_algorithm = True
     _body_read = False
 
     @property

@@ -74,21 +74,23 @@ class QueriesMixin(StoreBase):
         return None if row is None else OptOutRecord(row[0], from_text(row[1]), row[2], row[3])
 
     def campaign_status_rows(self) -> list[CampaignStatusRow]:
-        """One row per campaign in the state, by name, with its enrollment and send counts."""
+        """One row per campaign in the state, by name, with its enrollment and send counts
+        (counted from the summary rows the triggers keep: store/summary.py)."""
         with self._read() as conn:
             counts: dict[str, dict[tuple[str, str | None], int]] = defaultdict(dict)
             for campaign, status, reason, n in conn.execute(
-                "SELECT campaign, status, end_reason, count(*) FROM enrollments"
+                "SELECT campaign, status, end_reason, sum(n) FROM summary_enrollments"
                 " GROUP BY campaign, status, end_reason"
             ):
-                counts[campaign][(status, reason)] = n
+                if n:
+                    counts[campaign][(status, reason or None)] = int(n)
             sends: dict[str, tuple[int, int, int]] = {
-                campaign: (sent, in_flight, credits)
+                campaign: (int(sent or 0), int(in_flight or 0), int(credits or 0))
                 for campaign, sent, in_flight, credits in conn.execute(
-                    "SELECT campaign, sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END),"
-                    " sum(CASE WHEN status IN ('pending', 'unknown') THEN 1 ELSE 0 END),"
+                    "SELECT campaign, sum(CASE WHEN status = 'sent' THEN n ELSE 0 END),"
+                    " sum(CASE WHEN status IN ('pending', 'unknown') THEN n ELSE 0 END),"
                     " sum(CASE WHEN status IN ('sent', 'pending', 'unknown') THEN credits END)"
-                    " FROM attempts GROUP BY campaign"
+                    " FROM summary_attempts GROUP BY campaign"
                 )
             }
             rows = conn.execute(

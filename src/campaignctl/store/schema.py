@@ -415,6 +415,20 @@ def m013_synced_rows(db: Database) -> None:
     """)
 
 
+@migrations()
+def m014_drop_unread_indexes(db: Database) -> None:
+    """Indexes nothing reads any more, dropped so that no write keeps them: the status page
+    and `status` count from the summary rows (m011), and a campaign's enrollments by status
+    are read through enrollments_next (m012), which begins with the same columns."""
+    db.executescript("""
+    DROP INDEX enrollments_funnel;
+    DROP INDEX attempts_funnel;
+    DROP INDEX attempts_sent_at;
+    DROP INDEX ledger_at;
+    DROP INDEX enrollments_campaign;
+    """)
+
+
 MIGRATIONS = (
     m001_state,
     m002_decisions_webhooks_outbox,
@@ -429,6 +443,7 @@ MIGRATIONS = (
     m011_dashboard_summary,
     m012_next_at,
     m013_synced_rows,
+    m014_drop_unread_indexes,
 )  # in order; append, never edit
 
 

@@ -64,7 +64,7 @@ def _streamed(lines: Iterable[str]) -> Plan:
     if not found:
         raise OtherLayout
     plan = plan_fields_from_json(json.loads("".join(head)))
-    if plan.actions_digest is None or plan.tallies or plan.actions:
+    if plan.actions_digest is None or plan.tallies:
         raise OtherLayout  # a plan made whole, or not as `plan` writes one: read it whole
     check_actions_digest(digest, plan.actions_digest)
     return replace(plan, actions=tuple(done.listed), tallies=done.tallies())

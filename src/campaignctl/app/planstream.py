@@ -150,6 +150,7 @@ class StreamedPlan:
         self.claims: dict[str, PhoneSet] = {}  # campaign -> the numbers its sync enrolls
         self.rejoined: dict[str, str] = {}  # number -> the campaign the rejoin enrolls it in
         self.released: set[str] = set()  # numbers whose live enrollment this plan ends
+        self.ended: dict[str, list[str]] = {}  # campaign -> the numbers it ends (left it)
         self.new: Spill[Enrollment] = Spill()  # enrolled now, step 1 due: considered last
         self.samples: dict[str, list[Contact]] = {}  # the first contacts each enrolls
 
@@ -168,7 +169,10 @@ class StreamedPlan:
         # campaign that can send nothing more read no further (its queue counted)
         planning.wait_later(self.store.later_counts(planning.now, last_id))
         unread: dict[str, int] = {}
-        for due in self.store.next_batches(planning.now, self.batch, last_id, planning.is_used):
+        due_batches = self.store.next_batches(
+            planning.now, self.batch, last_id, planning.is_used, self.ended
+        )
+        for due in due_batches:
             unread.update(due.unread)
             self.sink.add(planning.due(due.enrollments, due.last_sent).actions)
             self.heartbeat()
@@ -243,6 +247,7 @@ class StreamedPlan:
             for live in self.store.live_phones(campaign, self.batch):
                 gone.extend(phone for phone in live if phone not in met)
         removal = planning.remove(campaign, sorted(gone), Owners({}, released=self.released))
+        self.ended[campaign] = gone
         self.sink.add(removal.actions)
         planning.synced(campaign)
 

@@ -45,6 +45,7 @@ _KNOWN = (
 _NEW = f"{_SELECT} WHERE id > ? AND +status = 'live' AND next_due_at <= ? ORDER BY id"
 
 EVERY = 2**62  # an id above every id
+_CHUNK = 500  # numbers looked up in one statement
 
 
 def key_of(row: Sequence[Any]) -> Key:
@@ -78,23 +79,37 @@ def campaign_page(
     return rows
 
 
-def count_after(conn: Conn, campaign: str, at: str, after: Key, upto: int = EVERY) -> int:
+def count_after(
+    conn: Conn,
+    campaign: str,
+    at: str,
+    after: Key,
+    upto: int = EVERY,
+    among: Sequence[str] | None = None,
+) -> int:
     """How many due enrollments of the campaign come after `after` (ids up to `upto`),
-    counted in the index, not read (a wait written without its next moment is counted)."""
-    unknown = 0
-    if after[0] == 0:
-        unknown = conn.execute(
-            "SELECT count(*) FROM enrollments WHERE campaign = ? AND status = 'live'"
-            " AND next_at IS NULL AND next_due_at <= ? AND id > ? AND id <= ?",
-            [campaign, at, after[2], upto],
-        ).fetchone()[0]
+    counted in the index, not read (a wait written without its next moment is counted).
+    `among`: only those of these numbers, looked up a chunk at a time."""
+    parts: list[tuple[str, list[Any]]] = []
+    if after[0] == 0:  # those whose next moment is unknown, then every one known
+        parts.append(("next_at IS NULL AND next_due_at <= ? AND id > ?", [at, after[2]]))
         after = (1, "", 0)
-    known = conn.execute(
-        "SELECT count(*) FROM enrollments WHERE campaign = ? AND status = 'live'"
-        " AND next_at <= ? AND (next_at, id) > (?, ?) AND id <= ?",
-        [campaign, at, after[1], after[2], upto],
-    ).fetchone()[0]
-    return int(unknown) + int(known)
+    parts.append(("next_at <= ? AND (next_at, id) > (?, ?)", [at, after[1], after[2]]))
+    chunks = (
+        [None] if among is None else [among[i : i + _CHUNK] for i in range(0, len(among), _CHUNK)]
+    )
+    counted = 0
+    for where, params in parts:
+        for chunk in chunks:
+            sql = (
+                "SELECT count(*) FROM enrollments WHERE campaign = ? AND status = 'live'"
+                f" AND {where} AND id <= ?"
+            )
+            if chunk is not None:
+                sql += f" AND phone IN ({', '.join('?' * len(chunk))})"
+            row = conn.execute(sql, [campaign, *params, upto, *(chunk or ())]).fetchone()
+            counted += int(row[0])
+    return counted
 
 
 # the live enrollments due by their wait whose next moment is still to come (deferred to a

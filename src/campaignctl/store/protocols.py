@@ -322,7 +322,12 @@ class BatchStore(Protocol):
     def last_enrollment_id(self) -> int: ...
 
     def next_batches(
-        self, now: datetime, size: int, last_id: int, used: Callable[[str], bool]
+        self,
+        now: datetime,
+        size: int,
+        last_id: int,
+        used: Callable[[str], bool],
+        ended: Mapping[str, Sequence[str]] | None = None,
     ) -> Iterator[DueBatch]: ...
 
     def later_counts(self, now: datetime, upto: int) -> dict[tuple[str, str], int]: ...
@@ -359,7 +364,12 @@ class PlanReader(SnapshotReader, Protocol):
     def last_enrollment_id(self) -> int: ...
 
     def next_batches(
-        self, now: datetime, size: int, last_id: int, used: Callable[[str], bool]
+        self,
+        now: datetime,
+        size: int,
+        last_id: int,
+        used: Callable[[str], bool],
+        ended: Mapping[str, Sequence[str]] | None = None,
     ) -> Iterator[DueBatch]: ...
 
     def later_counts(self, now: datetime, upto: int) -> dict[tuple[str, str], int]: ...

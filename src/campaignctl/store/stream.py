@@ -13,7 +13,7 @@ enrollments a batch at a time, so neither a large group nor a long queue is held
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -228,7 +228,12 @@ class StreamMixin(StoreBase):
             yield batch
 
     def next_batches(
-        self, now: datetime, size: int, last_id: int, used: Callable[[str], bool]
+        self,
+        now: datetime,
+        size: int,
+        last_id: int,
+        used: Callable[[str], bool],
+        ended: Mapping[str, Sequence[str]] | None = None,
     ) -> Iterator[DueBatch]:
         """What a tick reads: the live enrollments whose next moment has come at `now`, in
         the planner's order (store/due.py), a batch at a time (FIRST_BATCH, then twice as
@@ -236,7 +241,8 @@ class StreamMixin(StoreBase):
         can send nothing more is not read any further; then the enrollments made by this
         apply (id above `last_id`), all of them, in the order they were made, marked
         enrolled now. Those with an attempt in flight are left out. The due enrollments of
-        a campaign left unread are counted in the index (`DueBatch.unread`)."""
+        a campaign left unread are counted in the index (`DueBatch.unread`), but for those
+        of the numbers `ended` lists by campaign (a plan that ends them writes nothing)."""
         at = to_text(now)
         with self._read() as conn:
             waiting = in_flight(conn)
@@ -244,10 +250,12 @@ class StreamMixin(StoreBase):
         limit = min(FIRST_BATCH, size)
         while cursors:
             with self._read() as conn:
-                unread = {
-                    name: count_after(conn, name, at, cursors.pop(name), last_id)
-                    for name in [name for name in cursors if used(name)]
-                }
+                unread = {}
+                for name in [name for name in cursors if used(name)]:
+                    cursor = cursors.pop(name)
+                    unread[name] = count_after(conn, name, at, cursor, last_id)
+                    if ended and ended.get(name):
+                        unread[name] -= count_after(conn, name, at, cursor, last_id, ended[name])
                 pages = {  # none when every campaign left is spent
                     name: campaign_page(conn, name, at, after, limit, last_id)
                     for name, after in cursors.items()

@@ -11,7 +11,8 @@ import pytest
 from campaignctl.errors import StateError
 from campaignctl.providers.base import Outcome
 from campaignctl.store import SendBlocked, Store
-from tests.store.helpers import T0, active_campaign, contact, later, phone, send
+from campaignctl.store.records import Intent, Landed
+from tests.store.helpers import SENDER, T0, active_campaign, contact, later, phone, send
 
 A = phone(1)
 
@@ -187,3 +188,34 @@ def test_delivery_callbacks(ready: Store) -> None:
     assert ready.serial == serial + 1
     with pytest.raises(StateError, match="no send attempt"):
         ready.record_delivery(12345, "delivered", None, T0)
+
+
+def test_outcomes_and_intents_go_in_one_transaction_each_intent_in_turn(ready: Store) -> None:
+    """`record_sends`: the outcome of a call back, then the intents of the next calls, each
+    checked against the state as the ones before it left it: one refused (its number opted
+    out, the balance spent by those before it) refuses only itself."""
+    b, c, d = phone(2), phone(3), phone(4)
+    ready.enroll_many("c1", [contact(b), contact(c), contact(d)], T0)
+    ready.add_optout(c, "sms", "STOP", T0)
+    first = send(ready, "c1", A, 1, T0, credits=4)  # 6 credits left
+    serial = ready.serial
+    sent = Landed(first, Outcome("sent", provider_id="SM1"), later(minutes=1), 30)
+    intents = [
+        Intent("c1", n, 1, "step 1", 1, 3, SENDER.key, "outbox", later(minutes=1))
+        for n in (b, c, d, phone(5))
+    ]
+    recorded = ready.record_sends([sent], intents)
+    assert isinstance(recorded[0], int)
+    assert [getattr(r, "reason", None) for r in recorded[1:]] == [
+        "opted_out",
+        None,  # paid with the last 3 credits
+        "not_live",  # never enrolled
+    ]
+    assert ready.serial == serial + 1  # one transaction
+    assert ready.balance() == 0
+    assert _enrollment(ready)[:2] == ("live", 1)
+    assert sorted((a.phone, a.status) for a in ready.in_flight()) == [
+        (b, "pending"),
+        (d, "pending"),
+    ]
+    assert ready.record_sends([], []) == [] and ready.serial == serial + 1  # nothing: no write

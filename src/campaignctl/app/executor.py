@@ -6,9 +6,13 @@ against the real clock at the moment of the call, and keeps what was really done
 that did not go out is not reported as sent, and its step stays due.
 
 Each sender's messages are handed over concurrently, up to its pool (app.handover): the
-store is written on the executor's thread only, an intent before its call is started and
-the outcome once the call is back; a stop (the provider down, credentials refused, the
-lease in doubt) lets the calls in flight come back and be recorded, and starts no other.
+store is written on the executor's thread only, a round at a time: one transaction records
+the outcomes of the calls back and the intents of the calls about to start, then those
+calls start (a round is what the pools have room for, up to ROUND calls inline to a local
+provider, one inline call to a remote one: the state is checked just before each call, as
+ever, and a transaction is most of what a message costs the engine); a stop (the provider
+down, credentials refused, the lease in doubt) lets the calls in flight come back and be
+recorded, and starts no other.
 """
 
 from __future__ import annotations
@@ -22,7 +26,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import groupby
 
-from campaignctl.app.handover import NOT_HANDED_OVER, Answer, Call, Flight, pool_size
+from campaignctl.app.handover import (
+    LOCAL_PROVIDERS,
+    NOT_HANDED_OVER,
+    Answer,
+    Call,
+    Flight,
+    pool_size,
+)
 from campaignctl.app.joining import contacts_for, keep_waiting
 from campaignctl.clock import Clock
 from campaignctl.core.actions import Action, ActionType, Defer, Reason, Send
@@ -34,6 +45,7 @@ from campaignctl.core.windows import seconds_left
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
 from campaignctl.store import SendBlocked
 from campaignctl.store.protocols import ApplyWriter
+from campaignctl.store.records import Intent, Landed
 
 log = logging.getLogger("campaignctl.engine")
 
@@ -41,6 +53,10 @@ BATCH = 50_000  # contacts, or due enrollments, decided and written at a time
 LISTED = 10_000  # actions an apply lists in its report; the rest of the bulk kinds are counted
 BULK = frozenset({"enroll", "defer", "skip", "end"})  # kinds that can number in the millions
 UNCLEAR_IN_A_ROW = 3  # answers of unknown outcome in a row after which sending stops
+# calls at most whose intents are recorded in one transaction, with the outcomes of the
+# calls back before them: a transaction is most of the engine's own cost of a message (a
+# durable commit each on PostgreSQL)
+ROUND = 64
 
 # why the state refused a send between plan and call, as the rule that holds the step
 BLOCKED_REASONS: Mapping[str, Reason] = {
@@ -133,6 +149,8 @@ class Executor:
         self.total = 0  # sends expected, for progress (0: not known ahead)
         self._unclear = 0  # unknown outcomes in a row
         self._halt = threading.Event()  # set once sending stopped: no call starts after it
+        self._landed: list[Landed] = []  # outcomes judged, not recorded yet
+        self._failures: list[BaseException] = []  # what calls raised
 
     @property
     def stopped(self) -> bool:
@@ -253,28 +271,70 @@ class Executor:
     # ------------------------------------------------------------------ sends
 
     def _send_all(self, actions: Sequence[Send]) -> list[Action]:
-        """Hand the messages over, each sender's calls concurrently up to its pool size
-        (see app.handover), every store write on this thread. Returns what was done, in
-        the order of `actions`; a stop lets the calls in flight come back and be recorded,
-        and hands nothing more over."""
+        """Hand the messages over, each sender's calls concurrently up to its pool size (see
+        app.handover), every store write on this thread: before each round of calls, one
+        transaction records the outcomes of the calls back and the intents of the calls
+        about to start (`_round`). Returns what was done, in the order of `actions`; a stop
+        lets the calls in flight come back and be recorded, and hands nothing more over."""
         results: list[Action | None] = [None] * len(actions)
         flight: Flight[Call] = Flight()
         try:
-            for index, action in enumerate(actions):
-                sender = self._sender(action.campaign)
-                size = self._pool_size(action.campaign, sender)
-                while flight.full(sender.key, size):
-                    self._land_all(flight.landed(), results)
-                results[index] = self._send(action, index, sender, size, flight)
-            self._land_all(flight.drain(), results)
+            at = 0
+            while at < len(actions) and not self._stopping():
+                round_ = self._round(actions, at, flight, results)
+                if self._stopping():  # a call back meanwhile stopped sending
+                    break
+                for call, size in self._intents(round_, at, results):
+                    self._hand_over(call, size, flight, results)
+                at += len(round_)
+            for call, answer in flight.drain():
+                self._judge(call, answer, results)
+            self._record_landed()
         except BaseException:
             self._halt.set()  # the calls not yet made are not made
             with contextlib.suppress(Exception):  # record what comes back, while we can
-                self._land_all(flight.drain(), results)
+                for call, answer in flight.drain():
+                    self._judge(call, answer, results)
+                self._record_landed(raising=False)
             raise
         finally:
             flight.close()
         return [result for result in results if result is not None]
+
+    def _stopping(self) -> bool:
+        """Whether sending stopped (or was asked to): no call starts after it."""
+        if self.stopped or self._failures:
+            return True
+        if self.options.should_stop():
+            self.report.stopped = "asked to stop"
+            return True
+        return False
+
+    def _round(
+        self, actions: Sequence[Send], at: int, flight: Flight[Call], results: list[Action | None]
+    ) -> Sequence[Send]:
+        """The messages from the `at`th on whose calls can start now, up to ROUND: those
+        whose sender's pool has room (for the first, waiting for calls to come back when it
+        has none), those of senders called inline when the provider is local (it answers
+        at once); a call made inline to a remote provider is a round of its own."""
+        local = self.provider.name in LOCAL_PROVIDERS
+        taken: Counter[str] = Counter()
+        end = at
+        while end < len(actions) and end - at < ROUND:
+            action = actions[end]
+            sender = self._sender(action.campaign)
+            size = self._pool_size(action.campaign, sender)
+            if size == 1 and not local:  # inline and slow: alone
+                return actions[at:end] if end > at else actions[at : at + 1]
+            if size > 1 and flight.flying(sender.key) + taken[sender.key] >= size:
+                if end > at:
+                    break
+                while flight.full(sender.key, size):
+                    for call, answer in flight.landed():
+                        self._judge(call, answer, results)
+            taken[sender.key] += 1
+            end += 1
+        return actions[at:end]
 
     def _pool_size(self, campaign: str, sender: Sender) -> int:
         """The sender's calls at once; `concurrency` is read from the files (a launch
@@ -284,46 +344,56 @@ class Executor:
             sender = replace(sender, concurrency=spec.sender.concurrency)
         return pool_size(sender, self.provider.name)
 
-    def _send(
-        self, action: Send, index: int, sender: Sender, size: int, flight: Flight[Call]
-    ) -> Action | None:
-        """Record the intent of one message and hand it over: at once on this thread for a
-        pool of one, else to a worker (its outcome is recorded when it comes back). Returns
-        what was done now: a defer (the window closed, or the state refused the send), None
-        when it was not attempted (sending stopped: it simply stays due) or is in flight."""
-        if self.stopped:
-            return None
-        if self.options.should_stop():
-            self.report.stopped = "asked to stop"
-            return None
+    def _intents(
+        self, actions: Sequence[Send], start: int, results: list[Action | None]
+    ) -> list[tuple[Call, int]]:
+        """Record, in one transaction, the outcomes judged since the last one and the
+        intents of these messages (the `start`th on): their calls, each with its sender's
+        pool size. One not attempted gets its result now: a defer (the window closed, or
+        the state refused the send) or none (nothing of its step is due any more)."""
         now = self.clock.now()
-        if _closed(seconds_left(action.valid_until, now)):
-            return self._too_late(action)
-        try:
-            attempt_id = self.store.record_intent(
-                campaign=action.campaign,
-                phone=action.phone,
-                step=action.step,
-                body=action.body,
-                segments=action.segments,
-                credits=action.credits,
-                sender_key=sender.key,
-                provider=self.provider.name,
-                now=now,
-            )
-        except SendBlocked as exc:
-            # the state changed between plan and send (a STOP arrived, a suspend, credits)
-            log.info("not sent to %s (step %s): %s", action.phone, action.step, exc)
-            self.report.count(self.report.outcomes, f"blocked_{exc.reason}")
-            reason = BLOCKED_REASONS.get(exc.reason)
-            if reason is None:
-                return None  # sent or ended meanwhile: nothing of this step is due
-            return Defer(action.campaign, action.phone, action.step, reason, None, str(exc))
-        call = Call(index, action, attempt_id, sender, now)
+        going: list[tuple[int, Send, Sender]] = []
+        for index, action in enumerate(actions, start):
+            if _closed(seconds_left(action.valid_until, now)):
+                results[index] = self._too_late(action)
+            else:
+                going.append((index, action, self._sender(action.campaign)))
+        intents = [
+            Intent(a.campaign, a.phone, a.step, a.body, a.segments, a.credits, sender.key,
+                   self.provider.name, now)
+            for _, a, sender in going
+        ]  # fmt: skip
+        landed, self._landed = self._landed, []
+        recorded = self.store.record_sends(landed, intents)
+        if landed:
+            self.heartbeat()
+        calls: list[tuple[Call, int]] = []
+        for (index, action, sender), attempt in zip(going, recorded, strict=True):
+            if isinstance(attempt, SendBlocked):
+                results[index] = self._blocked(action, attempt)
+            else:
+                call = Call(index, action, attempt, sender, now)
+                calls.append((call, self._pool_size(action.campaign, sender)))
+        return calls
+
+    def _blocked(self, action: Send, exc: SendBlocked) -> Defer | None:
+        """The state changed between plan and send (a STOP arrived, a suspend, credits)."""
+        log.info("not sent to %s (step %s): %s", action.phone, action.step, exc)
+        self.report.count(self.report.outcomes, f"blocked_{exc.reason}")
+        reason = BLOCKED_REASONS.get(exc.reason)
+        if reason is None:
+            return None  # sent or ended meanwhile: nothing of this step is due
+        return Defer(action.campaign, action.phone, action.step, reason, None, str(exc))
+
+    def _hand_over(
+        self, call: Call, size: int, flight: Flight[Call], results: list[Action | None]
+    ) -> None:
+        """Make one recorded call: at once on this thread for a pool of one, else on a
+        worker of its sender's pool (which has room: `_round`)."""
         if size == 1:
-            return self._land(call, self._call(call))
-        flight.submit(sender.key, size, call, lambda: self._call(call))
-        return None
+            self._judge(call, self._call(call), results)
+        else:
+            flight.submit(call.sender.key, size, call, lambda: self._call(call))
 
     def _call(self, call: Call) -> Outcome | None:
         """On a worker (or inline): the window checked again at the moment of the call, then
@@ -347,31 +417,39 @@ class Executor:
         )
         return self.provider.send(message)
 
-    def _land_all(
-        self, landed: Iterable[tuple[Call, Answer]], results: list[Action | None]
-    ) -> None:
-        for call, answer in landed:
-            results[call.index] = self._land(call, answer)
-
-    def _land(self, call: Call, answer: Answer) -> Action | None:
-        """Record what a call came back with, on the executor's thread."""
+    def _judge(self, call: Call, answer: Answer, results: list[Action | None]) -> None:
+        """What a call came back with, on the executor's thread: its result, and its
+        outcome to record (`_record_landed`). A call that raised stops sending; its attempt
+        stays in flight, settled by look-up at the next apply."""
         if isinstance(answer, BaseException):
-            raise answer  # the attempt stays in flight: settled by look-up at the next apply
+            self._failures.append(answer)
+            self._halt.set()
+            return
         action = call.action
+        now = self.clock.now()
         if answer is None:
             closed = Outcome("retry", detail="the recipient's window closed before the call")
-            self.store.record_outcome(call.attempt_id, closed, self.clock.now(), None)
-            return self._too_late(action)
-        if answer is NOT_HANDED_OVER:
-            self.store.record_outcome(call.attempt_id, answer, self.clock.now(), None)
-            return None  # refunded, still due
+            self._landed.append(Landed(call.attempt_id, closed, now, None))
+            results[call.index] = self._too_late(action)
+            return
+        if answer is NOT_HANDED_OVER:  # refunded, still due
+            self._landed.append(Landed(call.attempt_id, answer, now, None))
+            return
         wait = next_wait(self._steps(action.campaign), action.step)
-        self.store.record_outcome(call.attempt_id, answer, self.clock.now(), wait)
-        self.heartbeat()
-        result = self._outcome(action, answer)
+        self._landed.append(Landed(call.attempt_id, answer, now, wait))
+        results[call.index] = self._outcome(action, answer)
         if self.stopped:
             self._halt.set()
-        return result
+
+    def _record_landed(self, *, raising: bool = True) -> None:
+        """Record the outcomes judged since the last transaction; then raise what a call
+        raised, if one did."""
+        landed, self._landed = self._landed, []
+        self.store.record_sends(landed, ())
+        if landed:
+            self.heartbeat()
+        if raising and self._failures:
+            raise self._failures[0]
 
     def _outcome(self, action: Send, outcome: Outcome) -> Action | None:
         report = self.report

@@ -81,6 +81,10 @@ class Flight(Generic[T]):
     def full(self, key: str, size: int) -> bool:
         return self._flying[key] >= size
 
+    def flying(self, key: str) -> int:
+        """The sender's calls in flight."""
+        return self._flying[key]
+
     def submit(self, key: str, size: int, token: T, call: Callable[[], Outcome | None]) -> None:
         """Start `call` on a worker of the sender's pool; the caller has made sure the
         sender has room (`full` is false), so it starts at once."""

@@ -53,11 +53,14 @@ from campaignctl.store.records import (
     CampaignStatusRow,
     EnrollmentRecord,
     HistoryEvent,
+    Intent,
+    Landed,
     LedgerEntry,
     OptOutRecord,
     OutboxRecord,
 )
 from campaignctl.store.review import ReviewHold
+from campaignctl.store.sends import SendBlocked
 from campaignctl.store.stream import DueBatch, SyncFacts, SyncStart
 
 # ------------------------------------------------------------------------------- reading
@@ -260,23 +263,9 @@ class ApplyWriter(Protocol):
         self, campaign: str, phones: Sequence[str], reason: str, now: datetime
     ) -> None: ...
 
-    def record_intent(
-        self,
-        *,
-        campaign: str,
-        phone: str,
-        step: int,
-        body: str,
-        segments: int,
-        credits: int,
-        sender_key: str,
-        provider: str,
-        now: datetime,
-    ) -> int: ...
-
-    def record_outcome(
-        self, attempt_id: int, outcome: Outcome, now: datetime, next_wait_days: int | None
-    ) -> None: ...
+    def record_sends(
+        self, landed: Sequence[Landed], intents: Sequence[Intent]
+    ) -> list[int | SendBlocked]: ...
 
     def pass_over(
         self,

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from campaignctl.core.types import CampaignStatus
-from campaignctl.providers.base import OutgoingMessage
+from campaignctl.providers.base import Outcome, OutgoingMessage
 
 AttemptStatus = Literal["pending", "unknown", "sent", "retry", "failed"]
 EnrollmentStatus = Literal["live", "done", "ended"]
@@ -63,6 +63,33 @@ class AttemptRecord:
             created_at=self.created_at,
             validity_seconds=validity_seconds,
         )
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A message about to be handed to the provider: its attempt is recorded (pending) and
+    its credits debited before the call (`record_sends`)."""
+
+    campaign: str
+    phone: str
+    step: int
+    body: str
+    segments: int
+    credits: int
+    sender_key: str
+    provider: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Landed:
+    """What the provider said about a recorded attempt (`record_sends`): the step's
+    next wait in days when it was sent (None: the last step)."""
+
+    attempt_id: int
+    outcome: Outcome
+    now: datetime
+    next_wait_days: int | None
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,16 @@
 """Send attempts: the intent written before the provider call, and its outcome after.
 
-Intent and debit are one transaction; outcome, refund and enrollment progress another. A
-crash between them leaves an attempt 'pending' that the applier resolves with the
-provider's lookup, never by sending again: the partial unique index on (campaign, phone,
-step) refuses a second pending/unknown/sent attempt for the same step.
+Intent and debit are one transaction; outcome, refund and enrollment progress another (the
+executor records, in one, the outcomes of the calls back and the intents of the calls it
+is about to make: `record_sends`). A crash between them leaves an attempt 'pending' that
+the applier resolves with the provider's lookup, never by sending again: the partial
+unique index on (campaign, phone, step) refuses a second pending/unknown/sent attempt for
+the same step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +18,7 @@ from campaignctl.errors import StateError
 from campaignctl.providers.base import Outcome
 from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
-from campaignctl.store.records import AttemptRecord
+from campaignctl.store.records import AttemptRecord, Intent, Landed
 from campaignctl.store.review import is_held
 from campaignctl.store.writes import end_live
 
@@ -95,6 +98,26 @@ def _check_send_allowed(conn: Conn, campaign: str, phone: str, step: int, credit
         )
 
 
+def _record_intent(conn: Conn, intent: Intent) -> int:
+    """Inside a write: check the send, record its attempt (pending), debit its credits."""
+    i = intent
+    _check_send_allowed(conn, i.campaign, i.phone, i.step, i.credits)
+    at = to_text(i.now)
+    cursor = conn.execute(
+        "INSERT INTO attempts (campaign, phone, step, body, segments, credits,"
+        " sender_key, provider, status, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+        [i.campaign, i.phone, i.step, i.body, i.segments, i.credits, i.sender_key, i.provider,
+         at, at],
+    )  # fmt: skip
+    attempt_id = int(cursor.fetchone()[0])
+    conn.execute(
+        "INSERT INTO ledger (at, amount, note, attempt_id) VALUES (?, ?, ?, ?)",
+        [at, -i.credits, f"{i.campaign} step {i.step} to {i.phone}", attempt_id],
+    )
+    return attempt_id
+
+
 class SendsMixin(StoreBase):
     def record_intent(
         self,
@@ -112,21 +135,11 @@ class SendsMixin(StoreBase):
         """Record the attempt (pending) and debit its credits, in one transaction, before
         the provider is called. Raises SendBlocked (a StateError) when the state forbids
         it, including when that step already has a pending/unknown/sent attempt."""
-        at = to_text(now)
-        with self._write(fenced=True) as conn:
-            _check_send_allowed(conn, campaign, phone, step, credits)
-            cursor = conn.execute(
-                "INSERT INTO attempts (campaign, phone, step, body, segments, credits,"
-                " sender_key, provider, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
-                [campaign, phone, step, body, segments, credits, sender_key, provider, at, at],
-            )
-            attempt_id = int(cursor.fetchone()[0])
-            conn.execute(
-                "INSERT INTO ledger (at, amount, note, attempt_id) VALUES (?, ?, ?, ?)",
-                [at, -credits, f"{campaign} step {step} to {phone}", attempt_id],
-            )
-            return attempt_id
+        intent = Intent(campaign, phone, step, body, segments, credits, sender_key, provider, now)
+        (recorded,) = self.record_sends((), [intent])
+        if isinstance(recorded, SendBlocked):
+            raise recorded
+        return recorded
 
     def record_outcome(
         self, attempt_id: int, outcome: Outcome, now: datetime, next_wait_days: int | None
@@ -138,54 +151,75 @@ class SendsMixin(StoreBase):
         opted_out: refunded, the number opted out, its live enrollments ended.
         rejected / failed: refunded, the enrollment ended (provider_rejected).
         """
-        at = to_text(now)
+        self.record_sends([Landed(attempt_id, outcome, now, next_wait_days)], ())
+
+    def record_sends(
+        self, landed: Sequence[Landed], intents: Sequence[Intent]
+    ) -> list[int | SendBlocked]:
+        """In one transaction: the outcomes of calls that came back (`record_outcome` of
+        each), then the intents of the next calls (`record_intent` of each, in turn: each
+        sees the debits of those before it). Returns each intent's attempt id, or the
+        SendBlocked that refused it (refusing only itself)."""
+        recorded: list[int | SendBlocked] = []
+        if not landed and not intents:
+            return recorded
         with self._write(fenced=True) as conn:
-            row = conn.execute(
-                f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", [attempt_id]
-            ).fetchone()
-            if row is None:
-                raise StateError(f"no send attempt {attempt_id} in the state")
-            attempt = attempt_from_row(row)
-            if attempt.status not in ("pending", "unknown"):
-                raise StateError(
-                    f"send attempt {attempt_id} already has the outcome {attempt.status}"
-                )
-            status = {"sent": "sent", "unknown": "unknown", "retry": "retry"}.get(
-                outcome.status, "retry" if outcome.status == "auth_failed" else "failed"
+            for one in landed:
+                self._record_outcome(conn, one)
+            for intent in intents:
+                try:
+                    recorded.append(_record_intent(conn, intent))
+                except SendBlocked as exc:
+                    recorded.append(exc)
+        return recorded
+
+    def _record_outcome(self, conn: Conn, landed: Landed) -> None:
+        attempt_id, outcome, now = landed.attempt_id, landed.outcome, landed.now
+        at = to_text(now)
+        row = conn.execute(
+            f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", [attempt_id]
+        ).fetchone()
+        if row is None:
+            raise StateError(f"no send attempt {attempt_id} in the state")
+        attempt = attempt_from_row(row)
+        if attempt.status not in ("pending", "unknown"):
+            raise StateError(f"send attempt {attempt_id} already has the outcome {attempt.status}")
+        status = {"sent": "sent", "unknown": "unknown", "retry": "retry"}.get(
+            outcome.status, "retry" if outcome.status == "auth_failed" else "failed"
+        )
+        conn.execute(
+            "UPDATE attempts SET status = ?, provider_id = coalesce(?, provider_id),"
+            " error_code = ?, detail = ?, billed_segments = ?, updated_at = ? WHERE id = ?",
+            [status, outcome.provider_id, outcome.error_code, outcome.detail,
+             outcome.segments, at, attempt_id],
+        )  # fmt: skip
+        if status in ("retry", "failed") and attempt.credits:
+            conn.execute(
+                "INSERT INTO ledger (at, amount, note, attempt_id) VALUES (?, ?, ?, ?)",
+                [at, attempt.credits, f"refund: {outcome.status}", attempt_id],
+            )
+        if outcome.status == "sent":
+            self._advance(conn, attempt, now, landed.next_wait_days)
+        elif outcome.status == "opted_out":
+            conn.execute(
+                "INSERT INTO optouts (phone, at, source, note) VALUES (?, ?, 'provider', ?)"
+                " ON CONFLICT (phone) DO NOTHING",
+                [attempt.phone, at, f"provider error {outcome.error_code}"],
             )
             conn.execute(
-                "UPDATE attempts SET status = ?, provider_id = coalesce(?, provider_id),"
-                " error_code = ?, detail = ?, billed_segments = ?, updated_at = ? WHERE id = ?",
-                [status, outcome.provider_id, outcome.error_code, outcome.detail,
-                 outcome.segments, at, attempt_id],
-            )  # fmt: skip
-            if status in ("retry", "failed") and attempt.credits:
-                conn.execute(
-                    "INSERT INTO ledger (at, amount, note, attempt_id) VALUES (?, ?, ?, ?)",
-                    [at, attempt.credits, f"refund: {outcome.status}", attempt_id],
-                )
-            if outcome.status == "sent":
-                self._advance(conn, attempt, now, next_wait_days)
-            elif outcome.status == "opted_out":
-                conn.execute(
-                    "INSERT INTO optouts (phone, at, source, note) VALUES (?, ?, 'provider', ?)"
-                    " ON CONFLICT (phone) DO NOTHING",
-                    [attempt.phone, at, f"provider error {outcome.error_code}"],
-                )
-                conn.execute(
-                    "INSERT INTO optout_history (phone, at, action, source, reason)"
-                    " VALUES (?, ?, 'add', 'provider', ?)",
-                    [attempt.phone, at, f"provider error {outcome.error_code}"],
-                )
-                end_live(conn, "phone = ?", [attempt.phone], "opted_out", now)
-            elif outcome.status in ("rejected", "failed"):
-                end_live(
-                    conn,
-                    "campaign = ? AND phone = ?",
-                    [attempt.campaign, attempt.phone],
-                    "provider_rejected",
-                    now,
-                )
+                "INSERT INTO optout_history (phone, at, action, source, reason)"
+                " VALUES (?, ?, 'add', 'provider', ?)",
+                [attempt.phone, at, f"provider error {outcome.error_code}"],
+            )
+            end_live(conn, "phone = ?", [attempt.phone], "opted_out", now)
+        elif outcome.status in ("rejected", "failed"):
+            end_live(
+                conn,
+                "campaign = ? AND phone = ?",
+                [attempt.campaign, attempt.phone],
+                "provider_rejected",
+                now,
+            )
 
     @staticmethod
     def _advance(

@@ -166,18 +166,18 @@ class CommandsMixin(StoreBase):
     # ------------------------------------------------------------------ outbox
 
     def outbox_add(self, message: OutgoingMessage, now: datetime) -> str:
-        """Record a message the outbox provider 'sent'; idempotent per attempt."""
+        """Record a message the outbox provider 'sent'; idempotent per attempt. The provider's
+        side, not the state's: its commit does not wait for the disk (the outcome's, after
+        it, does; a crash before that loses both, and the look-up then finds nothing sent)."""
         sender = message.from_number or message.messaging_service_sid
-        with self._write(bump=False) as conn:
-            conn.execute(
+        with self._write(bump=False, kind="unflushed") as conn:
+            # one statement: the row's id, new or kept (the no-op update returns it)
+            row = conn.execute(
                 f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (attempt_id) DO NOTHING",
+                " ON CONFLICT (attempt_id) DO UPDATE SET id = outbox.id RETURNING id",
                 [outbox_id(message.attempt_id), message.attempt_id, to_text(now),
                  message.campaign, message.to, sender, message.step, message.body],
-            )  # fmt: skip
-            row = conn.execute(
-                "SELECT id FROM outbox WHERE attempt_id = ?", [message.attempt_id]
-            ).fetchone()
+            ).fetchone()  # fmt: skip
             return str(row[0])
 
     def outbox_find(self, attempt_id: int) -> OutboxRecord | None:

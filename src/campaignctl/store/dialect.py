@@ -55,7 +55,10 @@ class Conn(Protocol):
     def begin(self, kind: str) -> None:
         """Begin a transaction: "read" (one consistent snapshot), "write" (one writer at a
         time, the serial's row held), "lease" (a write that waits for the other writer no
-        longer than the stall limit) or "scratch" (a read that may fill the sync table)."""
+        longer than the stall limit), "unflushed" (a write of rows that are not the state's,
+        the outbox provider's: not serialised with the writers, and its commit need not be
+        on the disk when it returns, the next durable commit puts it there and a crash
+        before that loses it) or "scratch" (a read that may fill the sync table)."""
 
     def limit_stalls(self, seconds: float) -> None:
         """How long a write of this connection may wait on its client, or a lease write on

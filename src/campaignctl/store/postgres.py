@@ -54,11 +54,17 @@ _BEGIN: dict[str, tuple[str, ...]] = {
     ),
 }
 _BEGIN["lease"] = _BEGIN["write"]
+# rows that are not the state's (the outbox provider's): not serialised with the writers
+_BEGIN["unflushed"] = ("BEGIN ISOLATION LEVEL READ COMMITTED",)
 # the stall limits each kind of transaction sets, in its first statement (one round trip)
 _LIMITS: dict[str, tuple[str, ...]] = {
     "write": ("idle_in_transaction_session_timeout",),
     "lease": ("idle_in_transaction_session_timeout", "lock_timeout"),
+    "unflushed": ("idle_in_transaction_session_timeout",),
 }
+# what else a kind sets for itself alone, in the same statement: an unflushed write's commit
+# does not wait for its WAL to reach the disk (the next durable commit takes it there)
+_LOCAL: dict[str, tuple[str, ...]] = {"unflushed": ("SET LOCAL synchronous_commit = off",)}
 
 # The SQLite spellings the shared queries use that PostgreSQL has under another name; every
 # other statement runs as written (after `?` becomes `%s`).
@@ -115,7 +121,7 @@ class PgConn:
         first, *rest = _BEGIN[kind]
         limits = [f"SET LOCAL {name} = {self._stall_ms}" for name in _LIMITS.get(kind, ())]
         # without parameters, one simple query: the limits cost no round trip of their own
-        self._conn.execute("; ".join([first, *limits]))
+        self._conn.execute("; ".join([first, *limits, *_LOCAL.get(kind, ())]))
         for statement in rest:
             self._conn.execute(statement)
 

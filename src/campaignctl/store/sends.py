@@ -19,7 +19,6 @@ from campaignctl.providers.base import Outcome
 from campaignctl.store.db import StoreBase, from_text, to_text
 from campaignctl.store.dialect import Conn
 from campaignctl.store.records import AttemptRecord, Intent, Landed
-from campaignctl.store.review import is_held
 from campaignctl.store.writes import end_live
 
 # status callback errors that mean the number cannot receive texts (unknown, landline)
@@ -64,58 +63,237 @@ def attempt_from_row(row: Any) -> AttemptRecord:
     )
 
 
-def _check_send_allowed(conn: Conn, campaign: str, phone: str, step: int, credits: int) -> None:
-    """The state's last line of defence, checked in the intent's own transaction."""
-    suspended, balance = conn.execute(
-        "SELECT suspended_reason, balance FROM meta WHERE id = 1"
-    ).fetchone()
-    who = f"{campaign} {phone} step {step}"
-    if suspended is not None:
-        raise SendBlocked(f"not sending {who}: all sending is suspended ({suspended})", "suspended")
-    if conn.execute("SELECT 1 FROM optouts WHERE phone = ?", [phone]).fetchone():
-        raise SendBlocked(f"not sending {who}: the number opted out", "opted_out")
-    if is_held(conn, phone):
-        raise SendBlocked(f"not sending {who}: a reply of the number is held for review", "held")
-    enrollment = conn.execute(
-        "SELECT status, steps_sent FROM enrollments WHERE campaign = ? AND phone = ?",
-        [campaign, phone],
-    ).fetchone()
-    if enrollment is None or enrollment[0] != "live":
-        state = "not enrolled" if enrollment is None else f"enrollment {enrollment[0]}"
-        raise SendBlocked(f"not sending {who}: {state}", "not_live")
-    taken = conn.execute(
-        "SELECT id, status FROM attempts WHERE campaign = ? AND phone = ? AND step = ?"
-        " AND status IN ('pending', 'unknown', 'sent')",
-        [campaign, phone, step],
-    ).fetchone()
-    if taken is not None or step != enrollment[1] + 1:
-        what = f"attempt {taken[0]} is {taken[1]}" if taken else f"{enrollment[1]} steps sent"
-        raise SendBlocked(f"not sending {who}: {what}", "step_taken")
-    if credits > balance:
-        raise SendBlocked(
-            f"not sending {who}: it costs {credits} credits, the balance is {balance}",
-            "insufficient_credits",
-        )
+CHUNK = 500  # numbers looked up in one statement
 
 
-def _record_intent(conn: Conn, intent: Intent) -> int:
-    """Inside a write: check the send, record its attempt (pending), debit its credits."""
-    i = intent
-    _check_send_allowed(conn, i.campaign, i.phone, i.step, i.credits)
-    at = to_text(i.now)
-    cursor = conn.execute(
-        "INSERT INTO attempts (campaign, phone, step, body, segments, credits,"
-        " sender_key, provider, status, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+def _among(conn: Conn, sql: str, phones: Sequence[str]) -> list[Any]:
+    """The rows of `sql` (its `{}`: the placeholders of the numbers) for these numbers, a
+    chunk of numbers at a time."""
+    rows: list[Any] = []
+    for start in range(0, len(phones), CHUNK):
+        chunk = phones[start : start + CHUNK]
+        rows.extend(conn.execute(sql.format(", ".join("?" * len(chunk))), chunk).fetchall())
+    return rows
+
+
+class _SendFacts:
+    """What the state says of the numbers of a round of intents, read in a few statements
+    inside its transaction; `check` keeps it up to date as each intent is recorded."""
+
+    def __init__(self, conn: Conn, intents: Sequence[Intent]) -> None:
+        self.suspended, self.balance = conn.execute(
+            "SELECT suspended_reason, balance FROM meta WHERE id = 1"
+        ).fetchone()
+        phones = sorted({i.phone for i in intents})
+        self.opted = {
+            r[0] for r in _among(conn, "SELECT phone FROM optouts WHERE phone IN ({})", phones)
+        }
+        self.held = {
+            r[0]
+            for r in _among(
+                conn,
+                "SELECT phone FROM review_holds WHERE phone IN ({}) AND decided_at IS NULL",
+                phones,
+            )
+        }
+        self.enrollments = {
+            (r[0], r[1]): (r[2], int(r[3]))
+            for r in _among(
+                conn,
+                "SELECT campaign, phone, status, steps_sent FROM enrollments WHERE phone IN ({})",
+                phones,
+            )
+        }
+        self.taken = {
+            (r[0], r[1], int(r[2])): (int(r[3]), r[4])
+            for r in _among(
+                conn,
+                "SELECT campaign, phone, step, id, status FROM attempts WHERE phone IN ({})"
+                " AND status IN ('pending', 'unknown', 'sent')",
+                phones,
+            )
+        }
+
+    def check(self, i: Intent) -> None:
+        """The state's last line of defence, in the intent's own transaction: raises
+        SendBlocked when the state forbids the send; else counts it (its debit, its step
+        taken) for the intents after it."""
+        who = f"{i.campaign} {i.phone} step {i.step}"
+        if self.suspended is not None:
+            raise SendBlocked(
+                f"not sending {who}: all sending is suspended ({self.suspended})", "suspended"
+            )
+        if i.phone in self.opted:
+            raise SendBlocked(f"not sending {who}: the number opted out", "opted_out")
+        if i.phone in self.held:
+            raise SendBlocked(
+                f"not sending {who}: a reply of the number is held for review", "held"
+            )
+        enrollment = self.enrollments.get((i.campaign, i.phone))
+        if enrollment is None or enrollment[0] != "live":
+            state = "not enrolled" if enrollment is None else f"enrollment {enrollment[0]}"
+            raise SendBlocked(f"not sending {who}: {state}", "not_live")
+        taken = self.taken.get((i.campaign, i.phone, i.step))
+        if taken is not None or i.step != enrollment[1] + 1:
+            what = f"attempt {taken[0]} is {taken[1]}" if taken else f"{enrollment[1]} steps sent"
+            raise SendBlocked(f"not sending {who}: {what}", "step_taken")
+        if i.credits > self.balance:
+            raise SendBlocked(
+                f"not sending {who}: it costs {i.credits} credits, the balance is {self.balance}",
+                "insufficient_credits",
+            )
+        self.balance -= i.credits
+        self.taken[(i.campaign, i.phone, i.step)] = (0, "pending")
+
+
+def _record_intents(conn: Conn, intents: Sequence[Intent]) -> list[int | SendBlocked]:
+    """Inside a write: check each send in turn, record the attempts allowed (pending) and
+    debit their credits, in a few statements whatever their number."""
+    facts = _SendFacts(conn, intents)
+    refused: list[SendBlocked | None] = []  # each intent's refusal, or None: recorded
+    allowed: list[Intent] = []
+    for intent in intents:
+        try:
+            facts.check(intent)
+        except SendBlocked as exc:
+            refused.append(exc)
+            continue
+        refused.append(None)
+        allowed.append(intent)
+    if not allowed:
+        return [exc for exc in refused if exc is not None]
+    rows = [
         [i.campaign, i.phone, i.step, i.body, i.segments, i.credits, i.sender_key, i.provider,
-         at, at],
-    )  # fmt: skip
-    attempt_id = int(cursor.fetchone()[0])
+         to_text(i.now), to_text(i.now)]
+        for i in allowed
+    ]  # fmt: skip
+    # one statement: the ids come back keyed by (campaign, phone, step), whatever their order
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"] * len(rows))
+    ids = {
+        (r[1], r[2], int(r[3])): int(r[0])
+        for r in conn.execute(
+            "INSERT INTO attempts (campaign, phone, step, body, segments, credits,"
+            f" sender_key, provider, status, created_at, updated_at) VALUES {values}"
+            " RETURNING id, campaign, phone, step",
+            [value for row in rows for value in row],
+        ).fetchall()
+    }
+    debits = [
+        [to_text(i.now), -i.credits, f"{i.campaign} step {i.step} to {i.phone}",
+         ids[(i.campaign, i.phone, i.step)]]
+        for i in allowed
+    ]  # fmt: skip
     conn.execute(
-        "INSERT INTO ledger (at, amount, note, attempt_id) VALUES (?, ?, ?, ?)",
-        [at, -i.credits, f"{i.campaign} step {i.step} to {i.phone}", attempt_id],
+        "INSERT INTO ledger (at, amount, note, attempt_id) VALUES "
+        + ", ".join(["(?, ?, ?, ?)"] * len(debits)),
+        [value for row in debits for value in row],
     )
-    return attempt_id
+    return [
+        ids[(i.campaign, i.phone, i.step)] if exc is None else exc
+        for i, exc in zip(intents, refused, strict=True)
+    ]
+
+
+def _record_outcomes(conn: Conn, landed: Sequence[Landed]) -> None:
+    """Inside a write: what the provider said of each attempt (see `record_outcome`), in a
+    few statements whatever their number."""
+    rows: dict[int, Any] = {}
+    ids = [one.attempt_id for one in landed]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        sql = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id IN ({marks})"
+        rows.update((int(r[0]), r) for r in conn.execute(sql, chunk).fetchall())
+    statuses: list[list[Any]] = []
+    refunds: list[list[Any]] = []
+    waits: list[list[Any]] = []
+    last: list[list[Any]] = []
+    phones: list[list[Any]] = []
+    ending: list[tuple[AttemptRecord, Landed]] = []  # opted out, rejected: rare
+    given: dict[int, str] = {}  # attempt -> the status this round gives it
+    for one in landed:
+        row = rows.get(one.attempt_id)
+        if row is None:
+            raise StateError(f"no send attempt {one.attempt_id} in the state")
+        attempt = attempt_from_row(row)
+        had = given.get(one.attempt_id, attempt.status)
+        if had not in ("pending", "unknown") or one.attempt_id in given:
+            raise StateError(f"send attempt {one.attempt_id} already has the outcome {had}")
+        outcome, at = one.outcome, to_text(one.now)
+        status = {"sent": "sent", "unknown": "unknown", "retry": "retry"}.get(
+            outcome.status, "retry" if outcome.status == "auth_failed" else "failed"
+        )
+        given[one.attempt_id] = status
+        statuses.append([status, outcome.provider_id, outcome.error_code, outcome.detail,
+                         outcome.segments, at, one.attempt_id])  # fmt: skip
+        if status in ("retry", "failed") and attempt.credits:
+            refunds.append([at, attempt.credits, f"refund: {outcome.status}", one.attempt_id])
+        key = [attempt.campaign, attempt.phone]
+        if outcome.status == "sent":
+            if one.next_wait_days is None:  # the last step: the enrollment is done
+                last.append([attempt.step, at, *key])
+            else:
+                due = to_text(one.now + timedelta(days=one.next_wait_days))
+                waits.append([attempt.step, at, due, due, *key])
+            phones.append([attempt.phone, at])
+        elif outcome.status in ("opted_out", "rejected", "failed"):
+            ending.append((attempt, one))
+    conn.executemany(
+        "UPDATE attempts SET status = ?, provider_id = coalesce(?, provider_id),"
+        " error_code = ?, detail = ?, billed_segments = ?, updated_at = ? WHERE id = ?",
+        statuses,
+    )
+    if refunds:
+        conn.executemany(
+            "INSERT INTO ledger (at, amount, note, attempt_id) VALUES (?, ?, ?, ?)", refunds
+        )
+    if waits:  # the common case: the step counts, the next one waits
+        conn.executemany(
+            "UPDATE enrollments SET steps_sent = max(steps_sent, ?), last_sent_at = ?,"
+            " next_due_at = ?, next_at = ? WHERE campaign = ? AND phone = ?",
+            waits,
+        )
+    if last:
+        conn.executemany(
+            "UPDATE enrollments SET steps_sent = max(steps_sent, ?), last_sent_at = ?"
+            " WHERE campaign = ? AND phone = ?",
+            last,
+        )
+        conn.executemany(
+            "UPDATE enrollments SET status = 'done', ended_at = ?"
+            " WHERE campaign = ? AND phone = ? AND +status = 'live'",
+            [row[1:] for row in last],
+        )
+    if phones:
+        conn.executemany(
+            "INSERT INTO phones (phone, last_sent_at) VALUES (?, ?) ON CONFLICT (phone)"
+            " DO UPDATE SET last_sent_at = max(phones.last_sent_at, excluded.last_sent_at)",
+            phones,
+        )
+    for attempt, one in ending:
+        _ended_by(conn, attempt, one)
+
+
+def _ended_by(conn: Conn, attempt: AttemptRecord, landed: Landed) -> None:
+    """Inside a write: a number opted out (its live enrollments ended), or one the provider
+    rejected (this enrollment ended: provider_rejected)."""
+    outcome, now, at = landed.outcome, landed.now, to_text(landed.now)
+    if outcome.status == "opted_out":
+        note = f"provider error {outcome.error_code}"
+        conn.execute(
+            "INSERT INTO optouts (phone, at, source, note) VALUES (?, ?, 'provider', ?)"
+            " ON CONFLICT (phone) DO NOTHING",
+            [attempt.phone, at, note],
+        )
+        conn.execute(
+            "INSERT INTO optout_history (phone, at, action, source, reason)"
+            " VALUES (?, ?, 'add', 'provider', ?)",
+            [attempt.phone, at, note],
+        )
+        end_live(conn, "phone = ?", [attempt.phone], "opted_out", now)
+    else:
+        key = [attempt.campaign, attempt.phone]
+        end_live(conn, "campaign = ? AND phone = ?", key, "provider_rejected", now)
 
 
 class SendsMixin(StoreBase):
@@ -164,95 +342,11 @@ class SendsMixin(StoreBase):
         if not landed and not intents:
             return recorded
         with self._write(fenced=True) as conn:
-            for one in landed:
-                self._record_outcome(conn, one)
-            for intent in intents:
-                try:
-                    recorded.append(_record_intent(conn, intent))
-                except SendBlocked as exc:
-                    recorded.append(exc)
+            if landed:
+                _record_outcomes(conn, landed)
+            if intents:
+                recorded = _record_intents(conn, intents)
         return recorded
-
-    def _record_outcome(self, conn: Conn, landed: Landed) -> None:
-        attempt_id, outcome, now = landed.attempt_id, landed.outcome, landed.now
-        at = to_text(now)
-        row = conn.execute(
-            f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", [attempt_id]
-        ).fetchone()
-        if row is None:
-            raise StateError(f"no send attempt {attempt_id} in the state")
-        attempt = attempt_from_row(row)
-        if attempt.status not in ("pending", "unknown"):
-            raise StateError(f"send attempt {attempt_id} already has the outcome {attempt.status}")
-        status = {"sent": "sent", "unknown": "unknown", "retry": "retry"}.get(
-            outcome.status, "retry" if outcome.status == "auth_failed" else "failed"
-        )
-        conn.execute(
-            "UPDATE attempts SET status = ?, provider_id = coalesce(?, provider_id),"
-            " error_code = ?, detail = ?, billed_segments = ?, updated_at = ? WHERE id = ?",
-            [status, outcome.provider_id, outcome.error_code, outcome.detail,
-             outcome.segments, at, attempt_id],
-        )  # fmt: skip
-        if status in ("retry", "failed") and attempt.credits:
-            conn.execute(
-                "INSERT INTO ledger (at, amount, note, attempt_id) VALUES (?, ?, ?, ?)",
-                [at, attempt.credits, f"refund: {outcome.status}", attempt_id],
-            )
-        if outcome.status == "sent":
-            self._advance(conn, attempt, now, landed.next_wait_days)
-        elif outcome.status == "opted_out":
-            conn.execute(
-                "INSERT INTO optouts (phone, at, source, note) VALUES (?, ?, 'provider', ?)"
-                " ON CONFLICT (phone) DO NOTHING",
-                [attempt.phone, at, f"provider error {outcome.error_code}"],
-            )
-            conn.execute(
-                "INSERT INTO optout_history (phone, at, action, source, reason)"
-                " VALUES (?, ?, 'add', 'provider', ?)",
-                [attempt.phone, at, f"provider error {outcome.error_code}"],
-            )
-            end_live(conn, "phone = ?", [attempt.phone], "opted_out", now)
-        elif outcome.status in ("rejected", "failed"):
-            end_live(
-                conn,
-                "campaign = ? AND phone = ?",
-                [attempt.campaign, attempt.phone],
-                "provider_rejected",
-                now,
-            )
-
-    @staticmethod
-    def _advance(
-        conn: Conn,
-        attempt: AttemptRecord,
-        now: datetime,
-        next_wait_days: int | None,
-    ) -> None:
-        at = to_text(now)
-        key = [attempt.campaign, attempt.phone]
-        if next_wait_days is None:
-            conn.execute(
-                "UPDATE enrollments SET steps_sent = max(steps_sent, ?), last_sent_at = ?"
-                " WHERE campaign = ? AND phone = ?",
-                [attempt.step, at, *key],
-            )
-            conn.execute(
-                "UPDATE enrollments SET status = 'done', ended_at = ?"
-                " WHERE campaign = ? AND phone = ? AND +status = 'live'",
-                [at, *key],
-            )
-        else:  # one statement for the common case: a send is the hot path of an apply
-            due = to_text(now + timedelta(days=next_wait_days))
-            conn.execute(
-                "UPDATE enrollments SET steps_sent = max(steps_sent, ?), last_sent_at = ?,"
-                " next_due_at = ?, next_at = ? WHERE campaign = ? AND phone = ?",
-                [attempt.step, at, due, due, *key],
-            )
-        conn.execute(
-            "INSERT INTO phones (phone, last_sent_at) VALUES (?, ?) ON CONFLICT (phone)"
-            " DO UPDATE SET last_sent_at = max(phones.last_sent_at, excluded.last_sent_at)",
-            [attempt.phone, at],
-        )
 
     def in_flight(self) -> list[AttemptRecord]:
         """Attempts whose outcome is not known yet (pending or unknown), oldest first."""

@@ -34,6 +34,7 @@ _BEGIN = {
     "scratch": "BEGIN",
     "write": "BEGIN IMMEDIATE",
     "lease": "BEGIN IMMEDIATE",
+    "unflushed": "BEGIN IMMEDIATE",  # synchronous = NORMAL: no commit waits for the disk
 }
 
 

@@ -363,10 +363,7 @@ class Executor:
                    self.provider.name, now)
             for _, a, sender in going
         ]  # fmt: skip
-        landed, self._landed = self._landed, []
-        recorded = self.store.record_sends(landed, intents)
-        if landed:
-            self.heartbeat()
+        recorded = self._record(intents)
         calls: list[tuple[Call, int]] = []
         for (index, action, sender), attempt in zip(going, recorded, strict=True):
             if isinstance(attempt, SendBlocked):
@@ -441,13 +438,18 @@ class Executor:
         if self.stopped:
             self._halt.set()
 
+    def _record(self, intents: Sequence[Intent]) -> list[int | SendBlocked]:
+        """One transaction: the outcomes judged since the last one, then these intents."""
+        landed, self._landed = self._landed, []
+        recorded = self.store.record_sends(landed, intents)
+        if landed:
+            self.heartbeat()
+        return recorded
+
     def _record_landed(self, *, raising: bool = True) -> None:
         """Record the outcomes judged since the last transaction; then raise what a call
         raised, if one did."""
-        landed, self._landed = self._landed, []
-        self.store.record_sends(landed, ())
-        if landed:
-            self.heartbeat()
+        self._record(())
         if raising and self._failures:
             raise self._failures[0]
 

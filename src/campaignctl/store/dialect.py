@@ -86,3 +86,16 @@ class Conn(Protocol):
         """A subquery of the numbers marked present, and its parameters."""
 
     def present_end(self) -> None: ...
+
+
+IN_CHUNK = 500  # keys looked up in one statement, by default
+
+
+def in_chunks(
+    conn: Conn, sql: str, head: Sequence[object], keys: Sequence[object], size: int = IN_CHUNK
+) -> Iterator[Any]:
+    """The rows of `sql` (ending in `IN ({marks})`, after the parameters `head`) for these
+    keys, `size` keys a statement."""
+    for start in range(0, len(keys), size):
+        chunk = keys[start : start + size]
+        yield from conn.execute(sql.format(marks=", ".join("?" * len(chunk))), [*head, *chunk])

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from campaignctl.store.codec import ENROLLMENT_COLUMNS
-from campaignctl.store.dialect import Conn
+from campaignctl.store.dialect import Conn, in_chunks
 
 Key = tuple[int, str, int]  # (0: next_at unknown / 1: known, next_at, id)
 START: Key = (0, "", 0)
@@ -45,7 +45,6 @@ _KNOWN = (
 _NEW = f"{_SELECT} WHERE id > ? AND +status = 'live' AND next_due_at <= ? ORDER BY id"
 
 EVERY = 2**62  # an id above every id
-_CHUNK = 500  # numbers looked up in one statement
 
 
 def key_of(row: Sequence[Any]) -> Key:
@@ -95,20 +94,18 @@ def count_after(
         parts.append(("next_at IS NULL AND next_due_at <= ? AND id > ?", [at, after[2]]))
         after = (1, "", 0)
     parts.append(("next_at <= ? AND (next_at, id) > (?, ?)", [at, after[1], after[2]]))
-    chunks = (
-        [None] if among is None else [among[i : i + _CHUNK] for i in range(0, len(among), _CHUNK)]
-    )
     counted = 0
     for where, params in parts:
-        for chunk in chunks:
-            sql = (
-                "SELECT count(*) FROM enrollments WHERE campaign = ? AND status = 'live'"
-                f" AND {where} AND id <= ?"
-            )
-            if chunk is not None:
-                sql += f" AND phone IN ({', '.join('?' * len(chunk))})"
-            row = conn.execute(sql, [campaign, *params, upto, *(chunk or ())]).fetchone()
-            counted += int(row[0])
+        sql = (
+            "SELECT count(*) FROM enrollments WHERE campaign = ? AND status = 'live'"
+            f" AND {where} AND id <= ?"
+        )
+        head = [campaign, *params, upto]
+        if among is None:
+            counted += int(conn.execute(sql, head).fetchone()[0])
+        else:
+            sql += " AND phone IN ({marks})"
+            counted += sum(int(row[0]) for row in in_chunks(conn, sql, head, among))
     return counted
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from campaignctl.errors import StateError
 from campaignctl.providers.base import Outcome
 from campaignctl.store.db import StoreBase, from_text, to_text
-from campaignctl.store.dialect import Conn
+from campaignctl.store.dialect import Conn, in_chunks
 from campaignctl.store.records import AttemptRecord, Intent, Landed
 from campaignctl.store.writes import end_live
 
@@ -63,19 +63,6 @@ def attempt_from_row(row: Any) -> AttemptRecord:
     )
 
 
-CHUNK = 500  # numbers looked up in one statement
-
-
-def _among(conn: Conn, sql: str, phones: Sequence[str]) -> list[Any]:
-    """The rows of `sql` (its `{}`: the placeholders of the numbers) for these numbers, a
-    chunk of numbers at a time."""
-    rows: list[Any] = []
-    for start in range(0, len(phones), CHUNK):
-        chunk = phones[start : start + CHUNK]
-        rows.extend(conn.execute(sql.format(", ".join("?" * len(chunk))), chunk).fetchall())
-    return rows
-
-
 class _SendFacts:
     """What the state says of the numbers of a round of intents, read in a few statements
     inside its transaction; `check` keeps it up to date as each intent is recorded."""
@@ -85,32 +72,29 @@ class _SendFacts:
             "SELECT suspended_reason, balance FROM meta WHERE id = 1"
         ).fetchone()
         phones = sorted({i.phone for i in intents})
-        self.opted = {
-            r[0] for r in _among(conn, "SELECT phone FROM optouts WHERE phone IN ({})", phones)
-        }
+
+        def rows(sql: str) -> list[Any]:
+            return list(in_chunks(conn, sql, (), phones))
+
+        self.opted = {r[0] for r in rows("SELECT phone FROM optouts WHERE phone IN ({marks})")}
         self.held = {
             r[0]
-            for r in _among(
-                conn,
-                "SELECT phone FROM review_holds WHERE phone IN ({}) AND decided_at IS NULL",
-                phones,
+            for r in rows(
+                "SELECT phone FROM review_holds WHERE decided_at IS NULL AND phone IN ({marks})"
             )
         }
         self.enrollments = {
             (r[0], r[1]): (r[2], int(r[3]))
-            for r in _among(
-                conn,
-                "SELECT campaign, phone, status, steps_sent FROM enrollments WHERE phone IN ({})",
-                phones,
+            for r in rows(
+                "SELECT campaign, phone, status, steps_sent FROM enrollments"
+                " WHERE phone IN ({marks})"
             )
         }
         self.taken = {
             (r[0], r[1], int(r[2])): (int(r[3]), r[4])
-            for r in _among(
-                conn,
-                "SELECT campaign, phone, step, id, status FROM attempts WHERE phone IN ({})"
-                " AND status IN ('pending', 'unknown', 'sent')",
-                phones,
+            for r in rows(
+                "SELECT campaign, phone, step, id, status FROM attempts"
+                " WHERE status IN ('pending', 'unknown', 'sent') AND phone IN ({marks})"
             )
         }
 
@@ -197,13 +181,9 @@ def _record_intents(conn: Conn, intents: Sequence[Intent]) -> list[int | SendBlo
 def _record_outcomes(conn: Conn, landed: Sequence[Landed]) -> None:
     """Inside a write: what the provider said of each attempt (see `record_outcome`), in a
     few statements whatever their number."""
-    rows: dict[int, Any] = {}
+    sql = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id IN ({{marks}})"
     ids = [one.attempt_id for one in landed]
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        sql = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id IN ({marks})"
-        rows.update((int(r[0]), r) for r in conn.execute(sql, chunk).fetchall())
+    rows = {int(r[0]): r for r in in_chunks(conn, sql, (), ids)}
     statuses: list[list[Any]] = []
     refunds: list[list[Any]] = []
     waits: list[list[Any]] = []

@@ -23,7 +23,7 @@ from typing import Any
 from campaignctl.core.types import Enrollment
 from campaignctl.store.codec import ENROLLMENT_COLUMNS, enrollment_from_row
 from campaignctl.store.db import StoreBase, to_text
-from campaignctl.store.dialect import Conn
+from campaignctl.store.dialect import Conn, in_chunks
 from campaignctl.store.due import (
     START,
     Key,
@@ -69,16 +69,6 @@ class DueBatch:
     last_sent: dict[str, datetime]  # the last message to each of their numbers
     # campaign -> its due enrollments left unread since the last batch (`next_batches`)
     unread: dict[str, int] = field(default_factory=dict)
-
-
-def _in_chunks(
-    conn: Conn, sql: str, head: Sequence[object], phones: Sequence[str]
-) -> Iterator[tuple[object, ...]]:
-    """Run `sql` (ending in `IN ({marks})`) for the phones, CHUNK at a time."""
-    for start in range(0, len(phones), CHUNK):
-        chunk = phones[start : start + CHUNK]
-        marks = ",".join("?" * len(chunk))
-        yield from conn.execute(sql.format(marks=marks), [*head, *chunk])
 
 
 def _first_owners(conn: Conn, phones: Sequence[str]) -> dict[str, str]:
@@ -132,12 +122,13 @@ class StreamMixin(StoreBase):
         with self._read() as conn:
             removed: list[str] = []
             found: list[str] = []
-            for phone, status, end_reason in _in_chunks(
+            for phone, status, end_reason in in_chunks(
                 conn,
                 "SELECT phone, status, end_reason FROM enrollments"
                 " WHERE campaign = ? AND phone IN ({marks})",
                 (campaign,),
                 phones if start.enrolled else maybe_met,
+                CHUNK,
             ):
                 found.append(str(phone))
                 if status == "ended" and end_reason == "removed":

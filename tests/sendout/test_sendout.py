@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from tests.sendout.world import (
     LATENCY,
     RunningClock,
     apply_with,
+    attempt_moments,
     attempts,
     audited,
     twilio,
@@ -65,6 +67,26 @@ def test_a_send_out_overlaps_its_calls_and_keeps_pace_and_the_daily_limit_exact(
         apply_with(state, repo.dir, provider, clock)
         audited(emulator, state, count, 2 * count)
     assert attempts(state) == {"sent": count}
+
+
+def test_a_full_pool_waits_for_a_quarter_of_it_so_that_a_round_records_several_calls(
+    tmp_path: Path, state: str
+) -> None:
+    count = 60
+    repo = campaign_repo(tmp_path, count, 2 * count, state=state, sender="concurrency: 8")
+    with emulator_at_noon(latency=LATENCY) as emulator:
+        clock = RunningClock(NOW_AT)  # each round's intents carry the moment of their round
+        _, report = apply_with(state, repo.dir, twilio(emulator, clock), clock)
+        assert report.sent == count
+        assert emulator.peak_creates >= 5, "the calls were made one after another"
+    rounds = Counter(attempt_moments(state))
+    sizes = [rounds[moment] for moment in sorted(rounds)]
+    assert sum(sizes) == count
+    # the first round fills the pool; each one after it waits for two calls to come back
+    # (a quarter of eight), except the last, which may have only one message left to start
+    assert sizes[0] == 8, sizes
+    assert all(size >= 2 for size in sizes[1:-1]), sizes
+    assert len(sizes) <= 1 + (count - 8) // 2 + 1, sizes
 
 
 def test_no_write_of_the_state_is_held_open_while_the_calls_are_in_flight(

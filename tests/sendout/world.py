@@ -72,6 +72,19 @@ def attempts(state: Path | str) -> dict[str, int]:
     return {str(status): int(count) for status, count in rows}
 
 
+def attempt_moments(state: Path | str) -> list[str]:
+    """When each attempt's intent was recorded (the moment of its round), as stored."""
+    conn: Any
+    if str(state).startswith("postgresql:"):
+        conn = psycopg.connect(str(state), autocommit=True)
+    else:
+        conn = sqlite3.connect(f"{Path(state).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return [str(row[0]) for row in conn.execute("SELECT created_at FROM attempts")]
+    finally:
+        conn.close()
+
+
 def write_lock_free(state: Path | str) -> bool:
     """Whether another process could begin a write of the state at once: no transaction
     of the apply holds SQLite's write lock, or PostgreSQL's `meta` row, meanwhile."""

@@ -32,6 +32,7 @@ from campaignctl.app.handover import (
     Answer,
     Call,
     Flight,
+    gathered,
     pool_size,
 )
 from campaignctl.app.joining import contacts_for, keep_waiting
@@ -315,8 +316,9 @@ class Executor:
     ) -> Sequence[Send]:
         """The messages from the `at`th on whose calls can start now, up to ROUND: those
         whose sender's pool has room (for the first, waiting for calls to come back when it
-        has none), those of senders called inline when the provider is local (it answers
-        at once); a call made inline to a remote provider is a round of its own."""
+        has none, until a quarter of the pool is free: `gathered`), those of senders called
+        inline when the provider is local (it answers at once); a call made inline to a
+        remote provider is a round of its own."""
         local = self.provider.name in LOCAL_PROVIDERS
         taken: Counter[str] = Counter()
         end = at
@@ -329,7 +331,10 @@ class Executor:
             if size > 1 and flight.flying(sender.key) + taken[sender.key] >= size:
                 if end > at:
                     break
-                while flight.full(sender.key, size):
+                # room for a round of several calls, not one: a transaction each call would
+                # be most of what the engine spends on a message
+                room = min(gathered(size), len(actions) - at)
+                while flight.flying(sender.key) > size - room:
                     for call, answer in flight.landed():
                         self._judge(call, answer, results)
             taken[sender.key] += 1

@@ -65,6 +65,13 @@ def pool_size(sender: Sender, provider: str) -> int:
     return max(1, min(DERIVED_CAP, wanted))
 
 
+def gathered(size: int) -> int:
+    """The room a full pool of `size` waits for before its next round of calls: a quarter
+    of it. Its calls in flight then stay between three quarters of it and all of it, and a
+    round records the outcomes and intents of several calls in one transaction."""
+    return max(1, size // 4)
+
+
 class Flight(Generic[T]):
     """The calls in flight, a thread pool per sender, each bounded by its size. Every call
     submitted comes back exactly once through `landed()` or `drain()`, with its token."""

@@ -3,6 +3,8 @@ each POSTed form-encoded and signed with X-Twilio-Signature exactly as Twilio si
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import secrets
 import threading
@@ -11,9 +13,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from campaignctl.emulator.faults import FaultBook
+from campaignctl.emulator.faults import Fault, FaultBook
 from campaignctl.emulator.messages import API_VERSION, EmulatedMessage, MessageBook
 from campaignctl.providers.signature import sign
 
@@ -41,7 +44,14 @@ def post_signed(url: str, params: dict[str, str], auth_token: str) -> tuple[int,
 
 
 class Deliverer:
-    """Moves each message through sent -> delivered (or a scripted failure) and calls back."""
+    """Moves each message through sent -> delivered (or a scripted failure) and calls back.
+
+    One timer thread keeps the deliveries due, in the order of their moments; a few workers
+    make their steps (the callbacks are HTTP requests). A send-out of thousands of messages
+    costs the emulator no thread a message, so it answers its last create as fast as its
+    first."""
+
+    WORKERS = 8  # callbacks in flight at once
 
     def __init__(
         self,
@@ -58,15 +68,18 @@ class Deliverer:
         self._delay = delay
         self._default_callback = default_callback
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a step due or a delivery done
         self._log: list[dict[str, Any]] = []
-        self._threads: list[threading.Thread] = []
+        self._due: list[tuple[float, int, Callable[[], None]]] = []  # a heap, by moment
+        self._order = itertools.count()  # ties broken in the order of scheduling
+        self._unfinished = 0  # deliveries scheduled and not finished
+        self._timer: threading.Thread | None = None
+        self._workers = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="emulator-deliver")
 
     def schedule(self, message: EmulatedMessage) -> None:
-        thread = threading.Thread(target=self._run, args=(message.sid,), daemon=True)
-        with self._lock:
-            self._threads = [t for t in self._threads if t.is_alive()]
-            self._threads.append(thread)
-        thread.start()
+        with self._changed:
+            self._unfinished += 1
+            self._later(lambda: self._sent(message.sid))
 
     def callbacks(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -78,32 +91,72 @@ class Deliverer:
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every scheduled delivery has finished; False on timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                alive = [t for t in self._threads if t.is_alive()]
-            if not alive:
-                return True
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            alive[0].join(left)
+        with self._changed:
+            return self._changed.wait_for(lambda: self._unfinished == 0, timeout)
 
-    def _run(self, sid: str) -> None:
-        time.sleep(self._delay)
-        message = self._book.get(sid)
-        if message is None:  # reset meanwhile
-            return
-        self._notify(self._book.advance(sid, "sent"))
-        rule = self._faults.take("deliver", message.to)
-        time.sleep(self._delay)
-        if self._book.get(sid) is None:
-            return
-        if rule is not None and rule.final_status:
-            final = self._book.advance(sid, rule.final_status, rule.code)
-        else:
-            final = self._book.advance(sid, "delivered")
-        self._notify(final)
+    def _later(self, step: Callable[[], None]) -> None:
+        """Under the lock: run `step` on a worker once the delay has passed."""
+        heapq.heappush(self._due, (time.monotonic() + self._delay, next(self._order), step))
+        if self._timer is None:
+            self._timer = threading.Thread(
+                target=self._keep_time, name="emulator-deliveries", daemon=True
+            )
+            self._timer.start()
+        self._changed.notify_all()
+
+    def _keep_time(self) -> None:
+        with self._changed:
+            while True:
+                if not self._due:
+                    self._changed.wait()
+                    continue
+                left = self._due[0][0] - time.monotonic()
+                if left > 0:
+                    self._changed.wait(left)
+                    continue
+                _, _, step = heapq.heappop(self._due)
+                try:
+                    self._workers.submit(self._step, step)
+                except RuntimeError:  # the interpreter is shutting down
+                    return
+
+    def _step(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except Exception:
+            log.exception("a simulated delivery failed")
+
+    def _finished(self) -> None:
+        with self._changed:
+            self._unfinished -= 1
+            self._changed.notify_all()
+
+    def _sent(self, sid: str) -> None:
+        going_on = False
+        try:
+            message = self._book.get(sid)
+            if message is None:  # reset meanwhile
+                return
+            self._notify(self._book.advance(sid, "sent"))
+            rule = self._faults.take("deliver", message.to)
+            with self._changed:
+                self._later(lambda: self._final(sid, rule))
+            going_on = True
+        finally:
+            if not going_on:
+                self._finished()
+
+    def _final(self, sid: str, rule: Fault | None) -> None:
+        try:
+            if self._book.get(sid) is None:
+                return
+            if rule is not None and rule.final_status:
+                final = self._book.advance(sid, rule.final_status, rule.code)
+            else:
+                final = self._book.advance(sid, "delivered")
+            self._notify(final)
+        finally:
+            self._finished()
 
     def _notify(self, message: EmulatedMessage) -> None:
         url = message.status_callback or self._status_url()

@@ -58,31 +58,28 @@ def apply_with(
         return apply_now(config_dir, store, provider, clock, ApplyOptions(holder="test"))
 
 
-def attempts(state: Path | str) -> dict[str, int]:
-    """The state's attempts by status."""
+def _rows(state: Path | str, sql: str) -> list[Any]:
+    """The rows of a query of the state, read apart from the apply."""
     conn: Any
     if str(state).startswith("postgresql:"):
         conn = psycopg.connect(str(state), autocommit=True)
     else:
         conn = sqlite3.connect(f"{Path(state).resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = conn.execute("SELECT status, count(*) FROM attempts GROUP BY status").fetchall()
+        return list(conn.execute(sql).fetchall())
     finally:
         conn.close()
+
+
+def attempts(state: Path | str) -> dict[str, int]:
+    """The state's attempts by status."""
+    rows = _rows(state, "SELECT status, count(*) FROM attempts GROUP BY status")
     return {str(status): int(count) for status, count in rows}
 
 
 def attempt_moments(state: Path | str) -> list[str]:
     """When each attempt's intent was recorded (the moment of its round), as stored."""
-    conn: Any
-    if str(state).startswith("postgresql:"):
-        conn = psycopg.connect(str(state), autocommit=True)
-    else:
-        conn = sqlite3.connect(f"{Path(state).resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return [str(row[0]) for row in conn.execute("SELECT created_at FROM attempts")]
-    finally:
-        conn.close()
+    return [str(row[0]) for row in _rows(state, "SELECT created_at FROM attempts")]
 
 
 def write_lock_free(state: Path | str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -142,6 +143,27 @@ def test_outbox_records_once_per_attempt(store: Store) -> None:
     assert store.outbox_find(attempt.id) == record
     assert store.outbox_find(attempt.id + 1) is None
     assert store.outbox(campaign="other") == []
+
+
+def test_a_refused_outbox_write_keeps_nothing_and_the_next_one_goes_through(
+    store: Store,
+) -> None:
+    """The outbox's write is begun, run and committed at once (one round trip on
+    PostgreSQL): one the database refuses leaves no row and no transaction open."""
+    store.add_credits(10, None, T0)
+    active_campaign(store)
+    store.enroll_many("c1", [contact(phone(1))], T0)
+    attempt = store.attempt(send(store, "c1", phone(1), 1, T0))
+    assert attempt is not None
+    message = attempt.message()
+    with pytest.raises(StateError, match=r"NOT NULL|not-null"):
+        nothing = dataclasses.replace(message, body=None)  # type: ignore[arg-type]
+        store.outbox_add(nothing, later(minutes=1))
+    assert store.outbox_find(attempt.id) is None
+    assert store.outbox_add(message, later(minutes=2)).startswith("OB")
+    assert [record.at for record in store.outbox()] == [later(minutes=2)]
+    store.add_credits(1, None, later(minutes=3))  # a write of the state, after it
+    assert store.balance() == 10 - attempt.credits + 1
 
 
 def test_a_bulk_load_of_the_ledger_moves_the_balance_by_its_sum(store: Store) -> None:

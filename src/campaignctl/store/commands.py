@@ -170,15 +170,14 @@ class CommandsMixin(StoreBase):
         side, not the state's: its commit does not wait for the disk (the outcome's, after
         it, does; a crash before that loses both, and the look-up then finds nothing sent)."""
         sender = message.from_number or message.messaging_service_sid
-        with self._write(bump=False, kind="unflushed") as conn:
-            # one statement: the row's id, new or kept (the no-op update returns it)
-            row = conn.execute(
-                f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (attempt_id) DO UPDATE SET id = outbox.id RETURNING id",
-                [outbox_id(message.attempt_id), message.attempt_id, to_text(now),
-                 message.campaign, message.to, sender, message.step, message.body],
-            ).fetchone()  # fmt: skip
-            return str(row[0])
+        # one statement: the row's id, new or kept (the no-op update returns it)
+        row = self._write_one(
+            f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (attempt_id) DO UPDATE SET id = outbox.id RETURNING id",
+            [outbox_id(message.attempt_id), message.attempt_id, to_text(now),
+             message.campaign, message.to, sender, message.step, message.body],
+        )  # fmt: skip
+        return str(row[0])
 
     def outbox_find(self, attempt_id: int) -> OutboxRecord | None:
         with self._read() as conn:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from campaignctl.core.instants import EARLIEST, STORED_LATEST
 from campaignctl.errors import StateError
@@ -121,21 +122,33 @@ class StoreBase:
     # ------------------------------------------------------------------ transactions
 
     @contextmanager
+    def _refusing(self) -> Iterator[None]:
+        """What the database raises, and a damaged stored value, as the one-line
+        StateError that names the state (`_refusal`)."""
+        try:
+            yield
+        except Exception as exc:
+            if isinstance(exc, DamagedValue) or self._conn.is_database_error(exc):
+                raise self._refusal(exc) from exc
+            raise
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StateError(
+                f"{self.where}: the state database is read-only; this command needs to write to it"
+            )
+
+    @contextmanager
     def _read(self, kind: str = "read") -> Iterator[Conn]:
         """One consistent read snapshot over several queries ("scratch": one that may also
         fill the table of numbers being synced)."""
-        with self._lock:
+        with self._lock, self._refusing():
+            self._conn.begin(kind)
             try:
-                self._conn.begin(kind)
-                try:
-                    yield self._conn
-                finally:
-                    if self._conn.in_transaction:
-                        self._conn.execute("COMMIT")
-            except Exception as exc:
-                if isinstance(exc, DamagedValue) or self._conn.is_database_error(exc):
-                    raise self._refusal(exc) from exc
-                raise
+                yield self._conn
+            finally:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
 
     @contextmanager
     def _write(
@@ -148,12 +161,8 @@ class StoreBase:
         kind: "lease" for the lease's own writes (see Conn.begin).
         """
         with self._lock:
-            if self.read_only:
-                raise StateError(
-                    f"{self.where}: the state database is read-only; "
-                    "this command needs to write to it"
-                )
-            try:
+            self._check_writable()
+            with self._refusing():
                 self._conn.begin(kind)
                 try:
                     if fenced:
@@ -169,10 +178,14 @@ class StoreBase:
                         with contextlib.suppress(Exception):
                             self._conn.execute("ROLLBACK")
                     raise
-            except Exception as exc:
-                if isinstance(exc, DamagedValue) or self._conn.is_database_error(exc):
-                    raise self._refusal(exc) from exc
-                raise
+
+    def _write_one(self, sql: str, parameters: Sequence[Any]) -> Any:
+        """One statement of rows that are not the state's, in an "unflushed" transaction of
+        its own (Conn.begin), begun and committed with it in one round trip; its first row."""
+        with self._lock:
+            self._check_writable()
+            with self._refusing():
+                return self._conn.unflushed_one(sql, parameters)
 
     def _check_fence(self) -> None:
         """Inside a write: the lease must still be ours (or, holding none, be free)."""

@@ -60,6 +60,11 @@ class Conn(Protocol):
         on the disk when it returns, the next durable commit puts it there and a crash
         before that loses it) or "scratch" (a read that may fill the sync table)."""
 
+    def unflushed_one(self, sql: str, parameters: Sequence[Any]) -> Any:
+        """One statement in an "unflushed" transaction of its own (see `begin`): begun, run
+        and committed together (PostgreSQL sends the three at once, one round trip); its
+        first row. On an error nothing of it is kept."""
+
     def limit_stalls(self, seconds: float) -> None:
         """How long a write of this connection may wait on its client, or a lease write on
         another writer, before the database ends it (where a server can)."""

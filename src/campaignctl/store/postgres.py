@@ -23,6 +23,7 @@ client: their statements follow one another.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -118,12 +119,34 @@ class PgConn:
         self._conn.close()
 
     def begin(self, kind: str) -> None:
-        first, *rest = _BEGIN[kind]
-        limits = [f"SET LOCAL {name} = {self._stall_ms}" for name in _LIMITS.get(kind, ())]
+        opening, rest = self._opening(kind)
         # without parameters, one simple query: the limits cost no round trip of their own
-        self._conn.execute("; ".join([first, *limits, *_LOCAL.get(kind, ())]))
+        self._conn.execute("; ".join(opening))
         for statement in rest:
             self._conn.execute(statement)
+
+    def _opening(self, kind: str) -> tuple[list[str], list[str]]:
+        """The statements that begin a transaction of this kind: those that can go in its
+        first query (BEGIN, its limits), then the others."""
+        first, *rest = _BEGIN[kind]
+        limits = [f"SET LOCAL {name} = {self._stall_ms}" for name in _LIMITS.get(kind, ())]
+        return [first, *limits, *_LOCAL.get(kind, ())], rest
+
+    def unflushed_one(self, sql: str, parameters: Sequence[Any]) -> Any:
+        opening, rest = self._opening("unflushed")
+        try:
+            # a pipeline: one statement a query (no simple query of several), one round trip
+            with self._conn.pipeline():
+                for statement in [*opening, *rest]:
+                    self._conn.execute(statement)
+                cursor = self.execute(sql, parameters)
+                self._conn.execute("COMMIT")
+        except BaseException:
+            if self.in_transaction:
+                with contextlib.suppress(psycopg.Error):
+                    self._conn.execute("ROLLBACK")
+            raise
+        return cursor.fetchone()
 
     def limit_stalls(self, seconds: float) -> None:
         self._stall_ms = _milliseconds(seconds)

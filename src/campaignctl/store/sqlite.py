@@ -55,6 +55,17 @@ class SqliteConn(sqlite3.Connection):
         # IMMEDIATE takes the write lock at once: one writer at a time, no upgrade deadlock
         self.execute(_BEGIN[kind])
 
+    def unflushed_one(self, sql: str, parameters: Sequence[Any]) -> Any:
+        self.begin("unflushed")
+        try:
+            row = self.execute(sql, parameters).fetchone()
+            self.execute("COMMIT")
+        except BaseException:
+            if self.in_transaction:
+                self.execute("ROLLBACK")
+            raise
+        return row
+
     def limit_stalls(self, seconds: float) -> None:
         """Nothing: no server can end a frozen process's transaction; the busy timeout
         bounds how long another one waits for it."""

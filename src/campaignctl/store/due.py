@@ -88,7 +88,66 @@ def count_after(
 ) -> int:
     """How many due enrollments of the campaign come after `after` (ids up to `upto`),
     counted in the index, not read (a wait written without its next moment is counted).
-    `among`: only those of these numbers, looked up a chunk at a time."""
+    `among`: only those of these numbers, looked up a chunk at a time.
+
+    Counted the shorter way: the due ones after `after` (a send-out's queue: all but the
+    few read), or, when those not due number fewer than PROBE, all the live ones
+    (`live_count`) less those not due and those read (`_by_complement`)."""
+    if among is None:
+        counted = _by_complement(conn, campaign, at, after, upto)
+        if counted is not None:
+            return counted
+    return _count_due_after(conn, campaign, at, after, upto, among)
+
+
+PROBE = 20_000  # index entries read at most to learn that counting the complement is longer
+
+
+def _bounded(conn: Conn, campaign: str, where: str, params: list[Any]) -> int:
+    """How many live enrollments of the campaign match `where`, counted up to PROBE."""
+    sql = (
+        "SELECT count(*) FROM (SELECT 1 FROM enrollments WHERE campaign = ?"
+        f" AND status = 'live' AND {where} LIMIT {PROBE}) AS probed"
+    )
+    return int(conn.execute(sql, [campaign, *params]).fetchone()[0])
+
+
+def _by_complement(conn: Conn, campaign: str, at: str, after: Key, upto: int) -> int | None:
+    """`count_after` as the campaign's live enrollments less those whose next moment is to
+    come, those due by neither moment nor wait, and the due ones up to `after` (at most
+    those read); None when an enrollment was made after `upto` (this apply's are not
+    counted) or when those to leave out are PROBE or more (the direct count is shorter)."""
+    newest = conn.execute("SELECT max(id) FROM enrollments").fetchone()[0]
+    if newest is not None and newest > upto:
+        return None
+    later = _bounded(conn, campaign, "next_at > ?", [at])
+    unknown = _bounded(conn, campaign, "next_at IS NULL", [])
+    if later >= PROBE or unknown >= PROBE:
+        return None
+    waiting = _bounded(conn, campaign, "next_at IS NULL AND next_due_at > ?", [at])
+    if after[0] == 0:  # passed: those due by their wait (next moment unknown) up to its id
+        passed = _bounded(conn, campaign, "next_at IS NULL AND next_due_at <= ? AND id <= ?",
+                          [at, after[2]])  # fmt: skip
+    else:  # passed: those whose next moment came, up to `after`; and every one due by wait
+        passed = _bounded(conn, campaign, "next_at <= ? AND (next_at, id) <= (?, ?)",
+                          [at, after[1], after[2]])  # fmt: skip
+    if passed >= PROBE:
+        return None
+    if after[0] == 1:
+        passed += unknown - waiting
+    (live,) = conn.execute("SELECT live_count FROM campaigns WHERE name = ?", [campaign]).fetchone()
+    return int(live) - later - waiting - passed
+
+
+def _count_due_after(
+    conn: Conn,
+    campaign: str,
+    at: str,
+    after: Key,
+    upto: int,
+    among: Sequence[str] | None,
+) -> int:
+    """`count_after`, counting the due enrollments after `after` themselves."""
     parts: list[tuple[str, list[Any]]] = []
     if after[0] == 0:  # those whose next moment is unknown, then every one known
         parts.append(("next_at IS NULL AND next_due_at <= ? AND id > ?", [at, after[2]]))

@@ -85,16 +85,13 @@ class Flight(Generic[T]):
     def in_flight(self) -> int:
         return sum(self._flying.values())
 
-    def full(self, key: str, size: int) -> bool:
-        return self._flying[key] >= size
-
     def flying(self, key: str) -> int:
         """The sender's calls in flight."""
         return self._flying[key]
 
     def submit(self, key: str, size: int, token: T, call: Callable[[], Outcome | None]) -> None:
         """Start `call` on a worker of the sender's pool; the caller has made sure the
-        sender has room (`full` is false), so it starts at once."""
+        sender has room (`flying` under `size`), so it starts at once."""
         pool = self._pools.get(key)
         if pool is None:
             pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"send-{key}")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from bench.generate import write_contacts_csv
 
-from campaignctl.config.phone_workers import PARALLEL_MIN_BYTES
+from campaignctl.config.phone_workers import PARALLEL_MIN_BYTES, worker_count
 
 DEADLINE = 60.0  # seconds; each wait ends as soon as what it waits for happens
 
@@ -83,9 +83,9 @@ def validating(large_group: Path) -> Iterator[tuple[subprocess.Popen[str], list[
     )
     workers: list[int] = []
 
-    def started() -> bool:
+    def started() -> bool:  # all of them: one starting later could race a kill
         workers[:] = workers_of(process.pid)
-        return bool(workers) or process.poll() is not None
+        return len(workers) == worker_count() or process.poll() is not None
 
     try:
         wait_for(started, "the phone number workers start")

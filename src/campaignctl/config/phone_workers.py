@@ -43,6 +43,7 @@ PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 Normalized = phones.PhoneInfo | str
 _Wire = tuple[str, tuple[str, ...], str | None, str | None] | str
 Row = TypeVar("Row")
+_T = TypeVar("_T")
 
 _region = "US"  # in a worker: the default region of the group whose numbers it parses
 
@@ -96,6 +97,10 @@ def _exit_with(parent_sentinel: int) -> None:
     os._exit(1)
 
 
+def _started() -> None:
+    """A worker's first task: nothing, once it has started."""
+
+
 def _normalize_in_worker(numbers: list[str]) -> list[_Wire]:
     return normalize_batch(numbers, _region)
 
@@ -131,6 +136,7 @@ class BatchNormalizer:
         self.source = source
         self._pool: ProcessPoolExecutor | None = None
         count = worker_count() if parallel else 1
+        self.workers = count
         if count > 1:
             self._pool = ProcessPoolExecutor(
                 count,
@@ -138,7 +144,16 @@ class BatchNormalizer:
                 initializer=_start_worker,
                 initargs=(region,),
             )
-        self.workers = count
+            # every worker starts now, one task each: the pool starts one at each submit
+            # until it is full, and one started after another stopped can find the pool's
+            # pipes closed under it (an OSError, not BrokenProcessPool: a race of
+            # concurrent.futures); they also import phonenumbers while the file is opened
+            try:
+                for _ in range(count):
+                    self._submit(_started)
+            except WorkerStopped:
+                self.close()
+                raise
 
     @property
     def lookahead(self) -> int:
@@ -148,18 +163,24 @@ class BatchNormalizer:
     def submit(self, numbers: list[str]) -> PendingBatch:
         if self._pool is None or not numbers:
             return PendingBatch(numbers, self, None)
+        return PendingBatch(numbers, self, self._submit(_normalize_in_worker, numbers))
+
+    def _submit(self, task: Callable[..., _T], *args: object) -> Future[_T]:
+        assert self._pool is not None
         # a worker may start now: it starts with Ctrl-C blocked (the mask is inherited), so
         # that one pressed while it imports is never its traceback (it then ignores it)
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            future = self._pool.submit(_normalize_in_worker, numbers)
+            return self._pool.submit(task, *args)
         except BrokenProcessPool:
             raise self.stopped() from None
-        except OSError as exc:  # no process could be started (a limit of the machine)
+        except OSError as exc:
+            if exc.errno is None:  # "handle is closed": the pool's pipes, as a worker stopped
+                raise self.stopped() from None
+            # no process could be started (a limit of the machine)
             raise self.stopped(f"could not be started ({exc})") from None
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        return PendingBatch(numbers, self, future)
 
     def stopped(
         self, why: str = "stopped before it answered (killed, or out of memory?)"

@@ -3,6 +3,7 @@ metrics, --once. Its loop is tested in process in test_loop.py."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import signal
 import socket
@@ -129,6 +130,24 @@ def test_controller_sends_follows_changes_survives_bad_yaml_and_stops(
     )
     assert lines[-1]["message"] == "stopped"
     assert len(sent_to(repo)) == 4
+
+
+def test_a_sigterm_taken_by_any_thread_stops_the_controller_waiting_between_ticks(
+    tmp_path: Path, running: Callable[..., Controller]
+) -> None:
+    """The kernel may hand a signal to any thread of the process (one that is starting a
+    thread, say); the main thread, asleep until the next tick an hour away, still stops."""
+    repo = Repo(tmp_path).standard()
+    repo.run("credits", "add", "50", now=NOON)
+    ctl = running(repo, "--interval", "1h", "--no-watch")
+    wait_for(lambda: "tick at" in ctl.output())
+    pid = ctl.proc.pid
+    others = sorted(int(t.name) for t in Path(f"/proc/{pid}/task").iterdir() if int(t.name) != pid)
+    assert others, "the controller runs threads besides its main one"
+    # the first one started (the lease's renewal), not the main thread
+    assert ctypes.CDLL(None).tgkill(pid, others[0], signal.SIGTERM) == 0
+    assert ctl.proc.wait(timeout=20) == 0, ctl.output()
+    assert ctl.output().rstrip().endswith("stopped")
 
 
 def test_once_and_metrics(tmp_path: Path, running: Callable[..., Controller]) -> None:

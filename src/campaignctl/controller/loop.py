@@ -33,6 +33,7 @@ from campaignctl.clock import Clock
 from campaignctl.controller.forward import SECRET_VARIABLE, Forwarder
 from campaignctl.controller.leader import DEFAULT_TTL_SECONDS, GuardedProvider, Leadership
 from campaignctl.controller.metrics import Metrics
+from campaignctl.controller.signals import waking
 from campaignctl.controller.watcher import ConfigWatcher
 from campaignctl.core.instants import format_instant
 from campaignctl.core.types import Plan
@@ -266,7 +267,8 @@ class Controller:
             ).start()
             threading.Thread(target=self.forwarder.run, args=(renewing,), daemon=True).start()
         try:
-            return self.loop()
+            with waking(self.wake):
+                return self.loop()
         finally:
             renewing.set()
             if watcher is not None:

@@ -171,6 +171,7 @@ class StoreBase:
                     if bump:
                         self._conn.execute("UPDATE meta SET serial = serial + 1 WHERE id = 1")
                     self._conn.execute("COMMIT")
+                    self._conn.committed()
                 except BaseException:
                     if self._conn.in_transaction:
                         # a connection the server ended (a stalled writer's) cannot roll
@@ -185,7 +186,9 @@ class StoreBase:
         with self._lock:
             self._check_writable()
             with self._refusing():
-                return self._conn.unflushed_one(sql, parameters)
+                row = self._conn.unflushed_one(sql, parameters)
+                self._conn.committed()
+                return row
 
     def _check_fence(self) -> None:
         """Inside a write: the lease must still be ours (or, holding none, be free)."""

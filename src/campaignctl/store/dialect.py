@@ -60,6 +60,9 @@ class Conn(Protocol):
         on the disk when it returns, the next durable commit puts it there and a crash
         before that loses it) or "scratch" (a read that may fill the sync table)."""
 
+    def committed(self) -> None:
+        """After each write's commit (SQLite counts them to checkpoint its WAL apart)."""
+
     def unflushed_one(self, sql: str, parameters: Sequence[Any]) -> Any:
         """One statement in an "unflushed" transaction of its own (see `begin`): begun, run
         and committed together (PostgreSQL sends the three at once, one round trip); its

@@ -132,6 +132,9 @@ class PgConn:
         limits = [f"SET LOCAL {name} = {self._stall_ms}" for name in _LIMITS.get(kind, ())]
         return [first, *limits, *_LOCAL.get(kind, ())], rest
 
+    def committed(self) -> None:
+        """Nothing: the server checkpoints."""
+
     def unflushed_one(self, sql: str, parameters: Sequence[Any]) -> Any:
         opening, rest = self._opening("unflushed")
         try:

@@ -7,10 +7,12 @@ campaignctl is refused with one line and never touched; an older one is migrated
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,12 @@ from campaignctl.store.db import corrupt_text
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100
 BUSY_TIMEOUT_SECONDS = 10.0
+# the WAL is copied back into the file on a thread of the store's own after every this many
+# commits (about 130 pages of a send-out's); a commit itself still does it past
+# FALLBACK_PAGES (SQLite's default), when the writer never pauses long enough for the
+# thread's checkpoint to catch up with it (the WAL starts over only once it has)
+CHECKPOINT_COMMITS = 8
+FALLBACK_PAGES = 1_000
 LOW_SPACE_BYTES = 1 << 20  # below this, an I/O error while writing is taken as a full disk
 
 # what SQLite and its driver raise on a damaged file: a name in the schema that is not UTF-8
@@ -38,11 +46,85 @@ _BEGIN = {
 }
 
 
+class Checkpointer:
+    """Copies the WAL back into the database file on a thread of its own, every
+    CHECKPOINT_COMMITS commits of the store's writer, so that none of them waits for it.
+
+    SQLite otherwise checkpoints inside the commit that takes the WAL past 1,000 pages,
+    flushing the disk twice: in a send-out, tens of milliseconds every hundred messages,
+    a fifth of what the engine spends on a message. A PASSIVE checkpoint never blocks the
+    writer or a reader; the WAL starts over at the writer's next commit once one has
+    copied all of it (a send-out's calls leave the time). One that fails (a full disk, a
+    busy file) or falls behind is left to the writer's own, past FALLBACK_PAGES.
+
+    The thread and its connection start at the first checkpoint due: a store that commits
+    less often (a command, a webhook's request) never starts them."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._commits = 0
+        self._due = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._commits % CHECKPOINT_COMMITS:
+            return
+        if self._thread is None:
+            try:
+                conn = sqlite3.connect(
+                    self._path.resolve().as_uri() + "?mode=rw",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    timeout=BUSY_TIMEOUT_SECONDS,
+                )
+            except sqlite3.Error:  # the writer's own checkpoint stands behind it
+                return
+            self._thread = threading.Thread(
+                target=self._run, args=(conn,), name="campaignctl-checkpoint", daemon=True
+            )
+            self._thread.start()
+        self._due.set()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stopping = True
+            self._due.set()
+            self._thread.join()
+            self._thread = None
+
+    def _run(self, conn: sqlite3.Connection) -> None:
+        try:
+            while True:
+                self._due.wait()
+                if self._stopping:
+                    return
+                self._due.clear()
+                # one that fails: the writer's own checkpoint stands behind it
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+
 class SqliteConn(sqlite3.Connection):
     """An sqlite3 connection that is also the store's `Conn` (dialect.py): the shared SQL
     runs on it as written, at the driver's own speed."""
 
     path: Path | None = None  # None: an empty state in memory
+    checkpointer: Checkpointer | None = None  # a state file open for writing has one
+
+    def committed(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.committed()
+
+    def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+            self.checkpointer = None
+        super().close()
 
     def insert_rows(
         self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
@@ -123,6 +205,9 @@ def open_sqlite(path: Path | None, *, create: bool, read_only: bool) -> tuple[Sq
         raise StateError(_describe(path, exc)) from exc
     try:
         schema.check_and_migrate(conn, path, read_only=read_only)
+        if path is not None and not read_only:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_PAGES}")
+            conn.checkpointer = Checkpointer(path)
     except DATABASE_ERRORS as exc:
         conn.close()
         raise StateError(_describe(path, exc)) from exc

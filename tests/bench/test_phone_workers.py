@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from bench.generate import write_contacts_csv
 
-from campaignctl.config.phone_workers import PARALLEL_MIN_BYTES, worker_count
+from campaignctl.config.phone_workers import PARALLEL_MIN_BYTES, WORKER_NICENESS, worker_count
 
 DEADLINE = 60.0  # seconds; each wait ends as soon as what it waits for happens
 
@@ -61,13 +61,23 @@ def workers_of(parent: int) -> list[int]:
     return found
 
 
+def stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat from the third (the state) on; None once it has ended."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def gone(pid: int) -> bool:
     """Whether the process has ended (a zombie waiting for its parent has ended too)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"
+    fields = stat(pid)
+    return fields is None or fields[0] == "Z"
+
+
+def niceness(pid: int) -> int | None:
+    fields = stat(pid)
+    return None if fields is None else int(fields[16])
 
 
 @pytest.fixture
@@ -112,11 +122,23 @@ def test_a_worker_killed_ends_the_command_with_one_clear_line(
     wait_for(lambda: all(gone(pid) for pid in workers_of(process.pid)), "the other worker ends")
 
 
+def test_the_workers_leave_the_cores_to_the_command_first(
+    validating: tuple[subprocess.Popen[str], list[int]],
+) -> None:
+    process, workers = validating
+    lower = niceness(process.pid)
+    assert lower is not None
+    lower += WORKER_NICENESS
+    wait_for(  # each lowers its own priority as it starts, and parses for seconds
+        lambda: all(niceness(pid) == lower for pid in workers),
+        f"the workers run at niceness {lower}",
+    )
+
+
 def cpu_seconds(pid: int) -> float:
     """The CPU time the process has used so far (0 once it has ended)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = stat(pid)
+    if fields is None:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 

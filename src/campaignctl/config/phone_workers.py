@@ -35,6 +35,12 @@ from campaignctl.errors import CampaignctlError
 
 MAX_WORKERS = 2
 BATCH_NUMBERS = 10_000  # numbers per batch handed to a worker
+# how much lower the workers' priority is than their parent's. The parent consumes what they
+# parse, and its own work a contact (planning, writing the state) costs about as much CPU as
+# their parsing: at an even share, three busy processes on two cores leave it two thirds of
+# one, and a launch waits for it. Lower, they take what the parent leaves (as they leave
+# a webhook server on the same host its share).
+WORKER_NICENESS = 10
 # a CSV at least this large is parsed by worker processes (about 50,000 contacts): below it,
 # starting the workers (a fresh interpreter each) costs more than it saves
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
@@ -80,12 +86,13 @@ def worker_count() -> int:
 
 
 def _start_worker(region: str) -> None:
-    """A worker's start: the region its numbers are read in; Ctrl-C (sent by a terminal to
-    every process of the command) ignored, as the parent decides when the pool stops; and a
-    thread that ends the worker when its parent is gone (killed: nobody is left to stop
-    the pool)."""
+    """A worker's start: the region its numbers are read in; a lower priority than the
+    parent's (WORKER_NICENESS); Ctrl-C (sent by a terminal to every process of the command)
+    ignored, as the parent decides when the pool stops; and a thread that ends the worker
+    when its parent is gone (killed: nobody is left to stop the pool)."""
     global _region
     _region = region
+    os.nice(WORKER_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:

@@ -144,7 +144,7 @@ def test_a_sigterm_taken_by_any_thread_stops_the_controller_waiting_between_tick
     pid = ctl.proc.pid
     others = sorted(int(t.name) for t in Path(f"/proc/{pid}/task").iterdir() if int(t.name) != pid)
     assert others, "the controller runs threads besides its main one"
-    # the first one started (the lease's renewal), not the main thread
+    # the one of the lowest id (usually the first started: the lease's renewal)
     assert ctypes.CDLL(None).tgkill(pid, others[0], signal.SIGTERM) == 0
     assert ctl.proc.wait(timeout=20) == 0, ctl.output()
     assert ctl.output().rstrip().endswith("stopped")

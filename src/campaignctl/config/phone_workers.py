@@ -38,8 +38,7 @@ BATCH_NUMBERS = 10_000  # numbers per batch handed to a worker
 # how much lower the workers' priority is than their parent's. The parent consumes what they
 # parse, and its own work a contact (planning, writing the state) costs about as much CPU as
 # their parsing: at an even share, three busy processes on two cores leave it two thirds of
-# one, and a launch waits for it. Lower, they take what the parent leaves (as they leave
-# a webhook server on the same host its share).
+# one, and a launch waits for it. Lower, they take what the parent leaves.
 WORKER_NICENESS = 10
 # a CSV at least this large is parsed by worker processes (about 50,000 contacts): below it,
 # starting the workers (a fresh interpreter each) costs more than it saves

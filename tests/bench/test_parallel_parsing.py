@@ -10,12 +10,19 @@ from bench.generate import write_contacts_csv
 
 import campaignctl.config.contacts as contacts_module
 from campaignctl import config
+from campaignctl.app import apply as engine
+from campaignctl.app.executor import ApplyOptions
+from campaignctl.clock import FrozenClock
 from campaignctl.config.phone_workers import (
     BATCH_NUMBERS,
     BatchNormalizer,
     OrderedRows,
     normalize_batch,
 )
+from campaignctl.core.instants import parse_instant
+from campaignctl.providers.outbox import OutboxProvider
+from campaignctl.store import Store
+from tests.cli.repo import SETTINGS, Repo
 
 NUMBERS = [
     "(415) 555-0100",
@@ -27,6 +34,7 @@ NUMBERS = [
     "",
     "212-555-0199 ext. 12",
 ]
+NIGHT = parse_instant("2026-03-02T08:00:00Z")  # 03:00 in New York: enrolled, nothing sent
 
 
 def test_workers_answer_what_this_process_would() -> None:
@@ -110,3 +118,57 @@ def test_errors_in_a_large_csv_are_reported_the_same(
     assert here.issues == with_workers.issues
     assert any("is not an IANA time zone" in i.message for i in here.errors)
     assert any("values, but the header has 5 columns" in i.message for i in here.errors)
+
+
+def _two_region_repo(root: Path) -> Repo:
+    """Two campaigns over two groups whose numbers are written without a country code: one
+    read as US numbers, one as UK numbers."""
+    repo = Repo(root)
+    repo.template()
+    repo.write("settings.yaml", SETTINGS)
+    regions = {
+        "us": ("US", "(212) 555-{:04d}", "+15125550147"),
+        "uk": ("GB", "020 7946 {:04d}", "+15125550148"),
+    }
+    for name, (region, number, sender) in regions.items():
+        repo.campaign(f"{name}-buyers", group=f"{name}-group", sender=sender)
+        repo.write(
+            f"groups/{name}.csv",
+            "phone,first_name,city\n"
+            + "".join(f"{number.format(i)},Ana,Leeds\n" for i in range(300)),
+        )
+        repo.write(
+            f"groups/{name}.yaml",
+            f"apiVersion: campaignctl/v1\nkind: ProspectGroup\nmetadata:\n  name: {name}-group\n"
+            f"spec:\n  defaultRegion: {region}\n  csv: {name}.csv\n",
+        )
+    return repo
+
+
+def _enrolled(repo: Repo, state: Path) -> list[tuple[str, str, str]]:
+    clock = FrozenClock(NIGHT)
+    with Store.open(str(state)) as store:
+        engine.apply_now(repo.dir, store, OutboxProvider(store, clock), clock,
+                         ApplyOptions(holder="test", batch=100))  # fmt: skip
+        rows = store._conn.execute(
+            "SELECT campaign, phone, zones FROM enrollments ORDER BY id"
+        ).fetchall()
+    return [(str(c), str(p), str(z)) for c, p, z in rows]
+
+
+def test_one_apply_parses_the_groups_of_two_regions_with_the_same_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An apply starts its phone workers before it looks through the groups it reads, and
+    they parse every large group in that group's own region."""
+    repo = _two_region_repo(tmp_path / "repo")
+    monkeypatch.setattr(contacts_module, "PARALLEL_MIN_BYTES", 1 << 40)
+    here = _enrolled(repo, tmp_path / "here.db")
+    monkeypatch.setattr(contacts_module, "PARALLEL_MIN_BYTES", 0)
+    with_workers = _enrolled(repo, tmp_path / "workers.db")
+    assert with_workers == here
+    assert {c for c, _, _ in here} == {"us-buyers", "uk-buyers"}
+    uk = sorted(p for c, p, _ in here if c == "uk-buyers")
+    us = sorted(p for c, p, _ in here if c == "us-buyers")
+    assert uk[:2] == ["+442079460000", "+442079460001"] and len(uk) == 300
+    assert us[:2] == ["+12125550000", "+12125550001"] and len(us) == 300

@@ -53,6 +53,8 @@ log = logging.getLogger("campaignctl.engine")
 BATCH = 50_000  # contacts, or due enrollments, decided and written at a time
 LISTED = 10_000  # actions an apply lists in its report; the rest of the bulk kinds are counted
 BULK = frozenset({"enroll", "defer", "skip", "end"})  # kinds that can number in the millions
+# kinds with nothing to carry out one at a time (done together, or only recorded)
+NOTHING_MORE = frozenset({"enroll", "end", "defer"})
 UNCLEAR_IN_A_ROW = 3  # answers of unknown outcome in a row after which sending stops
 # calls at most whose intents are recorded in one transaction, with the outcomes of the
 # calls back before them: a transaction is most of the engine's own cost of a message (a
@@ -181,10 +183,10 @@ class Executor:
             elif kind == "send":
                 done.extend(self._send_all([a for a in batch if a.type == "send"]))
                 continue
-            for action in batch:
-                if action.type not in ("enroll", "end"):
+            if kind not in NOTHING_MORE:
+                for action in batch:
                     self._simple(action, self.clock.now())
-                done.append(action)
+            done.extend(batch)
         self.store.record_decisions(done, now, fresh=fresh)
         self.done.add(done)
         return done

@@ -390,7 +390,10 @@ class WholeRead:
             if group_digest(spec, blocks.sha256, self.source.fallback) != digest:
                 return None
             key = key_of(self.planning, self.campaign, self.source, headers[0])
-            return SyncedGroup(digest, key, _manifest_text(manifest), numbers_to(self.numbers))
+            # the list is let go of once copied, before the state copies it in turn (eight
+            # bytes a number: the largest of what a large sync keeps)
+            numbers, self.numbers = self.numbers, array("q")
+            return SyncedGroup(digest, key, _manifest_text(manifest), numbers_to(numbers))
 
         try:
             store.record_synced(self.campaign, digest, kept, read())

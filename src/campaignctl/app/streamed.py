@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from datetime import datetime
 
 from campaignctl.app.executor import Executor
@@ -36,6 +37,7 @@ from campaignctl.app.group_sync import BatchTaker, Stopped, sync_rows
 from campaignctl.app.groupread import hold_broken_groups, with_samples
 from campaignctl.app.incremental import RowCache, RowSync, WholeRead, prepare
 from campaignctl.config import ContactSource
+from campaignctl.config.phone_workers import PhoneWorkers
 from campaignctl.core.actions import Action
 from campaignctl.core.enrollment import Owners
 from campaignctl.core.planner import Planning, Stage
@@ -71,8 +73,16 @@ class StreamedApply:
         self.row_syncs: dict[str, RowSync] = {}  # the syncs of only the rows that changed
         # campaign -> its due enrollments not read: its pace was used (counted, not read)
         self.unread: dict[str, int] = {}
+        # the phone workers of the large groups read whole: started before the first of them
+        # is looked through, they are ready when it is read
+        self.workers: PhoneWorkers | None = None
+        self._stack = ExitStack()
 
     def run(self) -> Plan:
+        with self._stack:
+            return self._run()
+
+    def _run(self) -> Plan:
         planning = self.planning
         # a bad row holds its campaign, found before anything
         hold_broken_groups(planning, self.sources, self._check)
@@ -126,6 +136,10 @@ class StreamedApply:
             if rows is not None:
                 self.row_syncs[campaign] = rows
                 return
+        if self.workers is None:
+            self.workers = source.start_workers()
+            if self.workers is not None:
+                self._stack.enter_context(self.workers)
         source.check()
 
     def _sync(self, campaign: str, *, inline: bool) -> None:
@@ -146,7 +160,7 @@ class StreamedApply:
         whole = WholeRead(planning, campaign, source)
         taken = self._taker(campaign, start, inline=inline, read=whole.add)
         try:
-            source.read(taken.take, self.options.batch)
+            source.read(taken.take, self.options.batch, self.workers)
             gone = self.store.live_absent(campaign) if start.present else []
         finally:
             self.store.sync_end()

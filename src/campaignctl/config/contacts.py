@@ -29,6 +29,8 @@ from campaignctl.config.phone_workers import (
     BatchNormalizer,
     Normalized,
     OrderedRows,
+    PhoneWorkers,
+    start_workers,
 )
 from campaignctl.core import phones
 from campaignctl.core.consent import CONSENT_AT, ConsentProblem, consent_at_text, with_consent_at
@@ -197,10 +199,15 @@ def _csv_path(
 
 
 def _read_contacts(
-    resource: Resource, csv_path: Path | None, collector: _Collector, names: set[str] | None
+    resource: Resource,
+    csv_path: Path | None,
+    collector: _Collector,
+    names: set[str] | None,
+    workers: PhoneWorkers | None = None,
 ) -> bool:
     """Read the inline contacts and the CSV into `collector`; False when the CSV could not
-    be read (the problem is in collector.issues). `names` gathers the field names."""
+    be read (the problem is in collector.issues). `names` gathers the field names;
+    `workers`: the phone workers to parse a large CSV's numbers with (else its own)."""
     model = resource.model
     assert isinstance(model, ProspectGroupDocument)
     document = resource.document
@@ -222,7 +229,8 @@ def _read_contacts(
         return True
     parallel = csv_path.stat().st_size >= PARALLEL_MIN_BYTES
     region, source = model.spec.default_region, display_path(csv_path)
-    with BatchNormalizer(region, parallel=parallel, source=source) as normalizer:
+    shared = workers if parallel else None
+    with BatchNormalizer(region, parallel=parallel, source=source, workers=shared) as normalizer:
         found = _csv_rows(csv_path, collector, normalizer)
     if found is None:
         return False
@@ -274,7 +282,21 @@ class ContactSource:
         if issues:
             raise ConfigError(issues)
 
-    def read(self, sink: BatchSink, batch_size: int) -> None:
+    def start_workers(self) -> PhoneWorkers | None:
+        """Phone workers for its numbers, started now, when its CSV is large enough for
+        them (and there are cores); else None. Raises WorkerStopped."""
+        model = self.resource.model
+        assert isinstance(model, ProspectGroupDocument)
+        path = csv_location(self.resource, self.root, [])
+        try:
+            if path is None or path.stat().st_size < PARALLEL_MIN_BYTES:
+                return None
+        except OSError:
+            return None  # the check that follows tells what is wrong with it
+        return start_workers(model.spec.default_region, display_path(path))
+
+    def read(self, sink: BatchSink, batch_size: int, workers: PhoneWorkers | None = None) -> None:
+        """`workers`: phone workers started already (PhoneWorkers), for a large CSV."""
         model = self.resource.model
         assert isinstance(model, ProspectGroupDocument)
         issues: list[Issue] = []
@@ -283,7 +305,7 @@ class ContactSource:
             collector = _Collector(
                 model.spec.default_region, self.fallback, sink=sink, batch_size=batch_size
             )
-            _read_contacts(self.resource, csv_path, collector, None)
+            _read_contacts(self.resource, csv_path, collector, None, workers)
             collector.flush(final=True)
             issues = collector.issues
             changed = csv_path is not None and file_sha256(csv_path) != csv_sha

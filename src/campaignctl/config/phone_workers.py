@@ -5,15 +5,20 @@ Parsing a number (phonenumbers) is most of the cost of reading contacts: about 3
 a million take half a minute on one core. Batches are handed out in file order and their
 results taken back in the same order, so what the reader builds does not depend on how many
 processes did the parsing; only a few batches are in flight at a time, so a large file never
-waits in memory. The workers are a `concurrent.futures.ProcessPoolExecutor` of fresh
-interpreters ("spawn": they hold only what parsing needs, none of this process's memory),
-each started with the group's default region. A worker that stops before it answers ends
-the read with `WorkerStopped`; Ctrl-C is left to this process, which stops the pool; a worker
-whose parent is killed exits.
+waits in memory. The workers (`PhoneWorkers`) are a `concurrent.futures.ProcessPoolExecutor`
+of fresh interpreters ("spawn": they hold only what parsing needs, none of this process's
+memory); each batch carries the region its numbers are read in, so one pool serves every
+group an apply reads, started before the first is looked through. A worker that stops before
+it answers ends the read with `WorkerStopped`; Ctrl-C is left to this process, which stops
+the pool; a worker whose parent is killed exits.
 
-    with BatchNormalizer("US", parallel=True) as normalizer:
+    with BatchNormalizer("US", parallel=True) as normalizer:   # a pool of its own
         pending = normalizer.submit(["(415) 555-0100", "555-0199"])
         pending.results()   # [PhoneInfo(...), "not a valid number for region US"]
+
+    workers = start_workers("US", "groups/a.csv")   # to share; None on one core
+    BatchNormalizer("GB", parallel=True, workers=workers).submit(["020 7946 0958"])
+    workers.close()                                  # its owner's to stop
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ _Wire = tuple[str, tuple[str, ...], str | None, str | None] | str
 Row = TypeVar("Row")
 _T = TypeVar("_T")
 
-_region = "US"  # in a worker: the default region of the group whose numbers it parses
+_EXAMPLE = "+1 415 555 0100"  # a number a worker parses as it starts (see _started)
+STOPPED = "stopped before it answered (killed, or out of memory?)"  # a worker, in an error
 
 
 class WorkerStopped(CampaignctlError):
@@ -84,13 +90,11 @@ def worker_count() -> int:
     return max(1, min(MAX_WORKERS, cores))
 
 
-def _start_worker(region: str) -> None:
-    """A worker's start: the region its numbers are read in; a lower priority than the
-    parent's (WORKER_NICENESS); Ctrl-C (sent by a terminal to every process of the command)
-    ignored, as the parent decides when the pool stops; and a thread that ends the worker
-    when its parent is gone (killed: nobody is left to stop the pool)."""
-    global _region
-    _region = region
+def _start_worker() -> None:
+    """A worker's start: a lower priority than the parent's (WORKER_NICENESS); Ctrl-C (sent
+    by a terminal to every process of the command) ignored, as the parent decides when the
+    pool stops; and a thread that ends the worker when its parent is gone (killed: nobody
+    is left to stop the pool)."""
     os.nice(WORKER_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
@@ -103,12 +107,91 @@ def _exit_with(parent_sentinel: int) -> None:
     os._exit(1)
 
 
-def _started() -> None:
-    """A worker's first task: nothing, once it has started."""
+def _started(region: str) -> None:
+    """A worker's first task, once it has started: load what parsing a number of `region`
+    needs (phonenumbers loads its metadata on first use)."""
+    normalize_batch([_EXAMPLE], region)
 
 
-def _normalize_in_worker(numbers: list[str]) -> list[_Wire]:
-    return normalize_batch(numbers, _region)
+def _normalize_in_worker(numbers: list[str], region: str) -> list[_Wire]:
+    return normalize_batch(numbers, region)
+
+
+def stopped_error(source: str, why: str = STOPPED) -> WorkerStopped:
+    """The error that ends the read of `source` when a worker fails."""
+    return WorkerStopped(
+        f"{source}: a process parsing its phone numbers {why}: the file was not read whole"
+    )
+
+
+class _PoolBroken(Exception):
+    """A worker of the pool stopped, or none could be started (`why`)."""
+
+    def __init__(self, why: str = STOPPED) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class PhoneWorkers:
+    """The pool of worker processes, all started at once (`source`: the file they are
+    started for, named if they cannot be). One pool can parse the numbers of several
+    groups, each batch in its own region: an apply starts it before it looks through the
+    groups it will read (app.streamed), so the workers are ready when the first is read."""
+
+    def __init__(self, count: int, region: str, source: str) -> None:
+        self.count = count
+        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            count,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+        )
+        # every worker starts now, one task each: the pool starts one at each submit until
+        # it is full, and one started after another stopped can find the pool's pipes
+        # closed under it (an OSError, not BrokenProcessPool: a race of concurrent.futures)
+        try:
+            for _ in range(count):
+                self.submit(_started, region)
+        except _PoolBroken as exc:
+            self.close()
+            raise stopped_error(source, exc.why) from None
+
+    def submit(self, task: Callable[..., _T], *args: object) -> Future[_T]:
+        """Hand a task to the workers. Raises _PoolBroken."""
+        if self._pool is None:
+            raise _PoolBroken()
+        # a worker may start now: it starts with Ctrl-C blocked (the mask is inherited), so
+        # that one pressed while it imports is never its traceback (it then ignores it)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return self._pool.submit(task, *args)
+        except BrokenProcessPool:
+            raise _PoolBroken() from None
+        except OSError as exc:
+            if exc.errno is None:  # "handle is closed": the pool's pipes, as a worker stopped
+                raise _PoolBroken() from None
+            # no process could be started (a limit of the machine)
+            raise _PoolBroken(f"could not be started ({exc})") from None
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def close(self) -> None:
+        """Stop the workers: the batches they are parsing end (under a second each), the
+        ones waiting are dropped."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> PhoneWorkers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def start_workers(region: str, source: str) -> PhoneWorkers | None:
+    """A pool of phone workers, one per core (None on one core: parse in this process)."""
+    count = worker_count()
+    return PhoneWorkers(count, region, source) if count > 1 else None
 
 
 class PendingBatch:
@@ -134,74 +217,47 @@ class PendingBatch:
 
 
 class BatchNormalizer:
-    """Hands batches of numbers to a pool of worker processes (when `parallel` and there are
-    cores), or normalises them here. `source` names the file in errors."""
+    """Hands batches of numbers to worker processes (`workers`, a pool shared with other
+    reads; else, when `parallel` and there are cores, a pool of its own), or normalises
+    them here. `source` names the file in errors."""
 
-    def __init__(self, region: str, *, parallel: bool, source: str = "the contacts") -> None:
+    def __init__(
+        self,
+        region: str,
+        *,
+        parallel: bool,
+        source: str = "the contacts",
+        workers: PhoneWorkers | None = None,
+    ) -> None:
         self.region = region
         self.source = source
-        self._pool: ProcessPoolExecutor | None = None
-        count = worker_count() if parallel else 1
-        self.workers = count
-        if count > 1:
-            self._pool = ProcessPoolExecutor(
-                count,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(region,),
-            )
-            # every worker starts now, one task each: the pool starts one at each submit
-            # until it is full, and one started after another stopped can find the pool's
-            # pipes closed under it (an OSError, not BrokenProcessPool: a race of
-            # concurrent.futures); they also import phonenumbers while the file is opened
-            try:
-                for _ in range(count):
-                    self._submit(_started)
-            except WorkerStopped:
-                self.close()
-                raise
+        self._own = workers is None and parallel
+        self._workers = start_workers(region, source) if self._own else workers
+        self.workers = 1 if self._workers is None else self._workers.count
 
     @property
     def lookahead(self) -> int:
         """How many batches to keep in flight beyond the one being consumed."""
-        return 2 * self.workers if self._pool is not None else 0
+        return 2 * self.workers if self._workers is not None else 0
 
     def submit(self, numbers: list[str]) -> PendingBatch:
-        if self._pool is None or not numbers:
+        if self._workers is None or not numbers:
             return PendingBatch(numbers, self, None)
-        return PendingBatch(numbers, self, self._submit(_normalize_in_worker, numbers))
-
-    def _submit(self, task: Callable[..., _T], *args: object) -> Future[_T]:
-        assert self._pool is not None
-        # a worker may start now: it starts with Ctrl-C blocked (the mask is inherited), so
-        # that one pressed while it imports is never its traceback (it then ignores it)
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            return self._pool.submit(task, *args)
-        except BrokenProcessPool:
-            raise self.stopped() from None
-        except OSError as exc:
-            if exc.errno is None:  # "handle is closed": the pool's pipes, as a worker stopped
-                raise self.stopped() from None
-            # no process could be started (a limit of the machine)
-            raise self.stopped(f"could not be started ({exc})") from None
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            future = self._workers.submit(_normalize_in_worker, numbers, self.region)
+        except _PoolBroken as exc:
+            raise self.stopped(exc.why) from None
+        return PendingBatch(numbers, self, future)
 
-    def stopped(
-        self, why: str = "stopped before it answered (killed, or out of memory?)"
-    ) -> WorkerStopped:
+    def stopped(self, why: str = STOPPED) -> WorkerStopped:
         """The error that ends the read when a worker fails."""
-        return WorkerStopped(
-            f"{self.source}: a process parsing its phone numbers {why}: the file was not read whole"
-        )
+        return stopped_error(self.source, why)
 
     def close(self) -> None:
-        """Stop the workers: the batches they are parsing end (under a second each), the
-        ones waiting are dropped."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop the workers of its own (a shared pool is its owner's to stop)."""
+        if self._own and self._workers is not None:
+            self._workers.close()
+        self._workers = None
 
     def __enter__(self) -> BatchNormalizer:
         return self

@@ -227,9 +227,9 @@ class WaitlistMixin(StoreBase):
         before), those whose enrollment ended `removed` live again from where they were,
         with the contact as the group lists it now, their next step due at `returns_at` at
         the earliest (the next reconcile). Returns how many live again."""
-        phones = [c.phone for c in contacts]
         with self._read() as conn:
             waiting = _has_waiting(conn, campaign)
+            phones = [c.phone for c in contacts] if waiting or revive else []
             back = set(returning_of(conn, campaign, phones)) if revive else set()
         if not waiting and not back:
             return 0

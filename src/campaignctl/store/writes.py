@@ -264,6 +264,10 @@ class WritesMixin(StoreBase):
         campaign and number only updates that decision's last time and count: a tick every
         15 minutes stays bounded. `fresh`: the actions are about enrollments made by this
         apply, so nothing was decided about them before."""
+        if fresh:  # nothing to tell of the enrolls and defers of new enrollments
+            actions = [a for a in actions if a.type not in UNRECORDED_DECISIONS]
+            if not actions:
+                return
         at = to_text(now)
         times: dict[datetime, str] = {}
         # the last decision about each (phone, campaign), looked up once, then kept here as

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from campaignctl.config.csv_blocks import (
     Block,
     FileBlocks,
+    FileView,
     block_size,
     cut,
     find_middle,
@@ -104,7 +105,9 @@ def test_the_rows_removed_and_added_are_those_of_the_edit(
     assert sum(b.lines for b in blocks) == after.count(b"\n")
 
 
-def test_a_row_edited_in_a_large_file_makes_a_middle_of_one_block() -> None:
+def test_a_row_edited_in_a_large_file_makes_a_middle_of_one_block(tmp_path: Path) -> None:
+    """The same middle whether the file is given as bytes or read where asked (FileView,
+    as a sync reads it)."""
     rows = [f"+1{200 + i % 700}555{i % 10000:04d},Name{i},Austin".encode() for i in range(20_000)]
     before = file_of(rows)
     manifest = blocks_of(before)
@@ -121,6 +124,10 @@ def test_a_row_edited_in_a_large_file_makes_a_middle_of_one_block() -> None:
         assert middle is not None
         assert middle.last - middle.first <= 1
         assert middle.end - middle.start <= 2 * manifest[1].size
+        path = tmp_path / "contacts.csv"
+        path.write_bytes(after)
+        with path.open("rb") as handle:
+            assert find_middle(manifest, FileView(handle)) == middle
 
 
 def test_a_changed_header_has_no_middle() -> None:

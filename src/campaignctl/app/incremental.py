@@ -42,6 +42,7 @@ from campaignctl.config.contacts import group_digest
 from campaignctl.config.csv_blocks import (
     Block,
     FileBlocks,
+    FileView,
     Middle,
     block_size,
     cut,
@@ -224,24 +225,36 @@ def prepare(
     stamp = file_stamp(path)
     if stamp is None or stamp != source.stamp:
         return None  # written since it was loaded: the whole read says so
-    try:
-        data = path.read_bytes()
+    manifest = _manifest(kept.manifest)
+    try:  # read a block at a time where the old blocks were: only the middle is kept
+        with path.open("rb") as handle:
+            file = FileView(handle)
+            header = file.read_at(0, manifest[0].size) if manifest else b""
+            if key_of(planning, campaign, source, header) != kept.rows_key:
+                return None
+            middle = find_middle(manifest, file)
+            if middle is None or middle.end - middle.start > MAX_MIDDLE:
+                return None
+            old_blocks = manifest[middle.first : middle.last]
+            if sum(b.size for b in old_blocks) > MAX_MIDDLE:
+                return None
+            changed = Changed(file.read_at(middle.start, middle.end - middle.start), len(file))
     except OSError:
         return None  # the whole read says why
     if file_stamp(path) != stamp:
-        return None
-    manifest = _manifest(kept.manifest)
-    header = data[: manifest[0].size] if manifest else b""
-    if key_of(planning, campaign, source, header) != kept.rows_key:
-        return None
-    middle = find_middle(manifest, data)
-    if middle is None or middle.end - middle.start > MAX_MIDDLE:
-        return None
-    old_blocks = manifest[middle.first : middle.last]
-    if sum(b.size for b in old_blocks) > MAX_MIDDLE:
-        return None
+        return None  # written while it was read
     shown = display_path(path)
-    return _decide(store, planning, campaign, source, kept, manifest, middle, data, header, shown)
+    return _decide(
+        store, planning, campaign, source, kept, manifest, middle, changed, header, shown
+    )
+
+
+@dataclass(frozen=True)
+class Changed:
+    """The changed middle's bytes, and the size of the whole file."""
+
+    data: bytes
+    file_size: int
 
 
 def _decide(
@@ -252,7 +265,7 @@ def _decide(
     kept: SyncedGroup,
     manifest: list[Block],
     middle: Middle,
-    data: bytes,
+    changed: Changed,
     header: bytes,
     shown: str,
 ) -> RowSync | None:
@@ -265,7 +278,7 @@ def _decide(
             return None
         pieces.append(piece)
     old_rows = rows_of(b"".join(pieces), middle.line)
-    new_rows = rows_of(data[middle.start : middle.end], middle.line)
+    new_rows = rows_of(changed.data, middle.line)
     if old_rows is None or new_rows is None:
         return None
     changes = row_changes(old_rows, new_rows)
@@ -277,7 +290,8 @@ def _decide(
     if gone is None:
         return None
     new_numbers, leaving = gone
-    new_blocks = list(cut(data, middle.start, middle.end, block_size(len(data))))
+    size = block_size(changed.file_size)
+    new_blocks = list(cut(changed.data, 0, len(changed.data), size))
     blocks = [*manifest[: middle.first], *(b for b, _ in new_blocks), *manifest[middle.last :]]
     still = {b.digest for b in blocks}
     row = SyncedGroup(source.digest, kept.rows_key, _manifest_text(blocks), new_numbers)

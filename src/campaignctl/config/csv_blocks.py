@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 MIN_BLOCK = 1024
 MAX_BLOCK = 64 * 1024
@@ -134,17 +134,48 @@ class Middle:
     line: int
 
 
-def _same(data: bytes, at: int, block: Block) -> bool:
-    stop = at + block.size
-    if at < 0 or stop > len(data):
+class FileView:
+    """An open file read where asked (`os.pread`), a block at a time: finding the changed
+    middle of a large file this way holds no copy of it (reading a file of tens of MB whole
+    costs as much as hashing it)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._fd = handle.fileno()
+        self._size = os.fstat(self._fd).st_size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read_at(self, at: int, count: int) -> bytes:
+        return os.pread(self._fd, count, at)
+
+
+class _BytesView:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def read_at(self, at: int, count: int) -> bytes:
+        return self._data[at : at + count]
+
+
+def _same(data: FileView | _BytesView, at: int, block: Block) -> bool:
+    if at < 0 or at + block.size > len(data):
         return False
-    return hashlib.sha256(memoryview(data)[at:stop]).hexdigest() == block.digest
+    return hashlib.sha256(data.read_at(at, block.size)).hexdigest() == block.digest
 
 
-def find_middle(manifest: Sequence[Block], data: bytes) -> Middle | None:
-    """The changed middle of `data` against the blocks of the file it was (`manifest`,
-    header first); None when the header changed (every row may mean something else)."""
-    if not manifest or not _same(data, 0, manifest[0]) or header_end(data) != manifest[0].size:
+def find_middle(manifest: Sequence[Block], file: bytes | FileView) -> Middle | None:
+    """The changed middle of a file (its bytes, or a FileView) against the blocks of the
+    file it was (`manifest`, header first); None when the header changed (every row may
+    mean something else)."""
+    data = file if isinstance(file, FileView) else _BytesView(file)
+    if not manifest or not _same(data, 0, manifest[0]):
+        return None
+    header = data.read_at(0, manifest[0].size)
+    if header.find(b"\n") != len(header) - 1:  # the header line, and only it
         return None
     old_size = sum(b.size for b in manifest)
     grown = len(data) - old_size
@@ -161,7 +192,11 @@ def find_middle(manifest: Sequence[Block], data: bytes) -> Middle | None:
             break
         last, old_end = last - 1, at
     # the unchanged end must begin a line in the new file too
-    while last < len(manifest) and old_end + grown > start and data[old_end + grown - 1] != 10:
+    while (
+        last < len(manifest)
+        and old_end + grown > start
+        and data.read_at(old_end + grown - 1, 1) != b"\n"
+    ):
         old_end += manifest[last].size
         last += 1
     return Middle(first, last, start, old_end + grown, line)

@@ -60,12 +60,6 @@ def block_size(file_size: int) -> int:
     return max(MIN_BLOCK, min(MAX_BLOCK, file_size // BLOCKS_PER_FILE))
 
 
-def header_end(data: bytes) -> int:
-    """Where the header line ends (after its newline), or the file's end."""
-    end = data.find(b"\n")
-    return len(data) if end < 0 else end + 1
-
-
 def _block(data: bytes, start: int, stop: int) -> tuple[Block, memoryview]:
     piece = memoryview(data)[start:stop]
     digest = hashlib.sha256(piece).hexdigest()

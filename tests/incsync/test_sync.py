@@ -5,6 +5,7 @@ lines) is read whole. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,16 @@ from campaignctl.store import Store
 from tests.incsync.helpers import ROWS, WHOLE, apply, big_repo, enrollment, kept_file, numbers
 
 SIZE = 3000
+
+
+def kept_numbers(state: str) -> list[int]:
+    """The group's number list as the state keeps it (0: where a removed number was)."""
+    with Store.open(state) as store:
+        kept = store.synced_group("spring-buyers")
+    assert kept is not None
+    listed = array("q")
+    listed.frombytes(kept.numbers)
+    return listed.tolist()
 
 
 def test_one_row_added_removed_or_edited_is_what_the_sync_reads_and_changes(
@@ -25,6 +36,9 @@ def test_one_row_added_removed_or_edited_is_what_the_sync_reads_and_changes(
     summary, log = apply(repo, state, caplog)
     assert summary["enroll"] == SIZE - 1 and WHOLE in log
     assert kept_file(state) == csv.read_bytes()
+    # every number, then holes (0) up to a multiple of 512: room for rows added
+    listed = kept_numbers(state)
+    assert len(listed) == 3072 and listed[SIZE:] == [0] * 72 and 0 not in listed[:SIZE]
 
     newcomer = "+13125550199"
     rows.insert(1500, (newcomer, "Newcomer"))
@@ -35,6 +49,8 @@ def test_one_row_added_removed_or_edited_is_what_the_sync_reads_and_changes(
     assert enrollment(state, newcomer)[:2] == ("live", None)
     assert enrollment(state, newcomer)[3].endswith("open-house.csv:1502:1")
     assert kept_file(state) == csv.read_bytes()
+    listed = kept_numbers(state)  # the number added in the last hole: the list keeps its size
+    assert len(listed) == 3072 and listed[-1] == int(newcomer[1:]) and listed.count(0) == 71
 
     leaving = rows.pop(10)[0]
     repo.group(rows=rows)
@@ -42,6 +58,10 @@ def test_one_row_added_removed_or_edited_is_what_the_sync_reads_and_changes(
     assert ROWS + "1 rows removed, 0 added" in log
     assert (summary.get("enroll", 0), summary.get("end")) == (0, 1)
     assert enrollment(state, leaving)[:2] == ("ended", "removed")
+    # its place in the list left empty, so that the list keeps its size
+    before, listed = listed, kept_numbers(state)
+    assert len(listed) == 3072 and listed.count(0) == 72
+    assert listed[before.index(int(leaving[1:]))] == 0 and int(leaving[1:]) not in listed
 
     old_number, name = rows[20]
     rows[20] = ("+13125550198", name)
@@ -51,6 +71,10 @@ def test_one_row_added_removed_or_edited_is_what_the_sync_reads_and_changes(
     assert (summary.get("enroll"), summary.get("end")) == (1, 1)
     assert enrollment(state, old_number)[:2] == ("ended", "removed")
     assert enrollment(state, "+13125550198")[:2] == ("live", None)
+    # the new number where the old one was
+    before, listed = listed, kept_numbers(state)
+    assert len(listed) == 3072 and listed.count(0) == 72
+    assert listed[before.index(int(old_number[1:]))] == 13125550198
 
     # a live contact's fields edited: left as they were, as a sync of the whole group does
     before = enrollment(state, rows[30][0])

@@ -61,6 +61,9 @@ log = logging.getLogger("campaignctl.engine")
 
 MAX_MIDDLE = 16 * 1024 * 1024  # bytes of changed rows beyond which the group is read whole
 SMALL = 64  # numbers looked up one by one in the group's list; more: counted in one pass
+HOLE = 0  # in the group's list: no number (its padding, or where a removed number was)
+LIST_ROUND = 512  # numbers; the kept list is padded with holes to a multiple of it
+MANIFEST_ROUND = 4096  # bytes; the kept block list is padded with spaces to a multiple of it
 
 
 @runtime_checkable
@@ -116,7 +119,7 @@ def _places(raw: bytes, key: int) -> Iterator[int]:
     """The offsets at which the list `raw` (as kept: little-endian 8-byte integers) holds
     `key`: a search of its bytes at the speed of memory (an array's count or index makes an
     object of every item), kept to whole items."""
-    pattern = key.to_bytes(8, "little", signed=True)
+    pattern = _item(key)
     at = raw.find(pattern)
     while at >= 0:
         if at % 8 == 0:
@@ -136,32 +139,68 @@ def _counts(raw: bytes, wanted: Iterable[str]) -> dict[str, int]:
 
 
 def _updated(raw: bytes, removed: Counter[str], added: Counter[str]) -> bytes:
-    """The group's list (as kept) without the removed occurrences, with the added ones."""
-    more = numbers_to(array("q", (number_of(p) for p, n in added.items() for _ in range(n))))
+    """The group's list (as kept) without the removed occurrences, with the added ones. A
+    few removed are replaced where they were, by the added numbers, else by a HOLE; the
+    added left over take the holes from the end (`_padded` leaves some), and only when
+    none is left does the list grow. So the list mostly keeps its size, and the state then
+    writes only the pages that changed (store/synced.py). Many removed: the list is made
+    again, without holes but its padding."""
+    adds = [number_of(p) for p, n in added.items() for _ in range(n)]
     if sum(removed.values()) <= SMALL:
-        cuts = sorted(
+        places = sorted(
             at
             for phone, times in removed.items()
             for at in itertools.islice(_places(raw, number_of(phone)), times)
         )
-        pieces, start = [], 0
-        for at in cuts:
-            pieces.append(raw[start:at])
-            start = at + 8
-        pieces.append(raw[start:])
-        return b"".join([*pieces, more])
+        out = bytearray(raw)
+        for at in places:
+            out[at : at + 8] = _item(adds.pop() if adds else HOLE)
+        if adds:
+            for at in _holes(out):
+                out[at : at + 8] = _item(adds.pop())
+                if not adds:
+                    break
+        if adds:
+            out[len(out) :] = _padded(array("q", adds), len(out) // 8)
+        return bytes(out)
     left = Counter({number_of(p): n for p, n in removed.items()})
-    out = array("q")
+    kept = array("q")
     for n in numbers_from(raw):
         if left.get(n):
             left[n] -= 1
-        else:
-            out.append(n)
-    return numbers_to(out) + more
+        elif n != HOLE:
+            kept.append(n)
+    kept.extend(adds)
+    return _padded(kept)
+
+
+def _padded(numbers: array[int], before: int = 0) -> bytes:
+    """Numbers as kept, followed by holes up to a multiple of LIST_ROUND items (at least
+    one hole), counting `before` items already in the list: rows added later take them."""
+    holes = LIST_ROUND - (before + len(numbers)) % LIST_ROUND
+    return numbers_to(numbers) + _item(HOLE) * holes
+
+
+def _holes(raw: bytearray) -> Iterator[int]:
+    """The places of the holes of a list (as kept), from its end."""
+    pattern = _item(HOLE)
+    at = raw.rfind(pattern)
+    while at >= 0:
+        if at % 8 == 0:
+            yield at
+        at = raw.rfind(pattern, 0, at + 7)
+
+
+def _item(number: int) -> bytes:
+    return number.to_bytes(8, "little", signed=True)
 
 
 def _manifest_text(blocks: Sequence[Block]) -> str:
-    return json.dumps([list(b) for b in blocks], separators=(",", ":"))
+    """The block list as kept: JSON, padded with spaces to a multiple of MANIFEST_ROUND
+    bytes. An edit of a row rarely changes its length then, and the state's row keeps its
+    size: SQLite then writes only the pages that changed, not the whole number list."""
+    text = json.dumps([list(b) for b in blocks], separators=(",", ":"))
+    return text + " " * (-len(text) % MANIFEST_ROUND)
 
 
 def _manifest(text: str) -> list[Block]:
@@ -407,7 +446,7 @@ class WholeRead:
             # the list is let go of once copied, before the state copies it in turn (eight
             # bytes a number: the largest of what a large sync keeps)
             numbers, self.numbers = self.numbers, array("q")
-            return SyncedGroup(digest, key, _manifest_text(manifest), numbers_to(numbers))
+            return SyncedGroup(digest, key, _manifest_text(manifest), _padded(numbers))
 
         try:
             store.record_synced(self.campaign, digest, kept, read())

@@ -4,7 +4,8 @@ reads only what changed (app/incremental.py):
     synced_groups   per campaign: the group digest it was synced at, the key of what a
                     row's meaning depends on, the file's block list (JSON: sha256, size
                     and line count of each block, the header's first), and every valid
-                    number of the group (int64 each, little-endian, in no order)
+                    number of the group (int64 each, little-endian, in no order; 0 where
+                    a removed number was, until the next whole sync)
     synced_blocks   the bytes of each block of that file, by (campaign, sha256)
 
 They change with the group digest, in one transaction (`record_synced`): what is kept
@@ -86,7 +87,6 @@ class SyncedRowsMixin(StoreBase):
             ):
                 raise StateError(f"campaign {campaign!r} is not in the state")
             conn.execute("UPDATE campaigns SET group_digest = ? WHERE name = ?", [digest, campaign])
-            conn.execute("DELETE FROM synced_groups WHERE campaign = ?", [campaign])
             if kept is None or drop is None:
                 conn.execute("DELETE FROM synced_blocks WHERE campaign = ?", [campaign])
             else:
@@ -97,6 +97,7 @@ class SyncedRowsMixin(StoreBase):
                         [campaign, *chunk],
                     )
             if kept is None:
+                conn.execute("DELETE FROM synced_groups WHERE campaign = ?", [campaign])
                 return
             conn.executemany(
                 "INSERT INTO synced_blocks (campaign, digest, data) VALUES (?, ?, ?)"
@@ -105,12 +106,29 @@ class SyncedRowsMixin(StoreBase):
             )
             group = kept()
             if group is None:
+                conn.execute("DELETE FROM synced_groups WHERE campaign = ?", [campaign])
                 conn.execute("DELETE FROM synced_blocks WHERE campaign = ?", [campaign])
                 return
+            values = [group.digest, group.rows_key, group.manifest, group.numbers]
+            sizes = conn.execute(
+                "SELECT length(digest), length(rows_key), length(manifest), length(numbers)"
+                " FROM synced_groups WHERE campaign = ?",
+                [campaign],
+            ).fetchone()
+            if sizes is not None and tuple(sizes) == tuple(len(v) for v in values):
+                # the same size (the list's holes and the manifest's padding keep it so):
+                # updated in place, SQLite writes only the pages that changed
+                conn.execute(
+                    "UPDATE synced_groups SET digest = ?, rows_key = ?, manifest = ?,"
+                    " numbers = ? WHERE campaign = ?",
+                    [*values, campaign],
+                )
+                return
+            conn.execute("DELETE FROM synced_groups WHERE campaign = ?", [campaign])
             conn.execute(
                 "INSERT INTO synced_groups (campaign, digest, rows_key, manifest, numbers)"
                 " VALUES (?, ?, ?, ?, ?)",
-                [campaign, group.digest, group.rows_key, group.manifest, group.numbers],
+                [campaign, *values],
             )
 
     def enrollment_states(

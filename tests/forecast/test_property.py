@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import assume, event, given, settings
+from hypothesis import assume, event, example, given, settings
 from hypothesis import strategies as st
 
 from campaignctl.app.forecast import forecast_desired
@@ -108,6 +108,13 @@ def applied(
     start_day=st.integers(0, 364),
     history=st.integers(0, 6),
 )
+# the launch's sender takes one a tick: the numbers of Texas (quiet an hour longer than their
+# zone) wait, enrolled, for their window, and are read after those the pace held back
+@example(
+    people=[(0, None, "Ana"), (0, None, "Ana"), (0, "TX", "Ana"), (0, None, "Ana"), (0, "TX", "Ana")],
+    n_campaigns=1, waits=[30], bodies=[0], mps=[0.00005], daily=[None], credits_per_segment=1,
+    credits=5, start_hour=13, start_day=0, history=0,
+)  # fmt: skip
 def test_forecast_equals_what_applies_do(
     people, n_campaigns, waits, bodies, mps, daily, credits_per_segment, credits,
     start_hour, start_day, history,

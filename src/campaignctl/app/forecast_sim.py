@@ -43,7 +43,7 @@ from campaignctl.app.executor import next_wait
 from campaignctl.core.actions import Action
 from campaignctl.core.enrollment import Owners
 from campaignctl.core.lifecycle import AUTO_COMPLETED, CREDIT_PAUSE, launch_record
-from campaignctl.core.nextdue import lower_bound
+from campaignctl.core.nextdue import enrolled_moments, lower_bound
 from campaignctl.core.planner import Planning, Stage
 from campaignctl.core.sending import Budget
 from campaignctl.core.types import (
@@ -169,12 +169,20 @@ class Simulation:
         planning = Planning(self.desired, self._snapshot(first), at)
         self._record(at, planning.lifecycle().actions)
         if first:
+            # the next moment the state keeps with each new enrollment (its window opening):
+            # it orders them, as there; it depends on the campaign, zones and US state only
+            moments: dict[tuple[str, tuple[str, ...], str | None], datetime] = {}
             for stage in self._syncs(planning):
                 self._record(at, stage.actions)
                 for enrollment in stage.new:
                     row = next(self.next_row)  # numbered as the state numbers its rows
                     if self._may_send(enrollment.campaign):
-                        self._queue(enrollment, row)
+                        where = (enrollment.campaign, enrollment.zones, enrollment.us_state)
+                        moment = moments.get(where)
+                        if moment is None:
+                            opens = enrolled_moments(self.desired, enrollment.campaign, at)
+                            moment = moments[where] = opens(enrollment)
+                        self._queue(enrollment, row, moment)
                         self.fresh.add(row)
             for campaign, digest in planning.result([]).group_digests.items():
                 self._campaign(campaign, group_digest=digest)
@@ -394,9 +402,9 @@ class Simulation:
 
     # ------------------------------------------------------------------ queues
 
-    def _queue(self, enrollment: Enrollment, row: int) -> None:
-        """Queue a live enrollment until it is due."""
-        heapq.heappush(self.pending, (order_key(enrollment.next_due_at, row), enrollment))
+    def _queue(self, enrollment: Enrollment, row: int, moment: datetime) -> None:
+        """Queue a live enrollment until its next moment."""
+        heapq.heappush(self.pending, (order_key(moment, row), enrollment))
 
     def _hold(self, until: datetime, entry: Entry) -> None:
         """Put a due enrollment aside until `until`, its next moment: then it is ordered by

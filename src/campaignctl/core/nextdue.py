@@ -30,22 +30,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Protocol
 
 from campaignctl.core.actions import Action, Defer, Reason
 from campaignctl.core.sending import CampaignRun, SendPlanner
-from campaignctl.core.types import Contact, Desired, Enrollment, Tally
+from campaignctl.core.types import Desired, Enrollment, Tally
 from campaignctl.core.windows import next_allowed
 
 # the defers whose `until` bounds the next moment from below for every later tick
 BOUNDED = frozenset({"quiet_hours", "recent_outreach"})
 
 
+class Placed(Protocol):
+    """Where a number is, as its window depends on it: a contact, or its enrollment."""
+
+    @property
+    def zones(self) -> tuple[str, ...]: ...
+
+    @property
+    def us_state(self) -> str | None: ...
+
+
 def enrolled_moments(
     desired: Desired, campaign: str, now: datetime
-) -> Callable[[Contact], datetime]:
+) -> Callable[[Placed], datetime]:
     """The next moment of each contact the campaign enrolls at `now`: when the window of its
     quiet hours opens (now, inside it). Kept with the enrollment as it is made, so a number
-    enrolled at night is not read again before its morning. It depends only on the
+    enrolled at night is not read again before its morning (and the forecast orders the
+    enrollments its first tick makes by it, as the state does). It depends only on the
     contact's zones and US state: a store asks once for each (a million contacts have a few
     hundred)."""
     spec = desired.campaigns.get(campaign)
@@ -53,7 +65,7 @@ def enrolled_moments(
         return lambda contact: now
     quiet, strict = spec.quiet_hours, desired.settings.state_quiet_hours
 
-    def moment(contact: Contact) -> datetime:
+    def moment(contact: Placed) -> datetime:
         opens = next_allowed(now, contact.zones, quiet, contact.us_state, strict)
         return opens or now  # no window known: read when due, decided then
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +52,41 @@ def wait_until(check: object, what: str, timeout: float) -> float:
             return time.monotonic() - started
         time.sleep(0.05)
     raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def stopped(pid: int) -> bool:
+    """Whether the process is stopped (SIGSTOP taken: state T in /proc)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2] == "T"
+
+
+def writable(state: Path) -> bool:
+    """Whether another process could begin writing the SQLite state now."""
+    conn = sqlite3.connect(state, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:  # locked
+        return False
+    finally:
+        conn.close()
+
+
+def freeze_between_writes(process: Process, state: Path | str) -> None:
+    """Stop the process (SIGSTOP) at a moment it holds no write of an SQLite state open.
+    Frozen inside one, it would hold SQLite's write lock, and every other process would
+    wait for it to resume: the lock of a file cannot be taken from a process that holds it
+    (README, "State on PostgreSQL"). On PostgreSQL, whose server ends a frozen transaction,
+    it is stopped at once."""
+    for _ in range(200):
+        process.proc.send_signal(signal.SIGSTOP)
+        wait_until(lambda: stopped(process.proc.pid), "the process stops", 10)
+        if not isinstance(state, Path) or writable(state):
+            return
+        process.proc.send_signal(signal.SIGCONT)
+        time.sleep(0.005)
+    raise AssertionError("the process held a write at each of 200 tries")
 
 
 @contextmanager
@@ -152,7 +188,7 @@ def leader_stalled_standby_takes_over(tmp_path: Path, url: str | None = None) ->
         holder = lease_holder(state) or ""
         (leader,) = [p for p in pair if holder.endswith(f":{p.proc.pid}")]
         (standby,) = [p for p in pair if p is not leader]
-        leader.proc.send_signal(signal.SIGSTOP)
+        freeze_between_writes(leader, state)
         TALLY.fault("leader stalled (SIGSTOP) holding the lease")
         try:
             wait_until(lambda: TAKES_OVER in standby.stderr(), "the standby takes over", 30)

@@ -5,15 +5,28 @@ lines) is read whole. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from array import array
 from pathlib import Path
 
 import pytest
 
+from campaignctl.config.csv_blocks import FileBlocks, cut
 from campaignctl.store import Store
-from tests.incsync.helpers import ROWS, WHOLE, apply, big_repo, enrollment, kept_file, numbers
+from campaignctl.store.synced import SyncedGroup
+from tests.incsync.helpers import (
+    CAMPAIGN,
+    ROWS,
+    WHOLE,
+    apply,
+    big_repo,
+    enrollment,
+    kept_file,
+    numbers,
+)
 
 SIZE = 3000
+HASHED = "its changes were found by hashing them in the file"  # not from the block lists
 
 
 def kept_numbers(state: str) -> list[int]:
@@ -45,6 +58,7 @@ def test_one_row_added_removed_or_edited_is_what_the_sync_reads_and_changes(
     repo.group(rows=rows)
     summary, log = apply(repo, state, caplog)
     assert ROWS + "0 rows removed, 1 added" in log
+    assert HASHED not in caplog.text  # the block lists told the change
     assert (summary.get("enroll"), summary.get("end", 0)) == (1, 0)
     assert enrollment(state, newcomer)[:2] == ("live", None)
     assert enrollment(state, newcomer)[3].endswith("open-house.csv:1502:1")
@@ -150,3 +164,43 @@ def test_a_bad_row_added_holds_the_campaign_as_a_whole_check_does(
     csv.write_text("".join(lines) + f"{numbers(1, '415')[0]},Di,Austin\n")
     summary, log = apply(repo, state, caplog)
     assert ROWS + "0 rows removed, 1 added" in log and summary.get("enroll") == 1
+
+
+def test_blocks_kept_cut_otherwise_are_found_in_the_file(
+    tmp_path: Path, state: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A state kept by a former version: its block list of the file cut otherwise (at
+    another size), its group digest taken otherwise. The blocks end elsewhere than the
+    file's now, so its changes are found by hashing the old blocks in the file: none at
+    first (only the digest is new), then the row added, synced by its changes still."""
+    repo, rows = big_repo(tmp_path, SIZE)
+    csv = repo.dir / "groups/open-house.csv"
+    apply(repo, state, caplog)
+    data = csv.read_bytes()
+    header = next(iter(FileBlocks(csv)))[0]
+    pieces = [(header, data[: header.size])]
+    pieces += [(b, bytes(piece)) for b, piece in cut(data, header.size, len(data), 3000)]
+    with Store.open(state) as store:
+        kept = store.synced_group(CAMPAIGN)
+        assert kept is not None
+        manifest = json.dumps([list(b) for b, _ in pieces])
+        former = "sha256:" + "0" * 64
+        otherwise = SyncedGroup(former, kept.rows_key, manifest, kept.numbers)
+        blocks = [(b.digest, piece) for b, piece in pieces]
+        store.record_synced(CAMPAIGN, former, lambda: otherwise, blocks, drop=None)
+    assert kept_file(state) == data
+    summary, log = apply(repo, state, caplog)
+    assert ROWS + "0 rows removed, 0 added" in log and HASHED in caplog.text
+    assert summary.get("enroll", 0) == summary.get("end", 0) == 0
+    with Store.open(state) as store:
+        assert store.synced_group(CAMPAIGN).digest == kept.digest  # type: ignore[union-attr]
+
+    newcomer = "+13125550199"
+    rows.insert(1500, (newcomer, "Newcomer"))
+    repo.group(rows=rows)
+    summary, log = apply(repo, state, caplog)
+    assert ROWS + "0 rows removed, 1 added" in log
+    assert HASHED in caplog.text
+    assert (summary.get("enroll"), summary.get("end", 0)) == (1, 0)
+    assert enrollment(state, newcomer)[3].endswith("open-house.csv:1502:1")
+    assert kept_file(state) == csv.read_bytes()

@@ -19,9 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from campaignctl.config.csv_blocks import FileStamp, file_stamp
+from campaignctl.config.csv_blocks import (
+    FileStamp,
+    block_digests,
+    file_stamp,
+    list_digest,
+)
 from campaignctl.config.documents import Resource
-from campaignctl.config.files import FileProblem, file_sha256, quote, text_lines
+from campaignctl.config.files import FileProblem, quote, text_lines
 from campaignctl.config.models import ProspectGroupDocument
 from campaignctl.config.paths import display_path, is_inside
 from campaignctl.config.phone_workers import (
@@ -148,7 +153,7 @@ class _Collector:
 class GroupLoad:
     spec: GroupSpec
     issues: tuple[Issue, ...]
-    csv_file: tuple[Path, str] | None  # the CSV read (path, sha256), if any
+    csv_file: tuple[Path, str] | None  # the CSV read (path, its identity: csv_blocks), if any
     complete: bool = True  # False when the CSV could not be read: its field names are unknown
     source: ContactSource | None = None  # to read the contacts again, a batch at a time
 
@@ -161,12 +166,13 @@ def _error(where: Location, message: str, code: str) -> Issue:
     return Issue("error", message, where, code)
 
 
-def group_digest(spec_data: dict[str, Any], csv_sha256: str | None, fallback: str | None) -> str:
-    """sha256 over the inline contacts, defaultRegion, the CSV bytes and the zone fallback."""
+def group_digest(spec_data: dict[str, Any], csv_digest: str | None, fallback: str | None) -> str:
+    """sha256 over the inline contacts, defaultRegion, the CSV's identity (the sha256 of
+    its block list, csv_blocks.list_digest) and the zone fallback."""
     material = {
         "contacts": spec_data.get("contacts") or [],
         "defaultRegion": spec_data.get("defaultRegion", "US"),
-        "csv": csv_sha256,
+        "csvBlocks": csv_digest,
         "timezoneFallback": fallback,
     }
     text = json.dumps(material, sort_keys=True, ensure_ascii=False, default=str)
@@ -190,12 +196,11 @@ def csv_location(resource: Resource, root: Path, issues: list[Issue]) -> Path | 
     return path
 
 
-def _csv_path(
-    resource: Resource, root: Path, issues: list[Issue]
-) -> tuple[Path | None, str | None]:
-    """The group's CSV file and its sha256, if it names one that can be read."""
+def _csv_path(resource: Resource, root: Path, issues: list[Issue]) -> tuple[Path | None, list[str]]:
+    """The group's CSV file and its blocks' digests (csv_blocks), if it names one that can
+    be read."""
     path = csv_location(resource, root, issues)
-    return (None, None) if path is None else (path, file_sha256(path))
+    return (None, []) if path is None else (path, block_digests(path))
 
 
 def _read_contacts(
@@ -266,6 +271,7 @@ class ContactSource:
     fallback: str | None
     digest: str
     stamp: FileStamp | None = None  # the CSV's, taken before its digest was (csv_blocks)
+    blocks: tuple[str, ...] = ()  # the digests of the CSV's blocks, when its digest was taken
 
     def check(self) -> None:
         """Look through the CSV for errors without parsing a number (a fraction of the
@@ -300,7 +306,8 @@ class ContactSource:
         model = self.resource.model
         assert isinstance(model, ProspectGroupDocument)
         issues: list[Issue] = []
-        csv_path, csv_sha = _csv_path(self.resource, self.root, issues)
+        csv_path, blocks = _csv_path(self.resource, self.root, issues)
+        csv_sha = list_digest(blocks) if csv_path is not None else None
         if not issues:
             collector = _Collector(
                 model.spec.default_region, self.fallback, sink=sink, batch_size=batch_size
@@ -308,7 +315,7 @@ class ContactSource:
             _read_contacts(self.resource, csv_path, collector, None, workers)
             collector.flush(final=True)
             issues = collector.issues
-            changed = csv_path is not None and file_sha256(csv_path) != csv_sha
+            changed = csv_path is not None and list_digest(block_digests(csv_path)) != csv_sha
             if changed or group_digest(self.resource.document.data["spec"], csv_sha,
                                        self.fallback) != self.digest:  # fmt: skip
                 where = self.resource.document.where(("spec", "csv"))
@@ -332,7 +339,8 @@ def load_group(
     spec = model.spec
     issues: list[Issue] = []
     stamp = file_stamp(Path(document.file).parent / spec.csv) if spec.csv else None
-    csv_path, csv_sha = _csv_path(resource, root, issues)
+    csv_path, blocks = _csv_path(resource, root, issues)
+    csv_sha = list_digest(blocks) if csv_path is not None else None
     digest = group_digest(document.data["spec"], csv_sha, fallback)
     collector = _Collector(spec.default_region, fallback)
     names: set[str] = set()
@@ -362,7 +370,7 @@ def load_group(
         loaded=loaded,
     )
     csv_file = (csv_path, csv_sha) if csv_path and csv_sha else None
-    source = ContactSource(resource, root, fallback, digest, stamp)
+    source = ContactSource(resource, root, fallback, digest, stamp, tuple(blocks))
     return GroupLoad(group, tuple(issues), csv_file, complete, source)
 
 

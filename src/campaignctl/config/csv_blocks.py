@@ -1,19 +1,30 @@
 """A contacts CSV as a list of blocks, and what changed in it since the list was made.
 
-A group's sync keeps the file it read as blocks of whole lines (about a thousand a file, 1
-to 64 KiB each): the header line alone, then the rows. Each block is known by its sha256,
-its size and its number of lines (a `Block`). When the file changes, the blocks that are
-still there are found from both ends: from the start, each old block is hashed at its old
-place; from the end, at its old place shifted by how much the file grew. What lies between
-is the changed middle, and only its rows are compared, as lines, with the old middle's:
+A file is cut into blocks of whole lines: the header line alone, then the rows. Blocks are
+cut at a power of two (`block_size`: about a thousand to two thousand a file, 1 to 64 KiB),
+and a block ends after one of the line endings in the last thirty-second of that size, the
+one ending the greatest line read backwards (`_end`). Each block is known by its sha256, its
+size and its number of lines (a `Block`); the file by the sha256 of its blocks' digests
+(`list_digest`): it is hashed once, a block at a time (`block_digests`), and its identity
+and its blocks come of that one pass.
+
+Where a block ends depends on the lines about its end, not on where it began, so after an
+edit the blocks soon end where they ended before, even when every line has one length: the
+two block lists differ in a few blocks around the edit (`matched`), found without reading
+the file again:
 
     old   [header][b1][b2][b3][b4][b5]
     new   [header][b1][b2][ b3'  ][b4][b5]      -> the rows of b3 against those of b3'
 
-Finding the middle costs one hash of the file (the floor of seeing a change at all); a row
-added, removed or edited anywhere makes a middle of one block. A row is its line, the line
-ending left out; a row that moved across others counts as removed and added (`row_changes`).
-Pure: bytes in, values out.
+A list cut otherwise (at another size: the file grew past a power of two; or by a former
+version) is compared with the file itself: from the start, each old block is hashed at its
+old place; from the end, at its old place shifted by how much the file grew (`find_middle`,
+one more hash of the file).
+
+Only the rows of the changed middle are compared, as lines, with the old middle's; a row
+added, removed or edited anywhere makes a middle of a block or two. A row is its line, the
+line ending left out; a row that moved across others counts as removed and added
+(`row_changes`). Pure: bytes in, values out.
 """
 
 from __future__ import annotations
@@ -25,12 +36,15 @@ import os
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from io import FileIO
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 MIN_BLOCK = 1024
 MAX_BLOCK = 64 * 1024
 BLOCKS_PER_FILE = 1024  # the target: a row's change costs a block's read, whatever the size
+WINDOW = 32  # a block ends in the last 1/WINDOW of its size (`_end`),
+MIN_WINDOW = 256  # or its last MIN_WINDOW bytes
 
 
 # a file's inode, size, modification and change times (ns): any write changes the last
@@ -56,8 +70,10 @@ class Block(NamedTuple):
 
 
 def block_size(file_size: int) -> int:
-    """The size blocks are cut at for a file of `file_size` bytes."""
-    return max(MIN_BLOCK, min(MAX_BLOCK, file_size // BLOCKS_PER_FILE))
+    """The size blocks are cut at for a file of `file_size` bytes: a power of two, so that
+    a file edited by a few rows is most often cut at the same size."""
+    target = max(1, file_size // BLOCKS_PER_FILE)
+    return max(MIN_BLOCK, min(MAX_BLOCK, 1 << (target.bit_length() - 1)))
 
 
 def _block(data: bytes, start: int, stop: int) -> tuple[Block, memoryview]:
@@ -66,54 +82,145 @@ def _block(data: bytes, start: int, stop: int) -> tuple[Block, memoryview]:
     return Block(digest, stop - start, data.count(b"\n", start, stop)), piece
 
 
+def _end(data: bytes | bytearray, start: int, size: int, end: int) -> int:
+    """Where a block beginning at `start` ends when the data runs on past its size (to
+    `end`): after one of the line endings in the last `WINDOW` of its size, the one that
+    ends the greatest line read backwards (the last of equals). So where a block ends
+    depends on the lines about its end, not on where it began, and after an edit the blocks
+    soon end where they ended before, even when every line has one length. No line ending
+    there: after the last before it, else the first after it (a line longer than a block);
+    -1 when there is none before `end`."""
+    stop = start + size
+    low = max(start, stop - max(MIN_WINDOW, size // WINDOW))
+    window = bytes(data[low:stop])
+    if b"\n" in window:
+        backwards = window[::-1].split(b"\n")
+        lines = backwards[1:]  # backwards[0]: what follows the last line ending
+        at = lines.index(max(lines)) + 1
+        return stop - len(b"\n".join(backwards[:at]))
+    newline = data.rfind(b"\n", start, low)
+    if newline < 0:
+        newline = data.find(b"\n", stop, end)
+    return newline + 1 if newline >= 0 else -1
+
+
 def cut(data: bytes, start: int, end: int, size: int) -> Iterator[tuple[Block, memoryview]]:
-    """data[start:end] as blocks of about `size` bytes, each ending at a newline (the last
-    one maybe not: the file's end)."""
+    """data[start:end] as blocks of about `size` bytes, each ending at a newline (`_end`;
+    the last one maybe not: the file's end)."""
     while start < end:
-        stop = min(end, start + size)
-        if stop < end:
-            newline = data.rfind(b"\n", start, stop)
-            if newline < 0:  # a line longer than a block: the block runs to its end
-                newline = data.find(b"\n", stop, end)
-            stop = end if newline < 0 else newline + 1
+        stop = _end(data, start, size, end) if start + size < end else end
+        stop = end if stop < 0 else stop
         yield _block(data, start, stop)
         start = stop
 
 
+READ = 1 << 20  # bytes a file is read by, to cut it into blocks
+
+
+def list_digest(digests: Sequence[str]) -> str:
+    """The identity of a file cut into blocks of these digests: their sha256."""
+    return hashlib.sha256("\n".join(digests).encode("ascii")).hexdigest()
+
+
+def regions(
+    handle: FileIO, size: int, read: int = READ
+) -> Iterator[tuple[bytearray, list[tuple[int, int]]]]:
+    """An open file (unbuffered), read `read` bytes at a time, as regions of whole blocks:
+    (buffer, [(start, stop) of each block in it]). The header line is the first block;
+    the others are cut as `cut` cuts them. The buffer is good until the next region is
+    asked for: one is read into again and again (a new one a read would cost more to
+    map into memory than to fill)."""
+    buffer, carry, ended, header = bytearray(read + size), 0, False, True
+    while not ended:
+        if len(buffer) < carry + read:  # a line longer than a read
+            buffer.extend(bytes(carry + read - len(buffer)))
+        filled = carry
+        with memoryview(buffer) as view:
+            while filled < carry + read:
+                count = handle.readinto(view[filled : carry + read])
+                if not count:
+                    break
+                filled += count
+        ended = filled == carry
+        cuts: list[tuple[int, int]] = []
+        start = 0
+        while start < filled:
+            if header:
+                stop = buffer.find(b"\n", 0, filled) + 1 or -1
+            elif start + size < filled:  # more of the file after the block's size
+                stop = _end(buffer, start, size, filled)
+            else:
+                stop = -1
+            if stop < 0 and ended:  # the file's end
+                stop = filled
+            if stop < 0:  # where the block ends is in the file's next bytes
+                break
+            cuts.append((start, stop))
+            start, header = stop, False
+        if cuts:
+            yield buffer, cuts
+        buffer[: filled - start] = buffer[start:filled]
+        carry = filled - start
+
+
+def _digests(region: bytearray, cuts: list[tuple[int, int]]) -> list[str]:
+    with memoryview(region) as view:
+        return [hashlib.sha256(view[start:stop]).hexdigest() for start, stop in cuts]
+
+
 class FileBlocks:
     """A file read as blocks, a block in memory at a time (`for block, data in blocks`):
-    the header line, then its rows. Once read, `sha256` is the whole file's and
-    `rows_alone` says whether every line is a row by itself (else no block list of the file
-    can be compared a row at a time)."""
+    the header line, then its rows. Once read, `digest` is the file's identity
+    (`list_digest`) and `rows_alone` says whether every line is a row by itself (else no
+    block list of the file can be compared a row at a time)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.sha256 = ""
+        self.digest = ""
         self.rows_alone = True
 
     def __iter__(self) -> Iterator[tuple[Block, bytes]]:
-        whole = hashlib.sha256()
-        with self.path.open("rb") as handle:
-            size = block_size(self.path.stat().st_size)
-            header = handle.readline()
-            whole.update(header)
-            yield _block(header, 0, len(header))[0], header
-            rest = b""
-            while True:
-                chunk = handle.read(size)
-                whole.update(chunk)
-                data = rest + chunk
-                if not data:
-                    break
-                stop = data.rfind(b"\n") + 1 if chunk else len(data)
-                if stop == 0:  # a line longer than a block: read on
-                    rest = data
-                    continue
-                piece, rest = data[:stop], data[stop:]
-                if self.rows_alone and rows_of(piece, 1) is None:
-                    self.rows_alone = False
-                yield _block(piece, 0, len(piece))[0], piece
-        self.sha256 = whole.hexdigest()
+        digests: list[str] = []
+        with self.path.open("rb", buffering=0) as handle:
+            size = block_size(os.fstat(handle.fileno()).st_size)
+            for region, cuts in regions(handle, size):
+                for start, stop in cuts:
+                    data = bytes(region[start:stop])
+                    block = Block(hashlib.sha256(data).hexdigest(), len(data), data.count(b"\n"))
+                    if digests and self.rows_alone and rows_of(data, 1) is None:
+                        self.rows_alone = False
+                    digests.append(block.digest)
+                    yield block, data
+        self.digest = list_digest(digests)
+
+
+def block_digests(path: Path) -> list[str]:
+    """The digests of a file's blocks, as FileBlocks cuts it, read through once: what the
+    file is (its identity: `list_digest` of them) and what changed in it (`matched`), for
+    the cost of hashing it. Its lines are not counted: that costs as much again."""
+    digests: list[str] = []
+    with path.open("rb", buffering=0) as handle:
+        size = block_size(os.fstat(handle.fileno()).st_size)
+        for region, cuts in regions(handle, size):
+            digests.extend(_digests(region, cuts))
+    return digests
+
+
+def matched(old: Sequence[Block], new: Sequence[str]) -> tuple[int, int, int] | None:
+    """How a file's old block list compares with its blocks now (their digests,
+    `block_digests`): the number of blocks both begin with, and where the blocks both end
+    with begin in each (`first`, `old_last`, `new_last`: the middle is old[first:old_last]
+    against new[first:new_last]). None when the header changed (every row may mean
+    something else)."""
+    if not old or not new or old[0].digest != new[0]:
+        return None
+    first, most = 1, min(len(old), len(new))
+    while first < most and old[first].digest == new[first]:
+        first += 1
+    old_last, new_last = len(old), len(new)
+    while old_last > first and new_last > first and old[old_last - 1].digest == new[new_last - 1]:
+        old_last, new_last = old_last - 1, new_last - 1
+    return first, old_last, new_last
 
 
 @dataclass(frozen=True)

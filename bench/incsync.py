@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from bench import scenarios
 from bench.measure import Figure, Sample, Series, seconds, timed, verdict
 from bench.repo import CAMPAIGN
+from campaignctl import config
 from campaignctl.app.streamed import StreamedApply
 from campaignctl.core import phones
 from campaignctl.store import Store
@@ -79,13 +80,16 @@ def sync_timer(spent: list[float]) -> Iterator[None]:
 
 
 def steady_state(bench: Bench, size: int, config_dir: Path) -> Path:
-    """The largest group launched by this campaignctl (its file kept), made steady."""
+    """The largest group launched by this campaignctl (its file kept), made steady. One
+    kept by another version (its group digest another) is made again: its first tick
+    would sync the new digest, and its block list may be cut otherwise."""
     states = bench.workdir / "states"
     steady = states / f"incsync-steady-{size}.db"
     if steady.exists():
         with Store.open(steady) as store:
-            if store.synced_group(CAMPAIGN) is not None:
-                return steady
+            kept = store.synced_group(CAMPAIGN)
+        if kept is not None and kept.digest in _group_digests(config_dir):
+            return steady
     launched = states / f"incsync-launch-{size}.db"
     states.mkdir(parents=True, exist_ok=True)
     print(f"  .. incsync: launching {size:,} contacts for its state", flush=True)
@@ -94,6 +98,12 @@ def steady_state(bench: Bench, size: int, config_dir: Path) -> Path:
     scenarios.copy_state(launched, steady)
     scenarios.age_state(steady, scenarios.AFTERNOON)
     return steady
+
+
+def _group_digests(config_dir: Path) -> set[str]:
+    """The digests of the config's groups, as this version takes them."""
+    loaded = config.load(config_dir, parse_contacts=lambda name, digest: False)
+    return {g.digest for g in loaded.desired.groups.values()} if loaded.desired else set()
 
 
 def _middle_row(data: bytes) -> tuple[int, int]:

@@ -152,7 +152,8 @@ class _Run:
         self.holds.add(found, *owners)
 
     def digest(self) -> str:
-        """sha256 over every file read: its path inside the config directory and its bytes."""
+        """sha256 over every file read: its path inside the config directory and its digest
+        (of its bytes; a CSV's, of its blocks' digests: csv_blocks.list_digest)."""
         digest = hashlib.sha256()
         base = os.path.abspath(self.root)
         entries = sorted(

@@ -26,7 +26,7 @@ from tests.incsync.helpers import (
 )
 
 SIZE = 3000
-HASHED = "its changes were found by hashing them in the file"  # not from the block lists
+HASHED = "the changes were found by hashing the kept blocks in the file"  # not from the block lists
 
 
 def kept_numbers(state: str) -> list[int]:

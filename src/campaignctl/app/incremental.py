@@ -294,8 +294,9 @@ def prepare(
     shown = display_path(path)
     if not told:
         log.info(
-            "%s: the blocks kept of %s end elsewhere than the file's (cut at another size, "
-            "or by a former version): its changes were found by hashing them in the file",
+            "%s: the blocks kept of %s end elsewhere than its blocks now (cut at another "
+            "size, or by an earlier version): the changes were found by hashing the kept "
+            "blocks in the file",
             campaign,
             shown,
         )

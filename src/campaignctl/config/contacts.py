@@ -196,11 +196,16 @@ def csv_location(resource: Resource, root: Path, issues: list[Issue]) -> Path | 
     return path
 
 
-def _csv_path(resource: Resource, root: Path, issues: list[Issue]) -> tuple[Path | None, list[str]]:
-    """The group's CSV file and its blocks' digests (csv_blocks), if it names one that can
-    be read."""
+def _csv_path(
+    resource: Resource, root: Path, issues: list[Issue]
+) -> tuple[Path | None, list[str], str | None]:
+    """The group's CSV file, its blocks' digests and its identity (csv_blocks), if it names
+    one that can be read."""
     path = csv_location(resource, root, issues)
-    return (None, []) if path is None else (path, block_digests(path))
+    if path is None:
+        return None, [], None
+    blocks = block_digests(path)
+    return path, blocks, list_digest(blocks)
 
 
 def _read_contacts(
@@ -306,8 +311,7 @@ class ContactSource:
         model = self.resource.model
         assert isinstance(model, ProspectGroupDocument)
         issues: list[Issue] = []
-        csv_path, blocks = _csv_path(self.resource, self.root, issues)
-        csv_sha = list_digest(blocks) if csv_path is not None else None
+        csv_path, _, csv_sha = _csv_path(self.resource, self.root, issues)
         if not issues:
             collector = _Collector(
                 model.spec.default_region, self.fallback, sink=sink, batch_size=batch_size
@@ -339,8 +343,7 @@ def load_group(
     spec = model.spec
     issues: list[Issue] = []
     stamp = file_stamp(Path(document.file).parent / spec.csv) if spec.csv else None
-    csv_path, blocks = _csv_path(resource, root, issues)
-    csv_sha = list_digest(blocks) if csv_path is not None else None
+    csv_path, blocks, csv_sha = _csv_path(resource, root, issues)
     digest = group_digest(document.data["spec"], csv_sha, fallback)
     collector = _Collector(spec.default_region, fallback)
     names: set[str] = set()

@@ -310,7 +310,7 @@ def _listed_middle(old: Sequence[Block], new: Sequence[str], file_size: int) -> 
     when they differ in more than FEW_BLOCKS blocks (the old list was cut otherwise, or
     the file's blocks do not end where they ended before): the file is then compared with
     the old list (find_middle)."""
-    found = matched(old, new) if new else None
+    found = matched(old, new)
     if found is None:
         return None
     first, old_last, new_last = found

@@ -186,7 +186,7 @@ class FileBlocks:
             for region, cuts in regions(handle, size):
                 for start, stop in cuts:
                     data = bytes(region[start:stop])
-                    block = Block(hashlib.sha256(data).hexdigest(), len(data), data.count(b"\n"))
+                    block = _block(data, 0, len(data))[0]
                     if digests and self.rows_alone and rows_of(data, 1) is None:
                         self.rows_alone = False
                     digests.append(block.digest)

@@ -26,6 +26,12 @@ NEXT_AT = (
     "UPDATE enrollments SET next_at = ?, next_why = ? WHERE campaign = ? AND phone = ?"
     " AND +status = 'live' AND steps_sent = ? AND (next_at IS NULL OR next_at < ?)"
 )
+# a new enrollment, live and due (enroll_many): its columns in this order
+ENROLL = (
+    "INSERT INTO enrollments (campaign, phone, status, next_due_at, next_at, next_why,"
+    " enrolled_at, fields, zones, us_state, source)"
+    " VALUES (?, ?, 'live', ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (phone, campaign) DO NOTHING"
+)
 PHONES_AT_ONCE = 5000  # numbers per IN (...) look-up
 DECISIONS_BATCH = 50_000  # decisions inserted at a time (a launch makes one per contact)
 
@@ -221,13 +227,7 @@ class WritesMixin(StoreBase):
         )
         with self._write(fenced=True) as conn:
             _require_campaign(conn, campaign)
-            cursor = conn.executemany(
-                "INSERT INTO enrollments (campaign, phone, status, next_due_at, next_at,"
-                " next_why, enrolled_at, fields, zones, us_state, source)"
-                " VALUES (?, ?, 'live', ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (phone, campaign) DO NOTHING",
-                rows,
-            )
+            cursor = conn.executemany(ENROLL, rows)
             inserted = max(cursor.rowcount, 0)  # rows skipped by DO NOTHING count 0
             if inserted:  # no insert trigger: live_count is kept here, in this transaction
                 conn.execute(

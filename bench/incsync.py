@@ -21,10 +21,11 @@ same run, for what every tick costs anyway.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from campaignctl import config
 from campaignctl.app.streamed import StreamedApply
 from campaignctl.core import phones
 from campaignctl.store import Store
+from campaignctl.store.db import StoreBase
 
 if TYPE_CHECKING:
     from bench.run import Bench
@@ -53,12 +55,33 @@ class Tick:
     sample: Sample
     sync: float  # of which StreamedApply._check and _sync
     summary: dict[str, int]
+    collecting: float = 0.0  # of which the interpreter's garbage collections
+    closing: float = 0.0  # of which closing the state (SQLite checkpoints it then)
 
 
 @contextmanager
-def sync_timer(spent: list[float]) -> Iterator[None]:
-    """Add the time of StreamedApply._check and _sync to `spent`, while it lasts."""
-    saved = {name: vars(StreamedApply)[name] for name in ("_check", "_sync")}
+def collection_timer(spent: list[float]) -> Iterator[None]:
+    """Add the time of each garbage collection to `spent`, while it lasts: this process
+    holds what the benchmarks before kept, which a full collection walks through."""
+    started: list[float] = []
+
+    def timing(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            spent.append(time.perf_counter() - started.pop())
+
+    gc.callbacks.append(timing)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(timing)
+
+
+@contextmanager
+def method_timer(owner: type, names: tuple[str, ...], spent: list[float]) -> Iterator[None]:
+    """Add the time of each call of these methods of `owner` to `spent`, while it lasts."""
+    saved = {name: vars(owner)[name] for name in names}
 
     def timing(work: Callable[..., Any]) -> Callable[..., Any]:
         def timed_work(*args: Any, **kwargs: Any) -> Any:
@@ -71,12 +94,17 @@ def sync_timer(spent: list[float]) -> Iterator[None]:
         return timed_work
 
     for name, work in saved.items():
-        setattr(StreamedApply, name, timing(work))
+        setattr(owner, name, timing(work))
     try:
         yield
     finally:
         for name, work in saved.items():
-            setattr(StreamedApply, name, work)
+            setattr(owner, name, work)
+
+
+def sync_timer(spent: list[float]) -> AbstractContextManager[None]:
+    """Add the time of StreamedApply._check and _sync to `spent`, while it lasts."""
+    return method_timer(StreamedApply, ("_check", "_sync"), spent)
 
 
 def steady_state(bench: Bench, size: int, config_dir: Path) -> Path:
@@ -137,9 +165,16 @@ def edits(data: bytes) -> dict[str, bytes]:
 def _tick(config_dir: Path, source: Path, work: Path) -> Tick:
     scenarios.copy_state(source, work)
     spent: list[float] = []
-    with sync_timer(spent):
-        sample, summary = timed(lambda: scenarios.tick(config_dir, work, scenarios.AFTERNOON))
-    return Tick(sample, sum(spent), summary)
+    collecting: list[float] = []
+    closing: list[float] = []
+
+    def tick() -> dict[str, int]:
+        with collection_timer(collecting):  # not the collection `timed` makes before
+            return scenarios.tick(config_dir, work, scenarios.AFTERNOON)
+
+    with sync_timer(spent), method_timer(StoreBase, ("close",), closing):
+        sample, summary = timed(tick)
+    return Tick(sample, sum(spent), summary, sum(collecting), sum(closing))
 
 
 def measure(bench: Bench, size: int, name: str) -> None:
@@ -161,9 +196,13 @@ def measure(bench: Bench, size: int, name: str) -> None:
                      f"{hashing.spread()}"))  # fmt: skip
     work = steady.with_name(f"incsync-work-{size}.db")
     reference = [_tick(config_dir, steady, work) for _ in range(3)]
-    quiet = sorted(t.sample.wall for t in reference)[1]
+    middle = sorted(reference, key=lambda t: t.sample.wall)[1]
+    quiet = middle.sample.wall
     bench.add(Figure("incsync", name, "steady tick, nothing changed (the same run, for "
-                     "reference)", seconds(quiet), f"{quiet / floor:.2f}x read+hash"))  # fmt: skip
+                     "reference)", seconds(quiet), f"{quiet / floor:.2f}x read+hash",
+                     note=f"of which garbage collections {seconds(middle.collecting)}, closing the "
+                     f"state {seconds(middle.closing)}; runs "
+                     f"{', '.join(seconds(t.sample.wall) for t in reference)}"))  # fmt: skip
     try:
         for label, edited in edits(original).items():
             csv_path.write_bytes(edited)
@@ -189,5 +228,7 @@ def _figure(bench: Bench, name: str, label: str, ticks: list[Tick], floor: float
                      f"< {TARGET_HASH:.0f}x", verdict(ratio < TARGET_HASH),
                      note=f"{share:.2%} of bare phonenumbers ({seconds(bare)}; target "
                      f"< {TARGET_BARE:.0%}: {verdict(share < TARGET_BARE)}); of which the "
-                     f"sync {seconds(middle.sync)} ({middle.sync / floor:.2f}x read+hash); "
-                     f"{counts}; runs {series.spread()}"))  # fmt: skip
+                     f"sync {seconds(middle.sync)} ({middle.sync / floor:.2f}x read+hash), "
+                     f"garbage collections {seconds(middle.collecting)}, closing the state "
+                     f"{seconds(middle.closing)}; {counts}; runs "
+                     f"{series.spread()}"))  # fmt: skip

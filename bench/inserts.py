@@ -18,6 +18,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 
 from campaignctl.app.executor import BATCH
@@ -41,21 +42,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--as-is", action="store_true", help="only the state's schema as it is")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each (the median shown)")
     args = parser.parse_args(argv)
-    source = sqlite3.connect(f"{args.state.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        rows = source.execute(f"SELECT {COLUMNS} FROM enrollments ORDER BY id").fetchall()
-        schema = source.execute(
-            "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL"
-            " ORDER BY type = 'trigger', type = 'index'"  # tables, then indexes, then triggers
-        ).fetchall()
-    finally:
-        source.close()
+    rows, schema = enrollments_of(args.state), schema_of(args.state)
     indexes = sorted(name for kind, name, table, _ in schema
                      if kind == "index" and table == "enrollments")  # fmt: skip
     print(f"{len(rows):,} enrollments of {args.state}, {args.batch:,} a transaction")
     variants: list[tuple[str, Sequence[str], bool]] = [("as the state has it", (), False)]
     variants += [(f"without {name}", (name,), False) for name in indexes]
-    variants += [("without any of them", indexes, False), ("no key, no index", indexes, True)]
+    variants += [("without any of them", indexes, False), ("no key, no index", (), True)]
     if args.as_is:
         variants = variants[:1]
     results: dict[str, list[tuple[float, float, int]]] = {label: [] for label, _, _ in variants}
@@ -69,6 +62,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"{label:<28} {spent:6.2f} s ({spent / len(rows) * 1e6:4.1f} us a row; commits "
               f"{commits:5.2f} s; WAL {wal / 1e6:5.0f} MB); runs "
               f"{', '.join(f'{run[0]:.2f} s' for run in runs)}")  # fmt: skip
+
+
+def enrollments_of(state: Path) -> list[Row]:
+    """The enrollments of a state, as `enroll_many` writes them (COLUMNS), in their order."""
+    with closing(_read_only(state)) as conn:
+        return conn.execute(f"SELECT {COLUMNS} FROM enrollments ORDER BY id").fetchall()
+
+
+def schema_of(state: Path) -> list[tuple[str, str, str, str]]:
+    """What makes a state's schema: (type, name, table, SQL), tables first, then indexes,
+    then triggers."""
+    with closing(_read_only(state)) as conn:
+        return conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+            " ORDER BY type = 'trigger', type = 'index'"
+        ).fetchall()
+
+
+def _read_only(state: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{state.resolve().as_uri()}?mode=ro", uri=True)
 
 
 def _insert(

@@ -18,21 +18,8 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Path:
     state = root / "launch.db"
     scenarios.fresh_state(state)
     times = scenarios.launch(config_dir, state, scenarios.NIGHT)
-    assert times.summary["enroll"] > 250
+    assert len(inserts.enrollments_of(state)) == times.summary["enroll"] > 250
     return state
-
-
-def _schema(state: Path) -> list[tuple[str, str, str, str]]:
-    with sqlite3.connect(state) as conn:
-        return conn.execute(
-            "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL"
-            " ORDER BY type = 'trigger', type = 'index'"
-        ).fetchall()
-
-
-def _rows(state: Path) -> list[tuple[object, ...]]:
-    with sqlite3.connect(state) as conn:
-        return conn.execute(f"SELECT {inserts.COLUMNS} FROM enrollments ORDER BY id").fetchall()
 
 
 def _written(path: Path) -> tuple[list[tuple[object, ...]], set[str]]:
@@ -50,7 +37,7 @@ def _written(path: Path) -> tuple[list[tuple[object, ...]], set[str]]:
 def test_the_enrollments_are_written_again_as_they_were_without_the_index_dropped(
     launched: Path, tmp_path: Path
 ) -> None:
-    rows, schema = _rows(launched), _schema(launched)
+    rows, schema = inserts.enrollments_of(launched), inserts.schema_of(launched)
     target = tmp_path / "again.db"
     spent, commits, wal = inserts._insert(
         target, launched, schema, rows, 40, ["enrollments_due"], False, 64
@@ -62,7 +49,7 @@ def test_the_enrollments_are_written_again_as_they_were_without_the_index_droppe
 
 
 def test_a_bare_table_takes_the_same_rows_with_no_index(launched: Path, tmp_path: Path) -> None:
-    rows, schema = _rows(launched), _schema(launched)
+    rows, schema = inserts.enrollments_of(launched), inserts.schema_of(launched)
     target = tmp_path / "bare.db"
     inserts._insert(target, launched, schema, rows, 1000, [], True, 64)
     written, indexes = _written(target)
@@ -74,7 +61,7 @@ def test_the_command_names_every_variant(
 ) -> None:
     inserts.main([str(launched), "--rounds", "1", "--batch", "100"])
     out = capsys.readouterr().out
-    count = len(_rows(launched))
+    count = len(inserts.enrollments_of(launched))
     assert out.startswith(f"{count:,} enrollments of {launched}, 100 a transaction")
     for label in ("as the state has it", "without enrollments_due", "without enrollments_later",
                   "without enrollments_next", "without any of them", "no key, no index"):  # fmt: skip

@@ -33,12 +33,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import dashboard, incsync, scenarios, throughput, validation
 from bench import forecast as forecasting
@@ -50,6 +51,7 @@ from campaignctl.config.phone_workers import PARALLEL_MIN_BYTES
 from campaignctl.store.location import StateArg
 
 SEED = 7
+T = TypeVar("T")
 RUNS = {10_000: 5, 100_000: 3, 1_000_000: 2}  # enrollment runs per size (1M: minutes each)
 TICK_RUNS = 5
 DUE = {10_000: 1_000, 100_000: 10_000, 1_000_000: 10_000}
@@ -72,6 +74,18 @@ ONLY = (
     "incsync",
 )
 PLAN_RUNS = 2  # of `plan` and of the streamed apply, alternately, on the largest group
+
+
+def alone(benchmark: Callable[..., T], *args: Any) -> T:
+    """Run one benchmark, and say which threads it left running: they would run beside the
+    benchmarks after it, in this process, and be measured with them (a dashboard's forecast
+    panel still computing once made the incsync ticks a hundred times longer)."""
+    before = set(threading.enumerate())
+    result = benchmark(*args)
+    left = sorted(t.name for t in threading.enumerate() if t not in before and t.is_alive())
+    if left:
+        print(f"  !! {benchmark.__name__} left threads running: {', '.join(left)}", flush=True)
+    return result
 
 
 @contextmanager
@@ -184,6 +198,7 @@ class Bench:
         for label, _, count in cases[1:]:
             url = pg.server.clone_database(steady_url, file_copy=True)
             scenarios.make_due(url, scenarios.AFTERNOON, count)
+            pg.settle(url)
             urls.append((label, url))
         for label, url in urls:
             self._tick(size, label, " on PostgreSQL", partial(pg.fresh, url))
@@ -419,25 +434,25 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(args.workdir, stack)
         for size in sizes:
             if only & {"enroll", "tick"} or ("forecast" in only and size == 100_000):
-                launched = bench.enroll(size)
+                launched = alone(bench.enroll, size)
                 if "tick" in only:
-                    bench.ticks(size, launched)
+                    alone(bench.ticks, size, launched)
                 if "forecast" in only and size == 100_000:
-                    bench.forecast(size, launched)
+                    alone(bench.forecast, size, launched)
         if "memory" in only:
-            bench.memory(sizes[-1])
+            alone(bench.memory, sizes[-1])
         if "plan" in only:
-            bench.plan(sizes[-1])
+            alone(bench.plan, sizes[-1])
         if "apply" in only:
-            bench.apply()
+            alone(bench.apply)
         if "sendout" in only:
-            bench.sendout()
+            alone(bench.sendout)
         if "validate" in only:
-            bench.validate()
+            alone(bench.validate)
         if "dashboard" in only:
-            dashboard.run(bench, sizes[-1])
+            alone(dashboard.run, bench, sizes[-1])
         if "incsync" in only:
-            bench.incsync(sizes[-1])
+            alone(bench.incsync, sizes[-1])
     minutes = (time.perf_counter() - started) / 60
     info["load average at the end"] = load_average()
     print(f"load average at the end: {info['load average at the end']}")

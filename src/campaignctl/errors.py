@@ -12,6 +12,11 @@ from typing import Literal
 Severity = Literal["error", "warning"]
 
 
+class Cancelled(Exception):
+    """A long computation given up between two of its steps, as whoever started it asked
+    (a dashboard closing while one of its panels computes)."""
+
+
 @dataclass(frozen=True, order=True, slots=True)
 class Location:
     """Where a value came from. Paths are relative to the working directory when possible."""

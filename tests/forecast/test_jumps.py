@@ -19,11 +19,13 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from campaignctl.app.forecast import forecast_desired
 from campaignctl.core.types import Desired, QuietHours, Settings
+from campaignctl.errors import Cancelled
 from tests.forecast.test_property import applied
 from tests.forecast.test_property import build as build_world
 from tests.planner.world import World, campaign, contact, desired, group, template
@@ -153,3 +155,20 @@ def test_forecast_equals_the_applies_of_every_quarter_hour(
     assert forecast.runs_out == short
     event("the credits run out" if short else "the credits last")
     event(f"{min(sum(messages.values()), 5)}+ messages")
+
+
+def test_a_forecast_asked_to_stop_gives_up_at_its_next_tick() -> None:
+    d = scenario()
+    world = World(balance=20)
+    world.tick(d, LAUNCH)
+    whole = forecast_desired(d, world.store, START, DAYS)
+    asked: list[int] = []
+
+    def stopped() -> bool:
+        asked.append(1)
+        return len(asked) > 3  # three ticks simulated, then stopped
+
+    with pytest.raises(Cancelled, match="after 3 ticks"):
+        forecast_desired(d, world.store, START, DAYS, stopped)
+    assert whole.ticks > 3  # the whole forecast has more ticks than were simulated
+    assert len(asked) == 4

@@ -15,7 +15,7 @@ are (`Forecast.assumptions` says so, for the output).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -76,16 +76,27 @@ class Forecast:
         return sum(row.credits for row in self.rows)
 
 
-def forecast(config_dir: Path, store: ForecastReader, now: datetime, days: int = DAYS) -> Forecast:
+def forecast(
+    config_dir: Path,
+    store: ForecastReader,
+    now: datetime,
+    days: int = DAYS,
+    stopped: Callable[[], bool] = lambda: False,
+) -> Forecast:
     """The forecast of the files under `config_dir` on `store`, from `now` for `days` UTC
-    days (the day of `now` first)."""
+    days (the day of `now` first). `stopped` is asked before each simulated tick: True
+    gives the forecast up (Cancelled)."""
     with collection_paused():
         desired = load_desired(config_dir, store)
-    return forecast_desired(desired, store, now, days)
+    return forecast_desired(desired, store, now, days, stopped)
 
 
 def forecast_desired(
-    desired: Desired, store: ForecastReader, now: datetime, days: int = DAYS
+    desired: Desired,
+    store: ForecastReader,
+    now: datetime,
+    days: int = DAYS,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Forecast:
     """The forecast of a desired state already loaded (as `plan` has it) on `store`."""
     if days < 1:
@@ -94,7 +105,14 @@ def forecast_desired(
     with collection_paused():
         snapshot, upcoming, sent_today = _read(desired, store, now, end)
         simulation = Simulation(
-            desired, snapshot, upcoming.due, sent_today, now, end, moments=upcoming.moments
+            desired,
+            snapshot,
+            upcoming.due,
+            sent_today,
+            now,
+            end,
+            moments=upcoming.moments,
+            stopped=stopped,
         )
         if snapshot.suspended is None:
             simulation.run()

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -55,6 +55,7 @@ from campaignctl.core.types import (
     Step,
 )
 from campaignctl.core.windows import SEARCH_HORIZON
+from campaignctl.errors import Cancelled
 
 # (order key, enrollment): the planner's order of due enrollments is the state's, next due
 # then row id (rows are made in the order enrollments are); `order_key` makes it one integer
@@ -104,6 +105,8 @@ class Simulation:
     # row id -> the next moment of an enrollment a tick reads only after its wait (deferred
     # to a window, the 30-day gap: `enrollments.next_at`); the others: their wait
     moments: Mapping[int, datetime] = field(default_factory=dict)
+    # asked before each tick: True gives the simulation up (Cancelled)
+    stopped: Callable[[], bool] = field(default=lambda: False)
 
     def __post_init__(self) -> None:
         self.interval = self.desired.settings.reconcile_interval
@@ -141,6 +144,8 @@ class Simulation:
         at: datetime | None = self.start
         first = True
         while at is not None and at < self.end:
+            if self.stopped():
+                raise Cancelled(f"the forecast was stopped after {self.ticks:,} ticks")
             wakes = self._tick(at, first)
             first = False
             self.ticks += 1

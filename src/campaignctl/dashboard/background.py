@@ -6,8 +6,14 @@ at most once per moment; a request waits for it briefly, then shows the last one
 when it was computed) or says it is being computed. So the page answers in its own time on
 a large state, and a slow panel never holds it.
 
-    waits = Background("waits", lambda moment: waits_now(config_dir, store, moment.now), clock)
+    waits = Background("waits", lambda moment, stopped: waits_now(config_dir, store,
+                                                                    moment.now, stopped), clock)
     shown = waits.get(Moment(serial, now), wait=0.5)   # a Result; None while the first computes
+    waits.close()   # the computation running, if any, gives up at its next step; then returns
+
+A computation is given `stopped`, to ask between its steps (a simulated tick, a batch of
+enrollments): a panel closing ends it there (Cancelled) instead of letting it run on, a
+minute on a large state, beside whatever the process does next.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from campaignctl.errors import CampaignctlError
+from campaignctl.errors import CampaignctlError, Cancelled
 
 T = TypeVar("T")
 
@@ -48,9 +54,13 @@ class Background(Generic[T]):
     """One slow panel: computed on a thread of its own, once per moment."""
 
     def __init__(
-        self, name: str, compute: Callable[[Moment], T], clock: Callable[[], datetime]
+        self,
+        name: str,
+        compute: Callable[[Moment, Callable[[], bool]], T],
+        clock: Callable[[], datetime],
     ) -> None:
         self._compute = compute
+        self._closing = threading.Event()
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"dashboard-{name}")
         self._lock = threading.Lock()
@@ -79,7 +89,11 @@ class Background(Generic[T]):
 
     def _run(self, moment: Moment) -> Result[T]:
         try:
-            result = Result(moment, self._compute(moment), None, self._clock())
+            result = Result(
+                moment, self._compute(moment, self._closing.is_set), None, self._clock()
+            )
+        except Cancelled as exc:  # closing: nobody is left to show it
+            return Result(moment, None, str(exc), self._clock())
         except CampaignctlError as exc:  # a configuration or state that cannot be read
             result = Result(moment, None, str(exc).splitlines()[0], self._clock())
         except Exception as exc:  # shown on the panel; the page itself goes on
@@ -91,4 +105,7 @@ class Background(Generic[T]):
         return result
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop: what is queued is dropped, what runs gives up at its next step, and this
+        returns once the panel's thread has ended."""
+        self._closing.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)

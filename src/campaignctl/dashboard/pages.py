@@ -81,12 +81,14 @@ class Pages:
             self.templates.get_template(name)
         self._store: Store | None = None
         self.waits: Background[Waits] = Background(
-            "waits", lambda moment: waits_now(config_dir, self._open(), moment.now), now
+            "waits",
+            lambda moment, stopped: waits_now(config_dir, self._open(), moment.now, stopped),
+            now,
         )
         self.forecast: Background[sources.ForecastDays] = Background(
             "forecast",
-            lambda moment: sources.forecast_days(
-                config_dir, self._open(), moment.now, FORECAST_DAYS
+            lambda moment, stopped: sources.forecast_days(
+                config_dir, self._open(), moment.now, FORECAST_DAYS, stopped
             ),
             now,
         )

@@ -5,6 +5,7 @@ each adapted to the small values the page draws (ForecastDays, ReplyRow).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -49,10 +50,15 @@ class RepliesReader(Protocol):
 
 
 def forecast_days(
-    config_dir: Path, store: ForecastReader, now: datetime, days: int
+    config_dir: Path,
+    store: ForecastReader,
+    now: datetime,
+    days: int,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> ForecastDays:
-    """The forecast of the next `days` days (app/forecast.py)."""
-    found = forecast(config_dir, store, now, days=days)
+    """The forecast of the next `days` days (app/forecast.py); given up (Cancelled) once
+    `stopped` says so."""
+    found = forecast(config_dir, store, now, days=days, stopped=stopped)
     by_campaign: dict[str, list[tuple[date, int]]] = {}
     for row in found.rows:
         by_campaign.setdefault(row.campaign, []).append((row.day, row.messages))

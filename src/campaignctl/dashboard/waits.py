@@ -14,7 +14,7 @@ step's gap; those with an attempt in flight wait for its outcome.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Protocol
 
 from campaignctl import config
 from campaignctl.core.planner import Planning
+from campaignctl.errors import Cancelled
 from campaignctl.store import DueBatch
 from campaignctl.store.protocols import SnapshotReader
 
@@ -67,9 +68,15 @@ def _label(action_type: str, reason: str | None) -> str:
     return f"{what}: {reason}" if reason else what
 
 
-def waits_now(config_dir: Path, store: WaitsReader, now: datetime) -> Waits:
+def waits_now(
+    config_dir: Path,
+    store: WaitsReader,
+    now: datetime,
+    stopped: Callable[[], bool] = lambda: False,
+) -> Waits:
     """Count what waits now, per campaign (see the module). ConfigError or PlanError when
-    the configuration cannot be read or the planner refuses it."""
+    the configuration cannot be read or the planner refuses it; Cancelled when `stopped`
+    says so, asked before each batch."""
     desired = config.load(config_dir, parse_contacts=lambda name, digest: False).require()
     planning = Planning(desired, store.snapshot(desired, now, with_due=False), now)
     counts: dict[str, Counter[str]] = {}
@@ -78,6 +85,8 @@ def waits_now(config_dir: Path, store: WaitsReader, now: datetime) -> Waits:
         counts[campaign] = Counter({NOT_DUE: live - due, IN_FLIGHT: flying})
     examined = 0
     for batch in store.due_batches(now, BATCH, store.last_enrollment_id()):
+        if stopped():
+            raise Cancelled(f"stopped after {examined:,} due enrollments")
         decided: set[tuple[str, str]] = set()
         for action in planning.due(batch.enrollments, batch.last_sent).actions:
             if action.phone is None:

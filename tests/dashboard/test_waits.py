@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from campaignctl.dashboard.waits import NOT_DUE, SEND, waits_now
+from campaignctl.errors import Cancelled
 from campaignctl.store import Store
 from tests.dashboard.world import LATER, NOON, World
 
@@ -49,3 +50,11 @@ def test_the_due_ones_wait_as_the_plan_decides(world: World, now: datetime) -> N
     assert found == planned(world, now)
     expected = "waits: quiet_hours" if now == NIGHT else SEND
     assert found["spring-buyers"] == Counter({expected: 7})
+
+
+def test_asked_to_stop_it_gives_up_before_its_next_batch(world: World) -> None:
+    world.run("apply", now=LATER)
+    with Store.open(world.state, create=False, read_only=True) as store:
+        assert waits_now(world.repo.dir, store, STEP_2, lambda: False).counts  # it computes
+        with pytest.raises(Cancelled, match="stopped after 0 due enrollments"):
+            waits_now(world.repo.dir, store, STEP_2, lambda: True)

@@ -305,8 +305,9 @@ class Executor:
         return [result for result in results if result is not None]
 
     def _stopping(self) -> bool:
-        """Whether sending stopped (or was asked to): no call starts after it."""
-        if self.stopped or self._failures:
+        """Whether sending stopped (or was asked to): no call starts after it. A call that
+        found the credentials refused stops it at once, before its answer is judged."""
+        if self.stopped or self._failures or self._halt.is_set():
             return True
         if self.options.should_stop():
             self.report.stopped = "asked to stop"
@@ -419,7 +420,10 @@ class Executor:
             created_at=call.created_at,
             validity_seconds=None if left is None else int(left),  # never rounded up
         )
-        return self.provider.send(message)
+        outcome = self.provider.send(message)
+        if outcome.status == "auth_failed":  # no call starts after it, judged yet or not
+            self._halt.set()
+        return outcome
 
     def _judge(self, call: Call, answer: Answer, results: list[Action | None]) -> None:
         """What a call came back with, on the executor's thread: its result, and its

@@ -305,8 +305,8 @@ class Executor:
         return [result for result in results if result is not None]
 
     def _stopping(self) -> bool:
-        """Whether sending stopped (or was asked to): no call starts after it. A call that
-        found the credentials refused stops it at once, before its answer is judged."""
+        """Whether sending stopped (or was asked to): no call starts after it. A call whose
+        answer stops sending (`_stop_reason`) stops it at once, before it is judged."""
         if self.stopped or self._failures or self._halt.is_set():
             return True
         if self.options.should_stop():
@@ -421,7 +421,7 @@ class Executor:
             validity_seconds=None if left is None else int(left),  # never rounded up
         )
         outcome = self.provider.send(message)
-        if outcome.status == "auth_failed":  # no call starts after it, judged yet or not
+        if _stop_reason(outcome) is not None:  # no call starts after it, judged yet or not
             self._halt.set()
         return outcome
 
@@ -468,13 +468,9 @@ class Executor:
         report = self.report
         report.count(report.outcomes, outcome.status)
         self._unclear = self._unclear + 1 if outcome.status == "unknown" else 0
-        if outcome.status == "auth_failed":
-            report.stopped = (
-                "the provider refused the credentials (Twilio 20003): check "
-                "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
-            )
-        elif outcome.status == "retry":
-            report.stopped = f"the provider is not taking messages ({outcome.detail})"
+        stop = _stop_reason(outcome)
+        if stop is not None:
+            report.stopped = stop
         elif self._unclear >= UNCLEAR_IN_A_ROW:
             report.stopped = (
                 f"the provider answered {self._unclear} sends in a row with errors of unknown "
@@ -509,3 +505,16 @@ def _closed(left: float | None) -> bool:
     """Whether a window with `left` seconds to go is closed for a send: under one second
     (Twilio's shortest ValidityPeriod) is closed; None is a window with no known close."""
     return left is not None and left < 1
+
+
+def _stop_reason(outcome: Outcome) -> str | None:
+    """Why an answer stops the sending by itself (the credentials refused, the provider not
+    taking messages), or None."""
+    if outcome.status == "auth_failed":
+        return (
+            "the provider refused the credentials (Twilio 20003): check "
+            "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+        )
+    if outcome.status == "retry":
+        return f"the provider is not taking messages ({outcome.detail})"
+    return None

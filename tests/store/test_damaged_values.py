@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -162,6 +163,16 @@ STORABLE = st.datetimes(
 @given(STORABLE)
 def test_every_instant_a_command_can_write_reads_back_the_same(at: datetime) -> None:
     assert from_text(to_text(at)) == at
+
+
+@settings(max_examples=300)
+@given(STORABLE, st.sampled_from(["America/New_York", "Asia/Kolkata", "Pacific/Chatham"]))
+def test_an_instant_has_one_stored_form_whatever_its_zone(at: datetime, zone: str) -> None:
+    """The forms of the instants met last are kept: one met first in another zone (an
+    equal instant) gives the same UTC text, and a naive one is read as UTC."""
+    local = at.astimezone(ZoneInfo(zone))
+    assert to_text(local) == to_text(at) == at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert to_text(at.replace(tzinfo=None)) == to_text(at)
 
 
 def test_the_latest_instant_a_command_writes_is_storable() -> None:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,11 @@ def shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+@lru_cache(maxsize=1024)
 def to_text(at: datetime) -> str:
-    """The one stored form of an instant: UTC, microseconds, `Z` (sorts as text)."""
+    """The one stored form of an instant: UTC, microseconds, `Z` (sorts as text). Kept for
+    the instants met last: a send writes its moment a dozen times (equal instants have one
+    form, whatever their zone)."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

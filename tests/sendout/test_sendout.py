@@ -177,8 +177,11 @@ def test_refused_credentials_record_the_calls_in_flight_and_hand_nothing_more_ov
         assert report.stopped is not None and "credentials" in report.stopped
         creates = len(emulator.requests("create"))
         assert emulator.peak_creates >= 5, "the calls were made one after another"
-        # the refusal, and at most the pool's other calls already in flight; then nothing
-        assert 21 <= creates <= 21 + 9, creates
+        # the refusal, and the calls the pool's nine other workers started before it came
+        # back; then nothing. Each call lasts LATENCY or more, and the refusal's round trip
+        # LATENCY and the time this process takes to hear it (under LATENCY on a loaded
+        # host): two calls a worker at the most
+        assert 21 <= creates <= 21 + 2 * 9, creates
         made = len(emulator.messages())
         assert report.sent == made == creates - 1
         # refunded and still due: the refused one, and those of the round under way whose

@@ -3,15 +3,16 @@ file, in a pool of worker processes (one per core, up to `MAX_WORKERS`) for a la
 
 Reading a number (phonenumbers validates it) is most of the cost of reading contacts: about
 15 us each in the plain North American forms, which skip phonenumbers' parse (core.phones),
-twice that in others, so a million take a quarter of a minute or more on one core. Batches are handed out in file order and their
-results taken back in the same order, so what the reader builds does not depend on how many
-processes did the parsing; only a few batches are in flight at a time, so a large file never
-waits in memory. The workers (`PhoneWorkers`) are a `concurrent.futures.ProcessPoolExecutor`
-of fresh interpreters ("spawn": they hold only what parsing needs, none of this process's
-memory); each batch carries the region its numbers are read in, so one pool serves every
-group an apply reads, started before the first is looked through. A worker that stops before
-it answers ends the read with `WorkerStopped`; Ctrl-C is left to this process, which stops
-the pool; a worker whose parent is killed exits.
+twice that in others, so a million take a quarter of a minute or more on one core. Batches
+are handed out in file order and their results taken back in the same order, so what the
+reader builds does not depend on how many processes did the parsing; only a few batches are
+in flight at a time, so a large file never waits in memory. The workers (`PhoneWorkers`) are
+a `concurrent.futures.ProcessPoolExecutor` of fresh interpreters ("spawn": they hold only
+what parsing needs, none of this process's memory); each batch carries the region its
+numbers are read in, so one pool serves every group an apply reads, started before the
+first is looked through. A worker that stops before it answers ends the read with
+`WorkerStopped`; Ctrl-C is left to this process, which stops the pool; a worker whose parent
+is killed exits.
 
     with BatchNormalizer("US", parallel=True) as normalizer:   # a pool of its own
         pending = normalizer.submit(["(415) 555-0100", "555-0199"])

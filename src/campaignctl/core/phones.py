@@ -65,7 +65,8 @@ _PARSE_REASONS = {
 # with 0 or 1: parse would take a leading 1 for the national prefix, a 0 for a leading zero),
 # the exchange and the line, ASCII digits grouped by spaces, dots, dashes and brackets
 _PLAIN_NANP = re.compile(
-    r"(?P<plus>\+)?(?P<one>1)?[ .()-]*(?P<area>[2-9][0-9]{2})[ .()-]*([0-9]{3})[ .()-]*([0-9]{4})"
+    r"(?P<plus>\+)?(?P<one>1)?[ .()-]*(?P<area>[2-9][0-9]{2})"
+    r"[ .()-]*(?P<exchange>[0-9]{3})[ .()-]*(?P<line>[0-9]{4})"
 )
 # the default regions in which a plain number without "+1" is read as North American
 _NANP_DEFAULTS = frozenset({"US", "CA"})
@@ -83,9 +84,8 @@ def plain_nanp(text: str, default_region: str) -> PhoneNumber | None:
             return None
     elif default_region not in _NANP_DEFAULTS:
         return None
-    return PhoneNumber(
-        country_code=1, national_number=int(match["area"] + "".join(match.groups()[3:]))
-    )
+    digits = match["area"] + match["exchange"] + match["line"]
+    return PhoneNumber(country_code=1, national_number=int(digits))
 
 
 def normalize(raw: str, default_region: str = "US") -> PhoneInfo:

@@ -179,8 +179,8 @@ def test_refused_credentials_record_the_calls_in_flight_and_hand_nothing_more_ov
         assert emulator.peak_creates >= 5, "the calls were made one after another"
         # the refusal, and the calls the pool's nine other workers started before it came
         # back; then nothing. Each call lasts LATENCY or more, and the refusal's round trip
-        # LATENCY and the time this process takes to hear it (under LATENCY on a loaded
-        # host): two calls a worker at the most
+        # LATENCY and the time this process takes to hear it (taken to be under LATENCY,
+        # even on a loaded host): two calls a worker at the most
         assert 21 <= creates <= 21 + 2 * 9, creates
         made = len(emulator.messages())
         assert report.sent == made == creates - 1

@@ -2,8 +2,8 @@
 file, in a pool of worker processes (one per core, up to `MAX_WORKERS`) for a large one.
 
 Reading a number (phonenumbers validates it) is most of the cost of reading contacts: about
-15 us each in the plain North American forms, which skip phonenumbers' parse (core.phones),
-twice that in others, so a million take a quarter of a minute or more on one core. Batches
+30 us each, half that in the plain North American forms, which skip phonenumbers' parse
+(core.phones), so a million take a quarter to half a minute on one core. Batches
 are handed out in file order and their results taken back in the same order, so what the
 reader builds does not depend on how many processes did the parsing; only a few batches are
 in flight at a time, so a large file never waits in memory. The workers (`PhoneWorkers`) are

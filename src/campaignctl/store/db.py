@@ -54,8 +54,8 @@ def shown(value: object) -> str:
 @lru_cache(maxsize=1024)
 def to_text(at: datetime) -> str:
     """The one stored form of an instant: UTC, microseconds, `Z` (sorts as text). Kept for
-    the instants met last: a send writes its moment a dozen times (equal instants have one
-    form, whatever their zone)."""
+    the instants met last: a send one call at a time writes five, four of them met before
+    (equal instants have one form, whatever their zone)."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -6,8 +6,9 @@ live:
   apply inside it does not take the lease again for its own, longer one);
 - on PostgreSQL, a writer frozen inside its transaction holds the row every writer waits
   for: the server ends that transaction once it has waited on its client for a third of the
-  lease's TTL, another process takes the lease when it expires, and the frozen one, let go
-  on, writes nothing of that transaction.
+  lease's TTL (frozen in the middle of a batch, the process that takes the expired lease ends
+  it), another process takes the lease when it expires, and the frozen one, let go on,
+  writes nothing of that transaction; while its lease runs, it is left alone.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from campaignctl.clock import FrozenClock
 from campaignctl.controller.loop import Controller, ControllerOptions
 from campaignctl.providers.base import Outcome, OutgoingMessage, Provider
 from campaignctl.providers.outbox import OutboxProvider
-from campaignctl.store import Store
+from campaignctl.store import LeaseHeld, Store
 from tests.cli.repo import Repo
 from tests.faults.tally import TALLY
 from tests.faults.test_two_controllers import wait_until
@@ -38,20 +39,34 @@ from tests.postgres import Server
 TTL_SECONDS = 3.0
 
 # takes the lease, then freezes itself inside a write transaction of the store (the meta
-# row locked, as in the middle of an intent); continued, it tries to finish that write
+# row locked, as in the middle of an intent): "idle" between two statements, "batch" in the
+# middle of one executemany (a pipeline: its first query sent, the rest and the Sync not);
+# continued, it tries to finish that write
 FROZEN_WRITER = """
 import os, signal, sys
 from campaignctl.errors import StateError
 from campaignctl.store import Store
 
-url, ready, ttl = sys.argv[1], sys.argv[2], float(sys.argv[3])
+url, ready, ttl, where = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+
+def freeze():
+    open(ready, "w").close()
+    os.kill(os.getpid(), signal.SIGSTOP)
+
+def rows():
+    yield ("first of the batch",)
+    freeze()
+    yield ("written while frozen",)
+
 with Store.open(url) as store:
     store.acquire_lease("frozen-writer", ttl)
     try:
         with store._write(fenced=True) as conn:
-            open(ready, "w").close()
-            os.kill(os.getpid(), signal.SIGSTOP)
-            conn.execute("UPDATE meta SET suspended_reason = 'written while frozen' WHERE id = 1")
+            if where == "idle":
+                freeze()
+                conn.execute("UPDATE meta SET suspended_reason = 'written while frozen' WHERE id = 1")
+            else:
+                conn.executemany("UPDATE meta SET suspended_reason = ? WHERE id = 1", rows())
     except StateError as exc:
         print(f"refused: {exc}", flush=True)
         store.detach_lease()
@@ -117,16 +132,60 @@ def stopped(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "T"
 
 
-def test_a_writer_frozen_in_its_transaction_is_ended_and_the_lease_taken_at_its_expiry(
-    tmp_path: Path, database: str
-) -> None:
+def frozen_writer(tmp_path: Path, database: str, where: str, ttl: float) -> subprocess.Popen[str]:
+    """The writer above, once it is frozen `where` it was told, holding the lease for
+    `ttl` seconds; its session as the server sees it checked."""
     ready = tmp_path / "ready"
     frozen = subprocess.Popen(
-        [sys.executable, "-c", FROZEN_WRITER, database, str(ready), str(TTL_SECONDS)],
+        [sys.executable, "-c", FROZEN_WRITER, database, str(ready), str(ttl), where],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    wait_until(lambda: ready.exists() and stopped(frozen.pid), "the writer freezes", 60)
+    TALLY.fault(f"writer frozen (SIGSTOP) inside its transaction, {where}")
+    if where == "batch":  # the session runs on, reading from its client: no limit applies
+        wait_until(
+            lambda: session_states(database) == [("active", "ClientRead")],
+            "the server waits for the rest of the batch",
+            10,
+        )
+    return frozen
+
+
+def session_states(database: str) -> list[tuple[str, str]]:
+    """The state and wait of the writer's server session (campaignctl's other than this)."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT state, wait_event FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = 'campaignctl' AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [(state, wait) for state, wait in rows]
+
+
+def finish(frozen: subprocess.Popen[str]) -> tuple[int, str]:
+    frozen.send_signal(signal.SIGCONT)
+    out, err = frozen.communicate(timeout=60)
+    return frozen.returncode, out + err
+
+
+def suspended_reason(database: str) -> object:
+    with psycopg.connect(database) as conn:
+        row = conn.execute("SELECT suspended_reason FROM meta WHERE id = 1").fetchone()
+    assert row is not None
+    return row[0]
+
+
+@pytest.mark.parametrize(
+    ("where", "ended_by"),
+    [("idle", "idle-in-transaction timeout"), ("batch", "server closed the connection")],
+)
+def test_a_writer_frozen_in_its_transaction_is_ended_and_the_lease_taken_at_its_expiry(
+    tmp_path: Path, database: str, caplog: pytest.LogCaptureFixture, where: str, ended_by: str
+) -> None:
+    """Between two statements the server ends the frozen transaction at the stall limit;
+    in the middle of a batch it cannot tell a frozen client from a slow one, and the
+    process taking the expired lease ends the session."""
     taken: list[tuple[int, float]] = []
 
     def standby() -> None:
@@ -135,9 +194,8 @@ def test_a_writer_frozen_in_its_transaction_is_ended_and_the_lease_taken_at_its_
             taken.append((token, time.time()))
             store.release_lease(token)
 
+    frozen = frozen_writer(tmp_path, database, where, TTL_SECONDS)
     try:
-        wait_until(lambda: ready.exists() and stopped(frozen.pid), "the writer freezes", 60)
-        TALLY.fault("writer frozen (SIGSTOP) inside its transaction")
         with Store.open(database) as store:  # a read waits for no writer
             holder, _token, expires_at = store.current_lease()
         assert holder == "frozen-writer"
@@ -150,10 +208,33 @@ def test_a_writer_frozen_in_its_transaction_is_ended_and_the_lease_taken_at_its_
         # not before the frozen writer's lease expired, and soon after
         assert expires_at <= at <= expires_at + 10, (at, expires_at)
     finally:
-        frozen.send_signal(signal.SIGCONT)
-        out, err = frozen.communicate(timeout=60)
-    assert frozen.returncode == 3, out + err
-    assert "refused:" in out and "idle-in-transaction timeout" in out, out + err
-    with psycopg.connect(database) as conn:
-        row = conn.execute("SELECT suspended_reason FROM meta WHERE id = 1").fetchone()
-    assert row == (None,)  # nothing of the frozen transaction was written
+        code, output = finish(frozen)
+    assert code == 3, output
+    assert "refused:" in output and ended_by in output, output
+    ended = [r.getMessage() for r in caplog.records if "ended server session" in r.getMessage()]
+    if where == "batch":
+        assert len(ended) == 1, ended
+        assert "in the middle of a batch" in ended[0], ended
+        assert "while the lease of frozen-writer had expired" in ended[0], ended
+    else:
+        assert ended == []  # the server ended it first
+    assert suspended_reason(database) is None  # nothing of the frozen transaction was written
+
+
+def test_a_writer_frozen_in_a_batch_while_its_lease_runs_is_left_alone(
+    tmp_path: Path, database: str
+) -> None:
+    """Before the holder's lease expires, the process that wants it waits the stall limit
+    and is told the lease is held; the writer is left alone and finishes its write once
+    let go on; the waiting store goes on reading and writing."""
+    frozen = frozen_writer(tmp_path, database, "batch", ttl=120)
+    try:
+        with Store.open(database) as store:
+            with pytest.raises(LeaseHeld, match="in the middle of a write"):
+                store.acquire_lease("standby", TTL_SECONDS, wait_seconds=0)
+            assert store.current_lease()[0] == "frozen-writer"  # no transaction left open
+            assert session_states(database)[0] == ("active", "ClientRead")  # not ended
+    finally:
+        code, output = finish(frozen)
+    assert code == 0, output
+    assert suspended_reason(database) == "written while frozen"

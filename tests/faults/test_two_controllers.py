@@ -192,6 +192,8 @@ def leader_stalled_standby_takes_over(tmp_path: Path, url: str | None = None) ->
         TALLY.fault("leader stalled (SIGSTOP) holding the lease")
         try:
             wait_until(lambda: TAKES_OVER in standby.stderr(), "the standby takes over", 30)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the standby said:\n{standby.stderr()}") from None
         finally:
             leader.proc.send_signal(signal.SIGCONT)
         wait_until(lambda: "no longer leading" in leader.stderr(), "the old leader yields", 30)

@@ -147,8 +147,8 @@ class StoreBase:
         """One consistent read snapshot over several queries ("scratch": one that may also
         fill the table of numbers being synced)."""
         with self._lock, self._refusing():
-            self._conn.begin(kind)
             try:
+                self._conn.begin(kind)
                 yield self._conn
             finally:
                 if self._conn.in_transaction:
@@ -167,8 +167,10 @@ class StoreBase:
         with self._lock:
             self._check_writable()
             with self._refusing():
-                self._conn.begin(kind)
                 try:
+                    # begun inside: a beginning refused half-way (a lease write that waited
+                    # out the stall limit) leaves no transaction open on the connection
+                    self._conn.begin(kind)
                     if fenced:
                         self._check_fence()
                     yield self._conn

@@ -79,6 +79,12 @@ class Conn(Protocol):
         """True when a lease write stopped waiting for another writer at the stall limit
         (see `limit_stalls`): the lease is not to be had yet, and may be later."""
 
+    def end_stalled_writers(self) -> list[str]:
+        """End the other sessions that hold the state's writes and have been waiting on
+        their client for longer than the stall limit (frozen in the middle of a write: in a
+        transaction, or in a statement or a batch the server still counts as running), where
+        the database can; what was ended, one phrase a session."""
+
     def describe(self, exc: BaseException) -> str:
         """The one line that says what went wrong, naming the state (a URL masked)."""
 

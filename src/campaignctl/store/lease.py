@@ -14,11 +14,15 @@ A holder frozen in the middle of a write must not keep the others from taking ov
 lease expires: taking, resuming or renewing a lease of a given time to live limits this
 store's stalls to a third of it (`Conn.limit_stalls`: on PostgreSQL the server ends a write
 transaction left waiting on its client that long, and a lease write waits for another
-writer no longer than that).
+writer no longer than that). The server does not end a session frozen in the middle of a
+batch of statements (a pipeline, a COPY), or just after a pipeline (see store.postgres). A
+process taking a lease that is free to take, kept waiting by such a writer through a whole
+stall limit, ends that session itself (`Conn.end_stalled_writers`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -27,6 +31,8 @@ from campaignctl.errors import StateError
 from campaignctl.store.db import LeaseHeld, StoreBase, wall_text
 
 POLL_SECONDS = 0.05
+
+log = logging.getLogger("campaignctl.store")
 
 
 class LeaseLost(StateError):
@@ -94,11 +100,33 @@ class LeaseMixin(StoreBase):
                 if not self._conn.lease_wait_ended(exc.__cause__):
                     raise
                 # another writer (a holder frozen in its transaction) kept the state longer
-                # than the stall limit: the lease is not to be had yet
+                # than the stall limit: the lease is not to be had yet, unless that writer
+                # is a stalled holder of a lease that is free to take
+                if self._end_stalled_writers():
+                    continue
                 held = "another process is in the middle of a write to the state"
             if self._monotonic() >= deadline:
                 raise LeaseHeld(f"{self.where}: another apply is running ({held}); try again later")
             time.sleep(min(POLL_SECONDS, max(deadline - self._monotonic(), 0.0)))
+
+    def _end_stalled_writers(self) -> int:
+        """When the lease is free to take (expired, or its holder gone) but a writer kept
+        the state through a whole stall limit: end the sessions that hold the state's writes
+        while they wait on their client, as the server ends one left idle in its transaction
+        (`Conn.end_stalled_writers`). How many were ended."""
+        holder, _token, expires_at = self.current_lease()
+        if holder is not None and expires_at > self._wall() and not holder_gone(holder):
+            return 0
+        if holder is None:
+            lease = "the lease was free"
+        elif expires_at > self._wall():
+            lease = f"the process of {holder}, which held the lease, was gone"
+        else:
+            lease = f"the lease of {holder} had expired"
+        ended = self._conn.end_stalled_writers()
+        for session in ended:
+            log.warning("%s: ended %s, stalled in a write while %s", self.where, session, lease)
+        return len(ended)
 
     def renew_lease(self, token: int, ttl_seconds: float = 60.0) -> None:
         """Push the expiry on; raises LeaseLost when the lease is no longer ours."""

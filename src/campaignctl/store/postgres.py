@@ -19,6 +19,16 @@ a pooling proxy carries it too), and a lease write waits for the row no longer t
 takes a lease (`limit_stalls`), so a frozen holder's transaction ends well before its lease
 expires; DEFAULT_STALL_SECONDS before that. The store's own writes never wait on their
 client: their statements follow one another.
+
+The server ends only a transaction idle between statements, its idle timer started by each
+statement's end (Sync) and stopped by any message that follows. A process frozen in the
+middle of a batch (executemany's pipeline, whose queries end with one Sync; a COPY) leaves
+its session running, reading from its client; one frozen just after a pipeline leaves it
+idle with no timer (psycopg follows the pipeline's Sync with a flush request when results
+are still on their way). No limit of the server applies to either. A process taking the
+lease, once it is free to take and such a writer kept the row through a whole stall limit,
+ends that session (`end_stalled_writers`, `pg_terminate_backend`: campaignctl's own
+sessions of the same role, or any with pg_signal_backend).
 """
 
 from __future__ import annotations
@@ -66,6 +76,28 @@ _LIMITS: dict[str, tuple[str, ...]] = {
 # what else a kind sets for itself alone, in the same statement: an unflushed write's commit
 # does not wait for its WAL to reach the disk (the next durable commit takes it there)
 _LOCAL: dict[str, tuple[str, ...]] = {"unflushed": ("SET LOCAL synchronous_commit = off",)}
+
+# campaignctl's other sessions that hold the state's writes (the `meta` row is locked FOR
+# UPDATE as each begins: the table's RowShareLock) and wait on their client, idle in their
+# transaction or in the middle of a statement or a batch (a pipeline's next query, a COPY's
+# next rows), their transaction older than the stall limit: each ended, and told
+_END_STALLED = """
+SELECT activity.pid, host(activity.client_addr), activity.state = 'active',
+       extract(epoch FROM clock_timestamp() - activity.xact_start)::float8,
+       extract(epoch FROM clock_timestamp() - activity.state_change)::float8,
+       pg_terminate_backend(activity.pid)
+FROM pg_stat_activity AS activity
+WHERE activity.pid <> pg_backend_pid()
+  AND activity.datname = current_database()
+  AND activity.application_name = 'campaignctl'
+  AND activity.xact_start < clock_timestamp() - make_interval(secs => %s / 1000.0)
+  AND (activity.state LIKE 'idle in transaction%%'
+       OR (activity.state = 'active' AND activity.wait_event = 'ClientRead'))
+  AND activity.pid IN (
+      SELECT pid FROM pg_locks
+      WHERE locktype = 'relation' AND relation = 'meta'::regclass
+        AND mode = 'RowShareLock' AND granted)
+"""
 
 # The SQLite spellings the shared queries use that PostgreSQL has under another name; every
 # other statement runs as written (after `?` becomes `%s`).
@@ -159,6 +191,18 @@ class PgConn:
 
     def lease_wait_ended(self, exc: BaseException | None) -> bool:
         return isinstance(exc, errors.LockNotAvailable)
+
+    def end_stalled_writers(self) -> list[str]:
+        try:
+            rows = self._conn.execute(_END_STALLED, [self._stall_ms]).fetchall()
+        except errors.InsufficientPrivilege:  # another role's: the server's own limits alone
+            return []
+        return [
+            f"server session {pid} (client {client or 'local'}, its transaction {age:.1f}s"
+            f" old, {'in the middle of a batch' if running else 'idle'} for {still:.1f}s)"
+            for pid, client, running, age, still, ended in rows
+            if ended
+        ]
 
     def describe(self, exc: BaseException) -> str:
         return describe(self.where, exc)

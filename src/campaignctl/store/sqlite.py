@@ -158,6 +158,9 @@ class SqliteConn(sqlite3.Connection):
     def lease_wait_ended(self, exc: BaseException | None) -> bool:
         return False  # a lease write waits the busy timeout, then is refused like any write
 
+    def end_stalled_writers(self) -> list[str]:
+        return []  # a file's lock cannot be taken from the process that holds it
+
     def describe(self, exc: BaseException) -> str:
         return _describe(self.path, exc)
 

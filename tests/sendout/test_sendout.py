@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from campaignctl.app.executor import INLINE_SECONDS, ROUND
 from campaignctl.clock import FrozenClock
 from campaignctl.emulator import Fault
 from tests.faults.test_crash import pending_attempts
@@ -87,6 +90,31 @@ def test_a_full_pool_waits_for_a_quarter_of_it_so_that_a_round_records_several_c
     assert sizes[0] == 8, sizes
     assert all(size >= 2 for size in sizes[1:-1]), sizes
     assert len(sizes) <= 1 + (count - 8) // 2 + 1, sizes
+
+
+@pytest.mark.parametrize(("latency", "count"), [(0.0, 40), (LATENCY, 8)])
+def test_calls_made_one_at_a_time_share_a_round_only_when_they_come_back_fast(
+    tmp_path: Path, state: str, latency: float, count: int
+) -> None:
+    """A pool of one (`concurrency: 1`): the calls are made on the executor's thread, one
+    after another. Against a provider answering in a few milliseconds, a round records the
+    intents of the calls that come back within INLINE_SECONDS (the first alone: no call has
+    been timed yet); against one answering after Twilio's usual latency, one a round."""
+    repo = campaign_repo(tmp_path, count, 2 * count, state=state, sender="concurrency: 1")
+    with emulator_at_noon(latency=latency) as emulator:
+        clock = RunningClock(NOW_AT)  # each round's intents carry the moment of their round
+        _, report = apply_with(state, repo.dir, twilio(emulator, clock), clock)
+        assert report.sent == count
+        assert emulator.peak_creates == 1
+        audited(emulator, state, count, 2 * count)
+    rounds = Counter(attempt_moments(state))
+    sizes = [rounds[moment] for moment in sorted(rounds)]
+    assert sum(sizes) == count and sizes[0] == 1, sizes
+    if latency >= INLINE_SECONDS:
+        assert set(sizes) == {1}, sizes
+    else:  # a call here takes 2 to 10 ms: rounds of ten or more, the last of what is left
+        assert max(sizes) > 1 and len(sizes) < count / 2, sizes
+        assert max(sizes) <= ROUND, sizes
 
 
 def test_no_write_of_the_state_is_held_open_while_the_calls_are_in_flight(

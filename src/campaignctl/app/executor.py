@@ -9,10 +9,12 @@ Each sender's messages are handed over concurrently, up to its pool (app.handove
 store is written on the executor's thread only, a round at a time: one transaction records
 the outcomes of the calls back and the intents of the calls about to start, then those
 calls start (a round is what the pools have room for, up to ROUND calls inline to a local
-provider, one inline call to a remote one: the state is checked just before each call, as
-ever, and a transaction is most of what a message costs the engine); a stop (the provider
-down, credentials refused, the lease in doubt) lets the calls in flight come back and be
-recorded, and starts no other.
+provider, and to a remote one made inline as many as came back within INLINE_SECONDS at the
+pace of the last ones: one call a round from a provider across the internet, many from a
+server on this host; the state is checked just before each call, as ever, and a transaction
+is most of what a message costs the engine); a stop (the provider down, credentials refused,
+the lease in doubt, asked to) lets the calls in flight come back and be recorded, and starts
+no other.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -60,6 +63,10 @@ UNCLEAR_IN_A_ROW = 3  # answers of unknown outcome in a row after which sending 
 # calls back before them: a transaction is most of the engine's own cost of a message (a
 # durable commit each on PostgreSQL)
 ROUND = 64
+# seconds of calls made inline to a remote provider (a pool of one) whose intents a round
+# records together: the calls of a round a crash may leave recorded but not made (settled
+# by look-up, as calls in flight are) and that a stop waits for are bounded by it
+INLINE_SECONDS = 0.1
 
 # why the state refused a send between plan and call, as the rule that holds the step
 BLOCKED_REASONS: Mapping[str, Reason] = {
@@ -154,6 +161,7 @@ class Executor:
         self._halt = threading.Event()  # set once sending stopped: no call starts after it
         self._landed: list[Landed] = []  # outcomes judged, not recorded yet
         self._failures: list[BaseException] = []  # what calls raised
+        self._inline_seconds: float | None = None  # how long an inline remote call takes
 
     @property
     def stopped(self) -> bool:
@@ -320,17 +328,25 @@ class Executor:
         """The messages from the `at`th on whose calls can start now, up to ROUND: those
         whose sender's pool has room (for the first, waiting for calls to come back when it
         has none, until a quarter of the pool is free: `gathered`), those of senders called
-        inline when the provider is local (it answers at once); a call made inline to a
-        remote provider is a round of its own."""
+        inline when the provider is local (it answers at once); calls made inline to a
+        remote provider make a round of their own, as many as `_inline_room`."""
         local = self.provider.name in LOCAL_PROVIDERS
+        room = self._inline_room()
         taken: Counter[str] = Counter()
+        inline = 0  # calls of this round made inline to a remote provider
         end = at
         while end < len(actions) and end - at < ROUND:
             action = actions[end]
             sender = self._sender(action.campaign)
             size = self._pool_size(action.campaign, sender)
-            if size == 1 and not local:  # inline and slow: alone
-                return actions[at:end] if end > at else actions[at : at + 1]
+            if size == 1 and not local:
+                if end - at > inline or inline >= room:  # after other calls, or full
+                    break
+                inline += 1
+                end += 1
+                continue
+            if inline:
+                break
             if size > 1 and flight.flying(sender.key) + taken[sender.key] >= size:
                 if end > at:
                     break
@@ -343,6 +359,16 @@ class Executor:
             taken[sender.key] += 1
             end += 1
         return actions[at:end]
+
+    def _inline_room(self) -> int:
+        """How many calls made inline to a remote provider a round holds: those that come
+        back within INLINE_SECONDS at the pace of the last ones (one until a call has been
+        timed), up to ROUND. Twilio across the internet (100-300 ms) gets a round a call;
+        a server on this host answering in a few milliseconds shares a transaction among
+        dozens."""
+        if self._inline_seconds is None:
+            return 1
+        return max(1, min(ROUND, int(INLINE_SECONDS / max(self._inline_seconds, 1e-6))))
 
     def _pool_size(self, campaign: str, sender: Sender) -> int:
         """The sender's calls at once; `concurrency` is read from the files (a launch
@@ -393,10 +419,22 @@ class Executor:
     def _hand_over(
         self, call: Call, size: int, flight: Flight[Call], results: list[Action | None]
     ) -> None:
-        """Make one recorded call: at once on this thread for a pool of one, else on a
-        worker of its sender's pool (which has room: `_round`)."""
+        """Make one recorded call: at once on this thread for a pool of one (timed, for
+        `_inline_room`; not made once sending stopped), else on a worker of its sender's
+        pool (which has room: `_round`)."""
         if size == 1:
-            self._judge(call, self._call(call), results)
+            if self._stopping():
+                self._judge(call, NOT_HANDED_OVER, results)
+                return
+            started = time.monotonic()
+            answer = self._call(call)
+            if isinstance(answer, Outcome) and answer is not NOT_HANDED_OVER:
+                took, before = time.monotonic() - started, self._inline_seconds
+                # a slower call counts at once, faster ones little by little
+                self._inline_seconds = (
+                    took if before is None else max(took, (3 * before + took) / 4)
+                )
+            self._judge(call, answer, results)
         else:
             flight.submit(call.sender.key, size, call, lambda: self._call(call))
 

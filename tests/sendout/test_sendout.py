@@ -112,8 +112,9 @@ def test_calls_made_one_at_a_time_share_a_round_only_when_they_come_back_fast(
     assert sum(sizes) == count and sizes[0] == 1, sizes
     if latency >= INLINE_SECONDS:
         assert set(sizes) == {1}, sizes
-    else:  # a call here takes 2 to 10 ms: rounds of ten or more, the last of what is left
-        assert max(sizes) > 1 and len(sizes) < count / 2, sizes
+    else:  # a call here takes 2 to 10 ms (rounds of ten or more); a slow one, a loaded host,
+        # shrinks the rounds after it for a while
+        assert max(sizes) > 1 and len(sizes) < count * 3 / 4, sizes
         assert max(sizes) <= ROUND, sizes
 
 

@@ -233,7 +233,7 @@ def test_a_writer_frozen_in_a_batch_while_its_lease_runs_is_left_alone(
             with pytest.raises(LeaseHeld, match="in the middle of a write"):
                 store.acquire_lease("standby", TTL_SECONDS, wait_seconds=0)
             assert store.current_lease()[0] == "frozen-writer"  # no transaction left open
-            assert session_states(database)[0] == ("active", "ClientRead")  # not ended
+            assert ("active", "ClientRead") in session_states(database)  # not ended
     finally:
         code, output = finish(frozen)
     assert code == 0, output

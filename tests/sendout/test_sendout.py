@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaignctl.app.executor import INLINE_SECONDS, ROUND
+from campaignctl.app.apply import apply_now
+from campaignctl.app.executor import INLINE_SECONDS, ApplyOptions
 from campaignctl.clock import FrozenClock
 from campaignctl.emulator import Fault
+from campaignctl.store import Store
 from tests.faults.test_crash import pending_attempts
 from tests.faults.test_two_controllers import wait_until
 from tests.faults.world import (
@@ -115,7 +117,34 @@ def test_calls_made_one_at_a_time_share_a_round_only_when_they_come_back_fast(
     else:  # a call here takes 2 to 10 ms (rounds of ten or more); a slow one, a loaded host,
         # shrinks the rounds after it for a while
         assert max(sizes) > 1 and len(sizes) < count * 3 / 4, sizes
-        assert max(sizes) <= ROUND, sizes
+
+
+def test_a_stop_asked_in_a_round_of_calls_made_one_at_a_time_makes_none_of_its_rest(
+    tmp_path: Path, state: str
+) -> None:
+    """A pool of one against a provider answering at once: its rounds record several
+    intents. A stop asked as soon as a round holds two or more makes no call after it,
+    whatever the round still holds (recorded as not handed over, its step still due)."""
+    count = 40
+    repo = campaign_repo(tmp_path, count, 2 * count, state=state, sender="concurrency: 1")
+    with emulator_at_noon() as emulator:
+        clock = RunningClock(NOW_AT)
+        asked: list[int] = []  # the creates made when the stop was asked
+
+        def should_stop() -> bool:
+            if not asked and attempts(state).get("pending", 0) >= 2:
+                asked.append(len(emulator.requests("create")))
+            return bool(asked)
+
+        options = ApplyOptions(holder="test", should_stop=should_stop)
+        with Store.open(state) as store:
+            _, report = apply_now(repo.dir, store, twilio(emulator, clock), clock, options)
+        assert asked, "no round held two intents"
+        assert report.stopped is not None
+        assert len(emulator.requests("create")) == asked[0] == report.sent
+    statuses = attempts(state)
+    assert statuses.pop("sent") == asked[0]
+    assert statuses.pop("retry") >= 2 and not statuses, statuses  # the round, not handed over
 
 
 def test_no_write_of_the_state_is_held_open_while_the_calls_are_in_flight(

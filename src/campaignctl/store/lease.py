@@ -115,14 +115,14 @@ class LeaseMixin(StoreBase):
         while they wait on their client, as the server ends one left idle in its transaction
         (`Conn.end_stalled_writers`). How many were ended."""
         holder, _token, expires_at = self.current_lease()
-        if holder is not None and expires_at > self._wall() and not holder_gone(holder):
-            return 0
         if holder is None:
             lease = "the lease was free"
-        elif expires_at > self._wall():
+        elif expires_at <= self._wall():
+            lease = f"the lease of {holder} had expired"
+        elif holder_gone(holder):
             lease = f"the process of {holder}, which held the lease, was gone"
         else:
-            lease = f"the lease of {holder} had expired"
+            return 0
         ended = self._conn.end_stalled_writers()
         for session in ended:
             log.warning("%s: ended %s, stalled in a write while %s", self.where, session, lease)
